@@ -1,0 +1,75 @@
+# Makefile: builds libcoldstart, the `coldstart` program and the tests.
+#   make            build (gcc by default; CC=clang works too)
+#   make test       install deps if missing, build, run the whole suite
+#   make asan       the suite under AddressSanitizer + UBSan (= make test SANITIZE=1)
+#   make run        the main job on the built-in synthetic default
+#   make fuzz       build the libFuzzer targets (clang)
+CC ?= cc
+SANITIZE ?= 0
+PKGS := openblas cmocka jansson libmicrohttpd libzstd liblz4 zlib
+ifeq ($(SANITIZE),1)
+BUILD ?= build-asan
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+OPT := -O3 -march=native -g
+endif
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -I/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread $(OPT)
+LDLIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
+  -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
+LDFLAGS += $(filter -fsanitize=%,$(OPT)) -pthread
+
+ALL_SRC := $(shell find src -name '*.c' | sort)
+TEST_SRC := $(filter %_test.c,$(ALL_SRC))
+CLI_SRC := $(filter src/cli/%,$(ALL_SRC))
+FUZZ_SRC := $(filter src/fuzz/%,$(ALL_SRC))
+LIB_SRC := $(filter-out $(TEST_SRC) $(CLI_SRC) $(FUZZ_SRC),$(ALL_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(TEST_SRC))
+LIB := $(BUILD)/libcoldstart.a
+BIN := $(BUILD)/coldstart
+
+.PHONY: all test asan run deps clean fuzz bench
+all: $(BIN) $(TEST_BIN)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory test SANITIZE=1
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@BUILD=$(BUILD) scripts/run.sh
+
+fuzz:
+	@$(MAKE) --no-print-directory -f fuzz.mk
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,58 @@
+/* ctx.h: the run context passed to long-running library calls (threads,
+ * logging, progress), a leveled logger and a progress reporter. The library
+ * never writes to the terminal by itself: it writes to ctx->log_stream, which
+ * the program sets (NULL: silent). */
+#ifndef COLDSTART_CTX_H
+#define COLDSTART_CTX_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+  CS_LOG_ERROR = 0,
+  CS_LOG_WARN = 1,
+  CS_LOG_INFO = 2,
+  CS_LOG_DEBUG = 3
+} cs_log_level_t;
+
+typedef struct cs_ctx {
+  int n_threads;       /* worker threads for our own parallel loops (>= 1) */
+  int quiet;           /* no progress lines, no info logs */
+  int log_level;       /* messages above this level are dropped */
+  FILE *log_stream;    /* where logs and progress go; NULL = nowhere */
+  int progress_is_tty; /* progress lines only when the stream is a terminal */
+} cs_ctx_t;
+
+/* Defaults: 1 thread, INFO level, no stream (silent). */
+void cs_ctx_init(cs_ctx_t *ctx);
+
+void cs_log(const cs_ctx_t *ctx, cs_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Progress for a loop of `total` steps: a single rewritten line on
+ * ctx->log_stream with done/total, rate and ETA, refreshed at most ~10
+ * times per second; silent when quiet or not a TTY. */
+typedef struct cs_progress {
+  const cs_ctx_t *ctx;
+  char label[64];
+  int64_t total, done;
+  double t_start, t_last_print;
+  int active;
+} cs_progress_t;
+
+void cs_progress_start(cs_progress_t *p, const cs_ctx_t *ctx,
+                       const char *label, int64_t total);
+void cs_progress_update(cs_progress_t *p, int64_t done);
+/* Clear the line and, unless quiet, log "label: total in X.XXs". */
+void cs_progress_finish(cs_progress_t *p);
+
+/* Monotonic seconds. */
+double cs_now(void);
+
+/* Run fn(arg, begin, end, thread_id) over [0, n) split into n_threads
+ * contiguous chunks (static, so results are deterministic for a given
+ * thread count). Runs inline when n_threads <= 1. */
+typedef void (*cs_range_fn)(void *arg, int64_t begin, int64_t end, int tid);
+void cs_parallel_for(int n_threads, int64_t n, cs_range_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,39 @@
+/* kmeans.h: k-means (k-means++ init, seeded) with a plain Lloyd reference and
+ * a fast exact variant that gives the same assignments from the same start. */
+#ifndef COLDSTART_KMEANS_H
+#define COLDSTART_KMEANS_H
+
+#include <stdint.h>
+#include "coldstart/ctx.h"
+#include "coldstart/error.h"
+
+typedef enum { CS_KMEANS_LLOYD = 0, CS_KMEANS_FAST = 1 } cs_kmeans_algo_t;
+
+typedef struct cs_kmeans_params {
+  int k;          /* number of clusters (clamped to n when n < k) */
+  int max_iter;   /* Lloyd iterations (20 in the paper) */
+  uint64_t seed;  /* k-means++ seeding */
+  int algo;       /* cs_kmeans_algo_t */
+} cs_kmeans_params_t;
+
+typedef struct cs_kmeans {
+  int k, dim;
+  float *centroids; /* [k x dim], owned */
+  int32_t *assign;  /* [n] cluster of each training row, owned */
+  int64_t n;
+  double inertia;   /* sum of squared distances to assigned centroids */
+  int n_iter;       /* iterations run */
+} cs_kmeans_t;
+
+void cs_kmeans_params_default(cs_kmeans_params_t *p); /* k=1000, 20 iters */
+int cs_kmeans_fit(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
+                  const cs_kmeans_params_t *params, cs_kmeans_t *out,
+                  cs_err_t *err);
+void cs_kmeans_free(cs_kmeans_t *km);
+
+/* The m nearest centroids of x (Euclidean), ascending distance, ties by lower
+ * index. out_dist holds distances (not squared). m <= k. */
+void cs_kmeans_nearest(const float *centroids, int k, int dim, const float *x,
+                       int m, int32_t *out_idx, float *out_dist);
+
+#endif

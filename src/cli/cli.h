@@ -1,0 +1,65 @@
+/* cli.h: what every `coldstart` subcommand shares: the command signature,
+ * the common flags, and the one place that turns an error into a message and
+ * an exit status. Only src/cli/ prints to the terminal or exits. */
+#ifndef COLDSTART_CLI_H
+#define COLDSTART_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+#include "coldstart/ctx.h"
+#include "coldstart/error.h"
+
+#define CS_VERSION "0.1.0"
+
+typedef struct cs_cli {
+  cs_ctx_t ctx; /* threads, quiet, log stream (stderr) */
+  const char *usage;  /* the running command's usage line */
+  const char *name;   /* the running command's name */
+} cs_cli_t;
+
+#define CS_COMMAND(ident, name, usage, help) \
+  int cs_cmd_##ident(int argc, char **argv, cs_cli_t *cli);
+#include "cli/commands.def"
+#undef CS_COMMAND
+
+/* Print "coldstart: <message>: <detail>" on stderr; returns the exit status
+ * for err->code. */
+int cs_cli_report(const cs_cli_t *cli, const cs_err_t *err);
+/* Print the command's usage on stderr and return 2 (bad usage). */
+int cs_cli_usage_error(const cs_cli_t *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Print "usage: ..." and help on stdout, return 0 (for --help). */
+int cs_cli_help(const cs_cli_t *cli);
+
+/* Common options every command accepts, to splice into a getopt_long table:
+ * --quiet, --threads N, --help. Returns 1 when `opt` was one of them (and
+ * handled), 0 when not; -1 on a bad value (usage printed, exit 2), and 2 when
+ * --help was asked (help printed, exit 0). */
+#define CS_CLI_OPT_QUIET 1000
+#define CS_CLI_OPT_THREADS 1001
+#define CS_CLI_OPT_HELP 'h'
+#define CS_CLI_COMMON_OPTIONS                                  \
+  {"quiet", no_argument, NULL, CS_CLI_OPT_QUIET},              \
+      {"threads", required_argument, NULL, CS_CLI_OPT_THREADS}, \
+      {"help", no_argument, NULL, CS_CLI_OPT_HELP}
+int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg);
+
+/* Parse helpers: strict (whole string, in range); on failure print usage
+ * naming the flag and value and return -1. */
+int cs_cli_parse_int(const cs_cli_t *cli, const char *flag, const char *s,
+                     long long lo, long long hi, long long *out);
+int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
+                        double lo, double hi, double *out);
+
+/* Handle the result of getopt_long's '?' / ':' and common options in one
+ * call; typical loop:
+ *   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+ *     switch (opt) { case 'x': ...; break;
+ *     default: { int r = cs_cli_default_option(cli, opt, optarg);
+ *                if (r != 1) return r < 0 ? 2 : 0; } }
+ *   }
+ * returns 1 when handled, 2 for --help (help printed), -1 for errors
+ * (usage printed). */
+int cs_cli_default_option(cs_cli_t *cli, int opt, const char *arg);
+
+#endif

@@ -1,0 +1,176 @@
+/* main.c: the `coldstart` program: dispatches subcommands from the one
+ * command table in commands.def. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "coldstart/mat.h"
+
+typedef struct {
+  const char *name, *usage, *help;
+  int (*fn)(int, char **, cs_cli_t *);
+} command_t;
+
+static const command_t commands[] = {
+#define CS_COMMAND(ident, name, usage, help) {name, usage, help, cs_cmd_##ident},
+#include "cli/commands.def"
+#undef CS_COMMAND
+};
+static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
+
+static const command_t *find_command(const char *name) {
+  for (int i = 0; i < n_commands; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+static void print_overview(FILE *out) {
+  fprintf(out,
+          "coldstart %s: semi-personalized cold-start music recommendation\n\n"
+          "usage: coldstart <command> [options]   (coldstart help <command>)\n\n"
+          "commands:\n",
+          CS_VERSION);
+  for (int i = 0; i < n_commands; i++)
+    fprintf(out, "  %-16s %s\n", commands[i].name, commands[i].help);
+  fprintf(out,
+          "\ncommon options: --quiet (no progress), --threads N, --help\n");
+}
+
+int cs_cli_report(const cs_cli_t *cli, const cs_err_t *err) {
+  int code = err ? err->code : CS_EINTERNAL;
+  if (code == CS_OK) return 0;
+  if (err && err->msg[0])
+    fprintf(stderr, "coldstart %s: %s: %s\n", cli->name, cs_strerror(code),
+            err->msg);
+  else
+    fprintf(stderr, "coldstart %s: %s\n", cli->name, cs_strerror(code));
+  return cs_error_exit_status(code);
+}
+
+int cs_cli_usage_error(const cs_cli_t *cli, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "coldstart %s: ", cli->name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nusage: %s\n(coldstart help %s for details)\n",
+          cli->usage, cli->name);
+  return cs_error_exit_status(CS_EUSAGE);
+}
+
+int cs_cli_help(const cs_cli_t *cli) {
+  const command_t *c = find_command(cli->name);
+  printf("usage: %s\n\n%s\n\ncommon options: --quiet, --threads N, --help\n",
+         cli->usage, c ? c->help : "");
+  return 0;
+}
+
+int cs_cli_parse_int(const cs_cli_t *cli, const char *flag, const char *s,
+                     long long lo, long long hi, long long *out) {
+  char *end = NULL;
+  if (!s || !*s) return cs_cli_usage_error(cli, "%s needs a value", flag), -1;
+  long long v = strtoll(s, &end, 10);
+  if (*end != '\0' || v < lo || v > hi) {
+    cs_cli_usage_error(cli, "%s: bad value '%s' (integer in [%lld, %lld])",
+                       flag, s, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
+                        double lo, double hi, double *out) {
+  char *end = NULL;
+  if (!s || !*s) return cs_cli_usage_error(cli, "%s needs a value", flag), -1;
+  double v = strtod(s, &end);
+  if (*end != '\0' || !(v >= lo && v <= hi)) {
+    cs_cli_usage_error(cli, "%s: bad value '%s' (number in [%g, %g])", flag,
+                       s, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg) {
+  long long v;
+  switch (opt) {
+  case CS_CLI_OPT_QUIET:
+    cli->ctx.quiet = 1;
+    return 1;
+  case CS_CLI_OPT_THREADS:
+    if (cs_cli_parse_int(cli, "--threads", arg, 1, 256, &v) < 0) return -1;
+    cli->ctx.n_threads = (int)v;
+    cs_blas_set_threads((int)v);
+    return 1;
+  case CS_CLI_OPT_HELP:
+    cs_cli_help(cli);
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+int cs_cli_default_option(cs_cli_t *cli, int opt, const char *arg) {
+  int r = cs_cli_common_option(cli, opt, arg);
+  if (r != 0) return r;
+  /* getopt already printed what was wrong ("unrecognized option") */
+  cs_cli_usage_error(cli, "bad option");
+  return -1;
+}
+
+int cs_cmd_version(int argc, char **argv, cs_cli_t *cli) {
+  (void)argc;
+  (void)argv;
+  (void)cli;
+  printf("coldstart %s\n", CS_VERSION);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  cs_cli_t cli;
+  memset(&cli, 0, sizeof cli);
+  cs_ctx_init(&cli.ctx);
+  cli.ctx.log_stream = stderr;
+  cli.ctx.progress_is_tty = isatty(STDERR_FILENO);
+  cli.ctx.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (cli.ctx.n_threads < 1) cli.ctx.n_threads = 1;
+  if (argc < 2) {
+    print_overview(stderr);
+    return 2;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    print_overview(stdout);
+    return 0;
+  }
+  if (strcmp(name, "--version") == 0) return cs_cmd_version(0, NULL, &cli);
+  if (strcmp(name, "help") == 0) {
+    if (argc < 3) {
+      print_overview(stdout);
+      return 0;
+    }
+    const command_t *c = find_command(argv[2]);
+    if (!c) {
+      fprintf(stderr, "coldstart: unknown command '%s'\n\n", argv[2]);
+      print_overview(stderr);
+      return 2;
+    }
+    cli.name = c->name;
+    cli.usage = c->usage;
+    return cs_cli_help(&cli);
+  }
+  const command_t *c = find_command(name);
+  if (!c) {
+    fprintf(stderr, "coldstart: unknown command '%s'\n\n", name);
+    print_overview(stderr);
+    return 2;
+  }
+  cli.name = c->name;
+  cli.usage = c->usage;
+  optind = 1;
+  return c->fn(argc - 1, argv + 1, &cli);
+}
