@@ -1,0 +1,428 @@
+/* regressor.c: the regressor model of DESIGN.md 1.3 outside training:
+ * creation with PyTorch-like init, input standardization, inference
+ * forward (BatchNorm running statistics), MSE, save and load. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldstart/mat.h"
+#include "coldstart/rng.h"
+#include "model/regressor_internal.h"
+
+#define REG_FORMAT_VERSION 1u
+#define REG_MAX_IN (1 << 24)
+#define REG_MAX_WIDTH (1 << 16)
+#define REG_CHUNK 1024 /* rows per inference block */
+
+static const int k_hidden[CS__REG_N_BN] = {400, 300, 200};
+
+void cs_regressor_params_default(cs_regressor_params_t *p) {
+  /* Fast schedule: 100x the paper's lr, cosine-annealed, early stopping on
+   * validation MSE with the best weights restored (bench/results/regressor.md
+   * shows it reaches the reference schedule's validation MSE). */
+  p->epochs = 12;
+  p->lr = 1e-3f;
+  p->batch = 256;
+  p->seed = 42;
+  p->patience = 3;
+  p->lr_final = 1e-5f;
+}
+
+void cs_regressor_params_reference(cs_regressor_params_t *p) {
+  p->epochs = 130;
+  p->lr = 1e-5f;
+  p->batch = 512;
+  p->seed = 42;
+  p->patience = 0;
+  p->lr_final = 0.0f;
+}
+
+static size_t pad16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+size_t cs__regressor_layout(const cs_regressor_t *r, float *base,
+                            cs__reg_arrays_t *a, size_t *n_trainable) {
+  size_t off = 0;
+#define REG_TAKE(field, count)                                              \
+  do {                                                                      \
+    if (base) (field) = base + off;                                         \
+    off += pad16((size_t)(count));                                          \
+  } while (0)
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    REG_TAKE(a->w[l], (size_t)r->size[l + 1] * (size_t)r->size[l]);
+    REG_TAKE(a->b[l], r->size[l + 1]);
+  }
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    REG_TAKE(a->gamma[l], r->size[l + 1]);
+    REG_TAKE(a->beta[l], r->size[l + 1]);
+  }
+  if (n_trainable) *n_trainable = off;
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    REG_TAKE(a->run_mean[l], r->size[l + 1]);
+    REG_TAKE(a->run_var[l], r->size[l + 1]);
+  }
+  REG_TAKE(a->in_mean, r->n_in);
+  REG_TAKE(a->in_std, r->n_in);
+#undef REG_TAKE
+  return off;
+}
+
+/* Allocate an owned arena for r->size (contents zero). */
+static int reg_alloc(cs_regressor_t *r) {
+  r->n_floats = cs__regressor_layout(r, NULL, &r->p, &r->n_trainable);
+  r->arena = cs_alloc_aligned(r->n_floats * sizeof(float));
+  if (!r->arena) return CS_ENOMEM;
+  cs__regressor_layout(r, r->arena, &r->p, NULL);
+  return 0;
+}
+
+static void fill_uniform(cs_rng_t *rng, float *x, size_t n, double bound) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)((2.0 * cs_rng_uniform(rng) - 1.0) * bound);
+}
+
+int cs_regressor_create(cs_regressor_t **out, int n_in, int dim, uint64_t seed,
+                        cs_err_t *err) {
+  return cs__regressor_create_hidden(out, n_in, k_hidden, dim, seed, err);
+}
+
+int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
+                                const int hidden[3], int dim, uint64_t seed,
+                                cs_err_t *err) {
+  *out = NULL;
+  if (n_in < 1 || n_in > REG_MAX_IN || dim < 1 || dim > REG_MAX_WIDTH)
+    return cs_err_set(err, CS_EINVAL,
+                      "regressor: bad shape n_in=%d dim=%d", n_in, dim);
+  for (int l = 0; l < CS__REG_N_BN; l++)
+    if (hidden[l] < 1 || hidden[l] > REG_MAX_WIDTH)
+      return cs_err_set(err, CS_EINVAL, "regressor: bad hidden width %d",
+                        hidden[l]);
+  cs_regressor_t *r = calloc(1, sizeof(*r));
+  if (!r) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  r->n_in = n_in;
+  r->dim = dim;
+  r->size[0] = n_in;
+  for (int l = 0; l < CS__REG_N_BN; l++) r->size[l + 1] = hidden[l];
+  r->size[CS__REG_N_LINEAR] = dim;
+  if (reg_alloc(r)) {
+    free(r);
+    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  }
+  /* nn.Linear's default: kaiming_uniform(a=sqrt(5)) gives
+   * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights, the same for biases. */
+  cs_rng_t rng;
+  cs_rng_seed(&rng, seed);
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    double bound = 1.0 / sqrt((double)r->size[l]);
+    fill_uniform(&rng, r->p.w[l], (size_t)r->size[l + 1] * r->size[l], bound);
+    fill_uniform(&rng, r->p.b[l], (size_t)r->size[l + 1], bound);
+  }
+  for (int l = 0; l < CS__REG_N_BN; l++)
+    for (int j = 0; j < r->size[l + 1]; j++) {
+      r->p.gamma[l][j] = 1.0f;
+      r->p.run_var[l][j] = 1.0f;
+    }
+  for (int j = 0; j < n_in; j++) r->p.in_std[j] = 1.0f;
+  *out = r;
+  return 0;
+}
+
+void cs_regressor_free(cs_regressor_t *r) {
+  if (!r) return;
+  free(r->arena);
+  free(r);
+}
+
+int cs_regressor_n_in(const cs_regressor_t *r) { return r->n_in; }
+int cs_regressor_dim(const cs_regressor_t *r) { return r->dim; }
+
+/* --- input standardization ------------------------------------------------ */
+
+typedef struct {
+  const float *X;
+  int64_t n_rows;
+  int n_in;
+  float *mean, *std;
+} std_job_t;
+
+static void std_columns(void *arg, int64_t c0, int64_t c1, int tid) {
+  (void)tid;
+  std_job_t *job = arg;
+  int64_t width = c1 - c0;
+  double *acc = calloc((size_t)width * 2, sizeof(double));
+  if (!acc) { /* leave the identity transform for these columns */
+    for (int64_t c = c0; c < c1; c++) {
+      job->mean[c] = 0.0f;
+      job->std[c] = 1.0f;
+    }
+    return;
+  }
+  double *sum = acc, *sq = acc + width;
+  for (int64_t i = 0; i < job->n_rows; i++) {
+    const float *row = job->X + i * job->n_in + c0;
+    for (int64_t c = 0; c < width; c++) sum[c] += row[c];
+  }
+  for (int64_t c = 0; c < width; c++) sum[c] /= (double)job->n_rows;
+  for (int64_t i = 0; i < job->n_rows; i++) {
+    const float *row = job->X + i * job->n_in + c0;
+    for (int64_t c = 0; c < width; c++) {
+      double d = row[c] - sum[c];
+      sq[c] += d * d;
+    }
+  }
+  for (int64_t c = 0; c < width; c++) {
+    double sd = sqrt(sq[c] / (double)job->n_rows);
+    job->mean[c0 + c] = (float)sum[c];
+    job->std[c0 + c] = (sd < 1e-6 || !isfinite(sd)) ? 1.0f : (float)sd;
+  }
+  free(acc);
+}
+
+void cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
+                                    int64_t n, int n_threads) {
+  std_job_t job = {X, n, r->n_in, r->p.in_mean, r->p.in_std};
+  /* Column ranges per thread: the result does not depend on the split. */
+  cs_parallel_for(n_threads, r->n_in, std_columns, &job);
+}
+
+/* --- inference ------------------------------------------------------------ */
+
+/* Forward n_rows (<= REG_CHUNK) raw rows into out [n_rows x dim] with the
+ * running statistics. work: REG_CHUNK * (n_in + 2 * 400) floats + bn. */
+static void forward_infer(const cs_regressor_t *r, const float *X,
+                          int64_t n_rows, float *out, float *xbuf,
+                          float *hbuf0, float *hbuf1, float *scale,
+                          float *shift) {
+  const cs__reg_arrays_t *p = &r->p;
+  int n_in = r->n_in;
+  for (int64_t i = 0; i < n_rows; i++) {
+    const float *x = X + i * n_in;
+    float *xs = xbuf + i * n_in;
+    for (int j = 0; j < n_in; j++)
+      xs[j] = (x[j] - p->in_mean[j]) / p->in_std[j];
+  }
+  const float *in = xbuf;
+  float *bufs[2] = {hbuf0, hbuf1};
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    int n_out = r->size[l + 1], k = r->size[l];
+    float *z = (l == CS__REG_N_LINEAR - 1) ? out : bufs[l & 1];
+    for (int64_t i = 0; i < n_rows; i++) memcpy(z + i * n_out, p->b[l],
+                                                sizeof(float) * n_out);
+    cs_gemm(CS_NOTRANS, CS_TRANS, n_rows, n_out, k, 1.0f, in, k, p->w[l], k,
+            1.0f, z, n_out);
+    if (l < CS__REG_N_BN) {
+      for (int j = 0; j < n_out; j++) {
+        float s = p->gamma[l][j] / sqrtf(p->run_var[l][j] + CS__REG_BN_EPS);
+        scale[j] = s;
+        shift[j] = p->beta[l][j] - p->run_mean[l][j] * s;
+      }
+      for (int64_t i = 0; i < n_rows; i++) {
+        float *zr = z + i * n_out;
+        for (int j = 0; j < n_out; j++) {
+          float a = zr[j] > 0.0f ? zr[j] : 0.0f;
+          zr[j] = a * scale[j] + shift[j];
+        }
+      }
+    }
+    in = z;
+  }
+  for (int64_t i = 0; i < n_rows; i++) {
+    float *o = out + i * r->dim;
+    double nrm = sqrt(cs_norm2_sq(r->dim, o));
+    if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
+    float inv = (float)(1.0 / nrm);
+    for (int j = 0; j < r->dim; j++) o[j] *= inv;
+  }
+}
+
+int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
+                         float *out, cs_err_t *err) {
+  if (n < 0) return cs_err_set(err, CS_EINVAL, "regressor: n=%lld < 0",
+                               (long long)n);
+  if (n == 0) return 0;
+  int64_t chunk = n < REG_CHUNK ? n : REG_CHUNK;
+  int widest = 0;
+  for (int l = 1; l < CS__REG_N_LINEAR; l++)
+    if (r->size[l] > widest) widest = r->size[l];
+  size_t n_work = (size_t)chunk * (size_t)r->n_in +
+                  2 * (size_t)chunk * (size_t)widest + 2 * (size_t)widest;
+  float *work = cs_alloc_aligned(n_work * sizeof(float));
+  if (!work) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  float *xbuf = work;
+  float *h0 = xbuf + (size_t)chunk * r->n_in;
+  float *h1 = h0 + (size_t)chunk * widest;
+  float *scale = h1 + (size_t)chunk * widest;
+  float *shift = scale + widest;
+  for (int64_t s = 0; s < n; s += chunk) {
+    int64_t rows = n - s < chunk ? n - s : chunk;
+    forward_infer(r, X + s * r->n_in, rows, out + s * r->dim, xbuf, h0, h1,
+                  scale, shift);
+  }
+  free(work);
+  return 0;
+}
+
+double cs_regressor_mse(const cs_regressor_t *r, const float *X,
+                        const float *Y, int64_t n) {
+  if (n <= 0) return NAN;
+  int64_t chunk = n < REG_CHUNK ? n : REG_CHUNK;
+  float *pred = malloc((size_t)chunk * r->dim * sizeof(float));
+  if (!pred) return NAN;
+  double total = 0.0;
+  for (int64_t s = 0; s < n; s += chunk) {
+    int64_t rows = n - s < chunk ? n - s : chunk;
+    if (cs_regressor_predict(r, X + s * r->n_in, rows, pred, NULL)) {
+      free(pred);
+      return NAN;
+    }
+    const float *y = Y + s * r->dim;
+    for (int64_t i = 0; i < rows * r->dim; i++) {
+      double d = (double)pred[i] - (double)y[i];
+      total += d * d;
+    }
+  }
+  free(pred);
+  return total / ((double)n * (double)r->dim);
+}
+
+/* --- save / load ------------------------------------------------------------
+ * Sections (all little-endian, under `prefix`):
+ *   header: u32[8] = {version, n_in, dim, h1, h2, h3, 0, 0}
+ *   in_mean, in_std: f32[n_in]
+ *   w0..w3: f32[out x in]; b0..b3: f32[out]
+ *   bn0..bn2 _gamma, _beta, _mean, _var: f32[width]                        */
+
+typedef struct {
+  char name[CS_CONTAINER_NAME_MAX];
+  float **slot;
+  size_t count;
+  int kind; /* 0 any finite, 1 finite >= 0, 2 finite > 0 */
+} reg_section_t;
+
+/* List every float section of r; returns how many (<= 32). */
+static int reg_sections(cs_regressor_t *r, const char *prefix,
+                        reg_section_t *s) {
+  int n = 0;
+  snprintf(s[n].name, sizeof(s[n].name), "%sin_mean", prefix);
+  s[n].slot = &r->p.in_mean, s[n].count = r->n_in, s[n++].kind = 0;
+  snprintf(s[n].name, sizeof(s[n].name), "%sin_std", prefix);
+  s[n].slot = &r->p.in_std, s[n].count = r->n_in, s[n++].kind = 2;
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    snprintf(s[n].name, sizeof(s[n].name), "%sw%d", prefix, l);
+    s[n].slot = &r->p.w[l];
+    s[n].count = (size_t)r->size[l + 1] * r->size[l], s[n++].kind = 0;
+    snprintf(s[n].name, sizeof(s[n].name), "%sb%d", prefix, l);
+    s[n].slot = &r->p.b[l], s[n].count = r->size[l + 1], s[n++].kind = 0;
+  }
+  static const char *bn_names[4] = {"gamma", "beta", "mean", "var"};
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    float **slots[4] = {&r->p.gamma[l], &r->p.beta[l], &r->p.run_mean[l],
+                        &r->p.run_var[l]};
+    for (int q = 0; q < 4; q++) {
+      snprintf(s[n].name, sizeof(s[n].name), "%sbn%d_%s", prefix, l,
+               bn_names[q]);
+      s[n].slot = slots[q], s[n].count = r->size[l + 1];
+      s[n++].kind = q == 3 ? 1 : 0;
+    }
+  }
+  return n;
+}
+
+static int check_prefix(const char *prefix, cs_err_t *err) {
+  /* the longest suffix is "bn0_gamma" / "in_mean" (9 chars) */
+  if (!prefix || strlen(prefix) + 10 > CS_CONTAINER_NAME_MAX - 1)
+    return cs_err_set(err, CS_EINVAL, "regressor: section prefix '%s' too long",
+                      prefix ? prefix : "(null)");
+  return 0;
+}
+
+int cs_regressor_save(const cs_regressor_t *r, cs_container_writer_t *w,
+                      const char *prefix, cs_err_t *err) {
+  int rc = check_prefix(prefix, err);
+  if (rc) return rc;
+  uint32_t header[8] = {REG_FORMAT_VERSION, (uint32_t)r->n_in,
+                        (uint32_t)r->dim,   (uint32_t)r->size[1],
+                        (uint32_t)r->size[2], (uint32_t)r->size[3], 0, 0};
+  char name[CS_CONTAINER_NAME_MAX];
+  snprintf(name, sizeof(name), "%sheader", prefix);
+  rc = cs_container_add_copy(w, name, header, sizeof(header), err);
+  if (rc) return rc;
+  reg_section_t s[32];
+  /* reg_sections only reads the pointers through r; it needs a mutable
+   * regressor to share code with load. */
+  cs_regressor_t view = *r;
+  int n = reg_sections(&view, prefix, s);
+  for (int i = 0; i < n; i++) {
+    rc = cs_container_add(w, s[i].name, *s[i].slot, s[i].count * sizeof(float),
+                          err);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
+                      const char *prefix, cs_err_t *err) {
+  *out = NULL;
+  int rc = check_prefix(prefix, err);
+  if (rc) return rc;
+  char name[CS_CONTAINER_NAME_MAX];
+  snprintf(name, sizeof(name), "%sheader", prefix);
+  const void *data;
+  size_t size;
+  rc = cs_container_require(c, name, 32, &data, &size, err);
+  if (rc) return rc;
+  uint32_t h[8];
+  memcpy(h, data, sizeof(h));
+  if (h[0] != REG_FORMAT_VERSION)
+    return cs_err_set(err, CS_EVERSION,
+                      "%s: section '%s': regressor format version %u, "
+                      "expected %u", c->path, name, h[0], REG_FORMAT_VERSION);
+  if (h[1] < 1 || h[1] > REG_MAX_IN || h[2] < 1 || h[2] > REG_MAX_WIDTH)
+    return cs_err_set(err, CS_EFORMAT,
+                      "%s: section '%s': bad shape n_in=%u dim=%u", c->path,
+                      name, h[1], h[2]);
+  for (int l = 0; l < CS__REG_N_BN; l++)
+    if (h[3 + l] < 1 || h[3 + l] > REG_MAX_WIDTH)
+      return cs_err_set(err, CS_EFORMAT,
+                        "%s: section '%s': bad hidden width %u", c->path,
+                        name, h[3 + l]);
+  cs_regressor_t *r = calloc(1, sizeof(*r));
+  if (!r) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  r->n_in = (int)h[1];
+  r->dim = (int)h[2];
+  r->size[0] = r->n_in;
+  for (int l = 0; l < CS__REG_N_BN; l++) r->size[l + 1] = (int)h[3 + l];
+  r->size[CS__REG_N_LINEAR] = r->dim;
+  r->n_floats = cs__regressor_layout(r, NULL, &r->p, &r->n_trainable);
+  reg_section_t s[32];
+  int n = reg_sections(r, prefix, s);
+  for (int i = 0; i < n; i++) {
+    rc = cs_container_require(c, s[i].name, s[i].count * sizeof(float), &data,
+                              &size, err);
+    if (rc) {
+      if (rc == CS_ENOTFOUND || rc == CS_EINVAL) rc = CS_EFORMAT;
+      if (err) err->code = rc;
+      free(r);
+      return rc;
+    }
+    if ((uintptr_t)data % sizeof(float)) {
+      free(r);
+      return cs_err_set(err, CS_EFORMAT, "%s: section '%s' is misaligned",
+                        c->path, s[i].name);
+    }
+    const float *f = data;
+    for (size_t j = 0; j < s[i].count; j++) {
+      int bad = !isfinite(f[j]) || (s[i].kind == 1 && f[j] < 0.0f) ||
+                (s[i].kind == 2 && f[j] <= 0.0f);
+      if (bad) {
+        free(r);
+        return cs_err_set(err, CS_EFORMAT,
+                          "%s: section '%s': bad value %g at index %zu",
+                          c->path, s[i].name, (double)f[j], j);
+      }
+    }
+    *s[i].slot = (float *)(uintptr_t)data; /* read-only: never written */
+  }
+  *out = r;
+  return 0;
+}

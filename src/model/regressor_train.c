@@ -1,0 +1,461 @@
+/* regressor_train.c: training of the regressor: train-mode forward and
+ * backward (BatchNorm on batch statistics, L2-normalized output, MSE), Adam,
+ * and the epoch loop with validation, a cosine lr schedule and early
+ * stopping that restores the best weights. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldstart/mat.h"
+#include "coldstart/rng.h"
+#include "model/regressor_internal.h"
+
+/* Per-batch buffers of the train-mode pass. */
+typedef struct {
+  int cap;                  /* rows */
+  float *x;                 /* [cap x n_in] standardized inputs */
+  float *act[CS__REG_N_BN]; /* post-ReLU activations */
+  float *xhat[CS__REG_N_BN];
+  float *h[CS__REG_N_BN];   /* BatchNorm outputs = next layer's input */
+  float *inv_std[CS__REG_N_BN];
+  float *y, *out;           /* [cap x dim] raw output and normalized */
+  float *norm;              /* [cap] */
+  float *d_a, *d_b;         /* [cap x widest] gradient scratch */
+  double *acc0, *acc1;      /* [widest] column reductions */
+  float *block;             /* the single allocation */
+} work_t;
+
+static void work_free(work_t *w) {
+  free(w->block);
+  free(w->acc0);
+  memset(w, 0, sizeof(*w));
+}
+
+static int work_init(work_t *w, const cs_regressor_t *r, int cap) {
+  memset(w, 0, sizeof(*w));
+  int widest = r->dim;
+  for (int l = 1; l < CS__REG_N_LINEAR; l++)
+    if (r->size[l] > widest) widest = r->size[l];
+  size_t c = (size_t)cap, total = c * r->n_in;
+  for (int l = 0; l < CS__REG_N_BN; l++)
+    total += 3 * c * r->size[l + 1] + (size_t)r->size[l + 1] + 16 * 4;
+  total += 2 * c * r->dim + c + 2 * c * widest + 16 * 6;
+  w->block = cs_alloc_aligned(total * sizeof(float));
+  w->acc0 = calloc(2 * (size_t)widest, sizeof(double));
+  if (!w->block || !w->acc0) {
+    work_free(w);
+    return CS_ENOMEM;
+  }
+  w->cap = cap;
+  float *q = w->block;
+#define WORK_TAKE(ptr, count)                   \
+  do {                                          \
+    (ptr) = q;                                  \
+    q += ((size_t)(count) + 15) & ~(size_t)15;  \
+  } while (0)
+  WORK_TAKE(w->x, c * r->n_in);
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    WORK_TAKE(w->act[l], c * r->size[l + 1]);
+    WORK_TAKE(w->xhat[l], c * r->size[l + 1]);
+    WORK_TAKE(w->h[l], c * r->size[l + 1]);
+    WORK_TAKE(w->inv_std[l], r->size[l + 1]);
+  }
+  WORK_TAKE(w->y, c * r->dim);
+  WORK_TAKE(w->out, c * r->dim);
+  WORK_TAKE(w->norm, c);
+  WORK_TAKE(w->d_a, c * widest);
+  WORK_TAKE(w->d_b, c * widest);
+#undef WORK_TAKE
+  w->acc1 = w->acc0 + widest;
+  return 0;
+}
+
+/* Column sums of a [rows x cols] matrix into acc (double). */
+static void col_sums(const float *a, int rows, int cols, double *acc) {
+  for (int j = 0; j < cols; j++) acc[j] = 0.0;
+  for (int i = 0; i < rows; i++) {
+    const float *ar = a + (size_t)i * cols;
+    for (int j = 0; j < cols; j++) acc[j] += ar[j];
+  }
+}
+
+/* Linear forward: z = in W^T + b. */
+static void linear_forward(const float *in, int rows, int k, const float *w,
+                           const float *b, int n_out, float *z) {
+  for (int i = 0; i < rows; i++)
+    memcpy(z + (size_t)i * n_out, b, sizeof(float) * n_out);
+  cs_gemm(CS_NOTRANS, CS_TRANS, rows, n_out, k, 1.0f, in, k, w, k, 1.0f, z,
+          n_out);
+}
+
+/* Train-mode forward of a gathered batch; returns the MSE loss and leaves
+ * dL/dout in w->d_a ([rows x dim]). */
+static double forward_train(cs_regressor_t *r, work_t *w, const float *Y,
+                            const int64_t *idx, int rows) {
+  cs__reg_arrays_t *p = &r->p;
+  const float *in = w->x;
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    int n_out = r->size[l + 1], k = r->size[l];
+    float *a = w->act[l];
+    linear_forward(in, rows, k, p->w[l], p->b[l], n_out, a);
+    size_t n_el = (size_t)rows * n_out;
+    for (size_t e = 0; e < n_el; e++) a[e] = a[e] > 0.0f ? a[e] : 0.0f;
+    /* batch statistics (biased variance for normalization) */
+    double *mean = w->acc0, *var = w->acc1;
+    col_sums(a, rows, n_out, mean);
+    for (int j = 0; j < n_out; j++) {
+      mean[j] /= rows;
+      var[j] = 0.0;
+    }
+    for (int i = 0; i < rows; i++) {
+      const float *ar = a + (size_t)i * n_out;
+      for (int j = 0; j < n_out; j++) {
+        double d = ar[j] - mean[j];
+        var[j] += d * d;
+      }
+    }
+    float *inv = w->inv_std[l];
+    float *mean_f = w->d_b; /* scratch: float copies of the statistics */
+    for (int j = 0; j < n_out; j++) {
+      double v = var[j] / rows;
+      inv[j] = (float)(1.0 / sqrt(v + CS__REG_BN_EPS));
+      mean_f[j] = (float)mean[j];
+      /* running statistics: unbiased variance, momentum 0.1 */
+      double unbiased = rows > 1 ? var[j] / (rows - 1) : v;
+      p->run_mean[l][j] = (float)((1.0 - CS__REG_BN_MOMENTUM) *
+                                      p->run_mean[l][j] +
+                                  CS__REG_BN_MOMENTUM * mean[j]);
+      p->run_var[l][j] = (float)((1.0 - CS__REG_BN_MOMENTUM) *
+                                     p->run_var[l][j] +
+                                 CS__REG_BN_MOMENTUM * unbiased);
+    }
+    float *xh = w->xhat[l], *h = w->h[l];
+    const float *g = p->gamma[l], *be = p->beta[l];
+    for (int i = 0; i < rows; i++) {
+      size_t o = (size_t)i * n_out;
+      for (int j = 0; j < n_out; j++) {
+        float v = (a[o + j] - mean_f[j]) * inv[j];
+        xh[o + j] = v;
+        h[o + j] = g[j] * v + be[j];
+      }
+    }
+    in = h;
+  }
+  int last = CS__REG_N_LINEAR - 1, dim = r->dim;
+  linear_forward(in, rows, r->size[last], p->w[last], p->b[last], dim, w->y);
+  double loss = 0.0, scale = 2.0 / ((double)rows * dim);
+  for (int i = 0; i < rows; i++) {
+    const float *y = w->y + (size_t)i * dim;
+    float *o = w->out + (size_t)i * dim, *d = w->d_a + (size_t)i * dim;
+    const float *t = Y + (idx ? idx[i] : i) * (int64_t)dim;
+    double nrm = sqrt(cs_norm2_sq(dim, y));
+    if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
+    w->norm[i] = (float)nrm;
+    for (int j = 0; j < dim; j++) {
+      o[j] = (float)(y[j] / nrm);
+      double diff = (double)o[j] - t[j];
+      loss += diff * diff;
+      d[j] = (float)(scale * diff);
+    }
+  }
+  return loss / ((double)rows * dim);
+}
+
+/* Backward from dL/dout in w->d_a into grad (arena layout g). */
+static void backward(const cs_regressor_t *r, work_t *w, int rows,
+                     const cs__reg_arrays_t *g) {
+  const cs__reg_arrays_t *p = &r->p;
+  int dim = r->dim;
+  /* L2 normalization: dy = (dout - out (out . dout)) / |y| */
+  for (int i = 0; i < rows; i++) {
+    float *d = w->d_a + (size_t)i * dim;
+    const float *o = w->out + (size_t)i * dim;
+    double dot = 0.0;
+    for (int j = 0; j < dim; j++) dot += (double)o[j] * d[j];
+    if (w->norm[i] <= (float)CS__REG_NORM_EPS) dot = 0.0; /* clamped: linear */
+    float inv = 1.0f / w->norm[i];
+    for (int j = 0; j < dim; j++) d[j] = (float)((d[j] - o[j] * dot) * inv);
+  }
+  float *dz = w->d_a, *dnext = w->d_b;
+  for (int l = CS__REG_N_LINEAR - 1; l >= 0; l--) {
+    int n_out = r->size[l + 1], k = r->size[l];
+    const float *in = l == 0 ? w->x : w->h[l - 1];
+    if (l < CS__REG_N_BN) {
+      /* dz holds dL/dh (BatchNorm output): BN then ReLU backward. */
+      const float *xh = w->xhat[l], *a = w->act[l], *gam = p->gamma[l];
+      double *s_dh = w->acc0, *s_dhx = w->acc1;
+      for (int j = 0; j < n_out; j++) s_dh[j] = s_dhx[j] = 0.0;
+      for (int i = 0; i < rows; i++) {
+        size_t o = (size_t)i * n_out;
+        for (int j = 0; j < n_out; j++) {
+          s_dh[j] += dz[o + j];
+          s_dhx[j] += (double)dz[o + j] * xh[o + j];
+        }
+      }
+      float *c1 = dnext, *c2 = dnext + n_out; /* scratch per column */
+      for (int j = 0; j < n_out; j++) {
+        g->beta[l][j] = (float)s_dh[j];
+        g->gamma[l][j] = (float)s_dhx[j];
+        /* da = gamma*inv/B * (B dh - sum dh - xhat sum(dh xhat)) */
+        c1[j] = (float)(s_dh[j] / rows);
+        c2[j] = (float)(s_dhx[j] / rows);
+      }
+      const float *inv = w->inv_std[l];
+      for (int i = 0; i < rows; i++) {
+        size_t o = (size_t)i * n_out;
+        for (int j = 0; j < n_out; j++) {
+          float da = gam[j] * inv[j] * (dz[o + j] - c1[j] - xh[o + j] * c2[j]);
+          dz[o + j] = a[o + j] > 0.0f ? da : 0.0f;
+        }
+      }
+    }
+    /* dz = dL/dz for Linear l */
+    cs_gemm(CS_TRANS, CS_NOTRANS, n_out, k, rows, 1.0f, dz, n_out, in, k, 0.0f,
+            g->w[l], k);
+    double *sb = w->acc0;
+    col_sums(dz, rows, n_out, sb);
+    for (int j = 0; j < n_out; j++) g->b[l][j] = (float)sb[j];
+    if (l > 0) {
+      cs_gemm(CS_NOTRANS, CS_NOTRANS, rows, k, n_out, 1.0f, dz, n_out, p->w[l],
+              k, 0.0f, dnext, k);
+      float *t = dz;
+      dz = dnext;
+      dnext = t;
+    }
+  }
+}
+
+/* Standardize rows X[idx[i]] into w->x. */
+static void gather(const cs_regressor_t *r, work_t *w, const float *X,
+                   const int64_t *idx, int rows) {
+  const float *mu = r->p.in_mean, *sd = r->p.in_std;
+  for (int i = 0; i < rows; i++) {
+    const float *x = X + (idx ? idx[i] : i) * (int64_t)r->n_in;
+    float *xs = w->x + (size_t)i * r->n_in;
+    for (int j = 0; j < r->n_in; j++) xs[j] = (x[j] - mu[j]) / sd[j];
+  }
+}
+
+double cs__regressor_batch_grad(cs_regressor_t *r, const float *X,
+                                const float *Y, const int64_t *idx,
+                                int n_batch, float *grad) {
+  work_t w;
+  if (work_init(&w, r, n_batch)) return NAN;
+  cs__reg_arrays_t g;
+  cs__regressor_layout(r, grad, &g, NULL);
+  gather(r, &w, X, idx, n_batch);
+  double loss = forward_train(r, &w, Y, idx, n_batch);
+  backward(r, &w, n_batch, &g);
+  work_free(&w);
+  return loss;
+}
+
+/* --- Adam ------------------------------------------------------------------ */
+
+typedef struct {
+  float *param, *m, *v;
+  const float *grad;
+  float step, bc2_sqrt, beta1, beta2, eps;
+} adam_job_t;
+
+static void adam_range(void *arg, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const adam_job_t *j = arg;
+  float b1 = j->beta1, b2 = j->beta2, c1 = 1.0f - b1, c2 = 1.0f - b2;
+  for (int64_t i = begin; i < end; i++) {
+    float gr = j->grad[i];
+    float m = b1 * j->m[i] + c1 * gr;
+    float v = b2 * j->v[i] + c2 * gr * gr;
+    j->m[i] = m;
+    j->v[i] = v;
+    j->param[i] -= j->step * m / (__builtin_sqrtf(v) / j->bc2_sqrt + j->eps);
+  }
+}
+
+void cs__adam_step(int n_threads, float *param, const float *grad, float *m,
+                   float *v, size_t n, int64_t t, float lr, float beta1,
+                   float beta2, float eps) {
+  double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
+  adam_job_t job = {param, m, v, grad, (float)(lr / bc1), (float)sqrt(bc2),
+                    beta1, beta2, eps};
+  /* Elementwise, so the result is the same for any split. */
+  cs_parallel_for(n_threads, (int64_t)n, adam_range, &job);
+}
+
+/* --- the epoch loop ------------------------------------------------------ */
+
+static int check_inputs(const cs_regressor_t *r, const float *X,
+                        const float *Y, int64_t n, const float *X_val,
+                        const float *Y_val, int64_t n_val,
+                        const cs_regressor_params_t *p, cs_err_t *err) {
+  if (!X || !Y || n < 2)
+    return cs_err_set(err, CS_EINVAL,
+                      "regressor: need at least 2 training rows (got %lld)",
+                      (long long)n);
+  if (n_val < 0 || (n_val > 0 && (!X_val || !Y_val)))
+    return cs_err_set(err, CS_EINVAL, "regressor: bad validation set");
+  if (p->epochs < 1 || p->batch < 2 || !(p->lr > 0.0f) || !isfinite(p->lr) ||
+      p->patience < 0 || !isfinite(p->lr_final))
+    return cs_err_set(err, CS_EINVAL,
+                      "regressor: bad schedule epochs=%d lr=%g batch=%d "
+                      "patience=%d lr_final=%g",
+                      p->epochs, (double)p->lr, p->batch, p->patience,
+                      (double)p->lr_final);
+  (void)r;
+  return 0;
+}
+
+/* Make the arrays writable (after load they point into a read-only map). */
+static int ensure_owned(cs_regressor_t *r) {
+  if (r->arena) return 0;
+  cs__reg_arrays_t old = r->p;
+  float *arena = cs_alloc_aligned(r->n_floats * sizeof(float));
+  if (!arena) return CS_ENOMEM;
+  cs__reg_arrays_t fresh;
+  cs__regressor_layout(r, arena, &fresh, NULL);
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    memcpy(fresh.w[l], old.w[l],
+           sizeof(float) * r->size[l + 1] * (size_t)r->size[l]);
+    memcpy(fresh.b[l], old.b[l], sizeof(float) * r->size[l + 1]);
+  }
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    size_t bytes = sizeof(float) * r->size[l + 1];
+    memcpy(fresh.gamma[l], old.gamma[l], bytes);
+    memcpy(fresh.beta[l], old.beta[l], bytes);
+    memcpy(fresh.run_mean[l], old.run_mean[l], bytes);
+    memcpy(fresh.run_var[l], old.run_var[l], bytes);
+  }
+  memcpy(fresh.in_mean, old.in_mean, sizeof(float) * r->n_in);
+  memcpy(fresh.in_std, old.in_std, sizeof(float) * r->n_in);
+  r->arena = arena;
+  r->p = fresh;
+  return 0;
+}
+
+static float lr_at(const cs_regressor_params_t *p, int64_t step,
+                   int64_t total_steps) {
+  if (!(p->lr_final > 0.0f) || total_steps <= 1) return p->lr;
+  double frac = (double)step / (double)(total_steps - 1);
+  if (frac > 1.0) frac = 1.0;
+  return (float)(p->lr_final +
+                 0.5 * (p->lr - p->lr_final) * (1.0 + cos(M_PI * frac)));
+}
+
+int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
+                       const float *Y, int64_t n, const float *X_val,
+                       const float *Y_val, int64_t n_val,
+                       const cs_regressor_params_t *p,
+                       cs_regressor_report_t *report, cs_err_t *err) {
+  double t0 = cs_now();
+  int rc = check_inputs(r, X, Y, n, X_val, Y_val, n_val, p, err);
+  if (rc) return rc;
+  if (ensure_owned(r)) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  int n_threads = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
+  cs__regressor_fit_standardizer(r, X, n, n_threads);
+
+  int batch = p->batch < n ? p->batch : (int)n;
+  work_t w;
+  size_t n_tr = r->n_trainable;
+  float *grad = cs_alloc_aligned(r->n_floats * sizeof(float));
+  float *adam_m = cs_alloc_aligned(n_tr * sizeof(float));
+  float *adam_v = cs_alloc_aligned(n_tr * sizeof(float));
+  float *best = n_val > 0 ? cs_alloc_aligned(r->n_floats * sizeof(float)) : NULL;
+  int64_t *order = malloc((size_t)n * sizeof(int64_t));
+  int have_work = work_init(&w, r, batch) == 0;
+  if (!grad || !adam_m || !adam_v || (n_val > 0 && !best) || !order ||
+      !have_work) {
+    rc = cs_err_set(err, CS_ENOMEM, "regressor: out of memory for training");
+    goto done;
+  }
+  cs__reg_arrays_t g;
+  cs__regressor_layout(r, grad, &g, NULL);
+  for (int64_t i = 0; i < n; i++) order[i] = i;
+  cs_rng_t rng;
+  cs_rng_seed_stream(&rng, p->seed, 0x5eed5u);
+
+  int64_t n_batches = (n + batch - 1) / batch;
+  int64_t total_steps = n_batches * p->epochs, step = 0;
+  double best_val = INFINITY, train_mse = NAN, val_mse = NAN;
+  int best_epoch = 0, epoch = 0, since_best = 0;
+  for (epoch = 1; epoch <= p->epochs; epoch++) {
+    cs_rng_shuffle_i64(&rng, order, n);
+    char label[64];
+    snprintf(label, sizeof(label), "regressor epoch %d/%d", epoch, p->epochs);
+    cs_progress_t prog;
+    cs_progress_start(&prog, ctx, label, n_batches);
+    double loss_sum = 0.0;
+    int64_t rows_seen = 0;
+    for (int64_t b = 0; b < n_batches; b++) {
+      int64_t start = b * batch;
+      int rows = (int)(n - start < batch ? n - start : batch);
+      float lr = lr_at(p, step, total_steps);
+      step++;
+      if (rows < 2) continue; /* BatchNorm needs two rows */
+      gather(r, &w, X, order + start, rows);
+      double loss = forward_train(r, &w, Y, order + start, rows);
+      backward(r, &w, rows, &g);
+      cs__adam_step(n_threads, r->arena, grad, adam_m, adam_v, n_tr, step, lr,
+                    0.9f, 0.999f, 1e-8f);
+      loss_sum += loss * rows;
+      rows_seen += rows;
+      cs_progress_update(&prog, b + 1);
+    }
+    /* One log line per epoch (below) instead of cs_progress_finish's. */
+    if (prog.active) {
+      fputs("\r\033[K", ctx->log_stream);
+      fflush(ctx->log_stream);
+    }
+    train_mse = rows_seen ? loss_sum / rows_seen : NAN;
+    if (!isfinite(train_mse)) {
+      rc = cs_err_set(err, CS_ERANGE,
+                      "regressor: training diverged at epoch %d (loss %g); "
+                      "lower the learning rate",
+                      epoch, train_mse);
+      goto done;
+    }
+    if (n_val > 0) {
+      val_mse = cs_regressor_mse(r, X_val, Y_val, n_val);
+      int improved = val_mse < best_val;
+      if (improved) {
+        best_val = val_mse;
+        best_epoch = epoch;
+        since_best = 0;
+        memcpy(best, r->arena, r->n_floats * sizeof(float));
+      } else {
+        since_best++;
+      }
+      cs_log(ctx, CS_LOG_INFO,
+             "regressor epoch %d/%d: train MSE %.6f, validation MSE %.6f%s "
+             "(lr %.2e, %.1fs)",
+             epoch, p->epochs, train_mse, val_mse, improved ? " (best)" : "",
+             (double)lr_at(p, step - 1, total_steps), cs_now() - t0);
+      if (p->patience > 0 && since_best >= p->patience) break;
+    } else {
+      cs_log(ctx, CS_LOG_INFO,
+             "regressor epoch %d/%d: train MSE %.6f (%.1fs)", epoch,
+             p->epochs, train_mse, cs_now() - t0);
+    }
+  }
+  if (epoch > p->epochs) epoch = p->epochs;
+  if (n_val > 0 && best_epoch > 0 && best_epoch != epoch) {
+    memcpy(r->arena, best, r->n_floats * sizeof(float));
+    cs_log(ctx, CS_LOG_INFO,
+           "regressor: restored the best weights (epoch %d, validation MSE "
+           "%.6f)", best_epoch, best_val);
+  }
+  if (report) {
+    report->epochs_run = epoch;
+    report->train_mse = train_mse;
+    report->val_mse = n_val > 0 ? best_val : NAN;
+    report->seconds = cs_now() - t0;
+  }
+done:
+  if (have_work) work_free(&w);
+  free(grad);
+  free(adam_m);
+  free(adam_v);
+  free(best);
+  free(order);
+  return rc;
+}
