@@ -1,0 +1,55 @@
+/* evaluate.h: run strategies over a dataset split and aggregate the
+ * metrics of DESIGN.md 3 (mean and seeded spread), multithreaded across
+ * users and deterministic (results do not depend on the thread count). */
+#ifndef COLDSTART_EVALUATE_H
+#define COLDSTART_EVALUATE_H
+
+#include <stdint.h>
+#include "coldstart/ctx.h"
+#include "coldstart/dataset.h"
+#include "coldstart/error.h"
+#include "coldstart/model.h"
+#include "coldstart/strategy.h"
+
+typedef enum { CS_NDCG_LIST = 0, CS_NDCG_SKLEARN = 1 } cs_ndcg_mode_t;
+
+typedef struct cs_eval_params {
+  cs_strategy_params_t sp;
+  int strategies[CS_N_STRATEGIES]; /* which to run, in this order */
+  int n_strategies;
+  int ndcg_mode; /* cs_ndcg_mode_t */
+} cs_eval_params_t;
+
+/* All six strategies, K = 50, m = 5, margin 4, list NDCG. */
+void cs_eval_params_default(cs_eval_params_t *p);
+
+typedef struct cs_eval_metric {
+  double mean, std;
+} cs_eval_metric_t;
+
+typedef struct cs_eval_row {
+  int strategy;
+  cs_eval_metric_t precision, recall, ndcg;
+  double seconds; /* wall time of this strategy (lists + metrics) */
+} cs_eval_row_t;
+
+typedef struct cs_eval_result {
+  int split;
+  int k;
+  int64_t n_users;   /* users evaluated (non-empty ground truth) */
+  int64_t n_skipped; /* users with empty ground truth */
+  double seconds_predict; /* regressor forward pass over the split */
+  int n_rows;
+  cs_eval_row_t rows[CS_N_STRATEGIES];
+} cs_eval_result_t;
+
+/* NDCG in sklearn mode: full and d0-streams use their dot-product score
+ * vector over all songs; popularity, semi and input-clusters use their
+ * segment's p vector over all songs (p = 0 outside the list); soft, which
+ * has no single score vector, uses its delivered list (score K - rank,
+ * 0 elsewhere), which equals the list NDCG. Ties averaged as sklearn. */
+int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
+                const cs_dataset_t *ds, int split, const cs_eval_params_t *p,
+                cs_eval_result_t *out, cs_err_t *err);
+
+#endif

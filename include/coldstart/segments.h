@@ -1,0 +1,68 @@
+/* segments.h: per-segment song rankings (DESIGN.md 1.4). For each segment c
+ * (a k-means cluster, an input cluster, or "everyone" for popularity) and
+ * song s: n_c(s) = number of c's training users having s among their
+ * days-1-30 songs, p_c(s) = n_c(s) / sum_s n_c(s).
+ *
+ * Storage is sparse and EXACT: each segment keeps every song with
+ * n_c(s) > 0, sorted by p desc then song row asc (the ranking). The total
+ * size is bounded by the number of (training user, song) pairs in the
+ * days-1-30 truth (e.g. ~3.5M entries = 40 MB at deezer scale), far below a
+ * dense k x n_songs matrix (1000 x 50k floats = 200 MB). Songs not stored
+ * have p_c(s) = 0 and rank after every stored song, by ascending row index.
+ * Because nothing is truncated, the soft fill score sum_j w_j p_j(s)
+ * computed over the union of the m clusters' lists is exact for every song
+ * (songs outside the union score exactly 0). */
+#ifndef COLDSTART_SEGMENTS_H
+#define COLDSTART_SEGMENTS_H
+
+#include <stdint.h>
+#include "coldstart/container.h"
+#include "coldstart/ctx.h"
+#include "coldstart/error.h"
+
+typedef struct cs_segments {
+  int32_t k;          /* number of segments */
+  int64_t n_songs;    /* song table size (valid rows 0..n_songs-1) */
+  int64_t *indptr;    /* [k+1] CSR row pointers into songs/p/counts */
+  int32_t *songs;     /* [nnz] song rows, ranked within each segment */
+  float *p;           /* [nnz] p_c(s) */
+  int32_t *counts;    /* [nnz] n_c(s) */
+  int64_t *n_users;   /* [k] users counted in each segment */
+  int owned;          /* 1: arrays malloc'ed (cs_segments_free frees them);
+                         0: they point into a container map */
+} cs_segments_t;
+
+static inline int64_t cs_segments_len(const cs_segments_t *s, int32_t c) {
+  return s->indptr[c + 1] - s->indptr[c];
+}
+
+/* Build from an assignment of users to segments. assign[u] in [0, k) or -1
+ * (user left out: e.g. no target). truth_indptr/indices: the split's CSR of
+ * distinct days-1-30 song rows (must be < n_songs). Pass assign = NULL to
+ * put every user in segment 0 with k = 1 (popularity). */
+int cs_segments_build(int32_t k, const int32_t *assign, int64_t n_users,
+                      const int64_t *truth_indptr,
+                      const int64_t *truth_indices, int64_t n_songs,
+                      cs_segments_t *out, cs_err_t *err);
+void cs_segments_free(cs_segments_t *s);
+
+/* p_c(s) by scanning segment c's list (O(list length)); 0 when absent. */
+float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song);
+
+/* The first `n` songs of segment c's full ranking over ALL songs: the stored
+ * list, then songs with p = 0 by ascending row index. Songs with
+ * stamp[song] == epoch are skipped (stamp may be NULL); taken songs get
+ * stamp[song] = epoch when stamp is non-NULL. Writes songs and p values;
+ * returns the number written (min(n, eligible songs)). */
+int64_t cs_segments_take(const cs_segments_t *s, int32_t c, int64_t n,
+                         uint32_t *stamp, uint32_t epoch, int32_t *out_songs,
+                         float *out_p);
+
+/* Store / restore under section names starting with `prefix`; loading
+ * validates sizes, ranges and ordering, and points into the container map. */
+int cs_segments_save(const cs_segments_t *s, cs_container_writer_t *w,
+                     const char *prefix, cs_err_t *err);
+int cs_segments_load(cs_segments_t *s, const cs_container_t *c,
+                     const char *prefix, int64_t n_songs, cs_err_t *err);
+
+#endif

@@ -1,0 +1,106 @@
+/* strategy.h: the six recommendation strategies of DESIGN.md 2 behind one
+ * per-request call: one user's feature vector in, K ranked songs (with the
+ * segments the user was placed in and the segments each song came from)
+ * out. Allocation-free per request: the caller creates a workspace once
+ * (per thread) and reuses it; the CLI, the evaluator and the server share
+ * this path.
+ *
+ * Ties everywhere break by the lower song row index (and lower cluster
+ * index for centroid distances).
+ *
+ * Memberships and item clusters per strategy:
+ * - popularity, d0-streams, full: none (empty).
+ * - semi: the nearest centroid (weight 1); every item carries it.
+ * - soft: the m nearest centroids, nearest first, with the soft weights;
+ *   an item carries every one of the m clusters whose top-a_j candidate
+ *   slots contained it (the one it was taken from first), or, for fill
+ *   items, every one of the m clusters with p_j(s) > 0 (none when the song
+ *   was only a zero-score fill).
+ * - input-clusters: the nearest INPUT cluster (ids in the input-cluster
+ *   numbering, 0..k_input-1; weight 1); every item carries it.
+ *
+ * Scores: popularity/semi/input-clusters: p of the song in the segment;
+ * full/d0-streams: the dot product; soft: sum_j w_j p_j(s) over the m
+ * memberships (the mixture probability; the list order is the allocation
+ * order of DESIGN.md 1.6, not necessarily score order). */
+#ifndef COLDSTART_STRATEGY_H
+#define COLDSTART_STRATEGY_H
+
+#include <stdint.h>
+#include "coldstart/error.h"
+#include "coldstart/model.h"
+
+typedef enum {
+  CS_STRAT_POPULARITY = 0,
+  CS_STRAT_D0_STREAMS = 1,
+  CS_STRAT_INPUT_CLUSTERS = 2,
+  CS_STRAT_FULL = 3,
+  CS_STRAT_SEMI = 4,
+  CS_STRAT_SOFT = 5,
+  CS_N_STRATEGIES = 6
+} cs_strategy_id_t;
+
+#define CS_SOFT_M_MAX 32 /* memberships are tracked in a 32-bit mask */
+#define CS_D0_STREAMS_BLOCK 10 /* index of streamed_songs in cs_feature_blocks */
+
+/* "popularity", "d0-streams", "input-clusters", "full", "semi", "soft" */
+const char *cs_strategy_name(int id);
+/* Parse a name; returns the id or -1. */
+int cs_strategy_parse(const char *name);
+/* 1 when the strategy places users in segments (semi, soft,
+ * input-clusters). */
+int cs_strategy_has_segments(int id);
+
+typedef struct cs_strategy_params {
+  int k;           /* list length K (50) */
+  int soft_m;      /* m nearest centroids (5), 1..CS_SOFT_M_MAX */
+  int soft_margin; /* extra slots (4) */
+} cs_strategy_params_t;
+
+void cs_strategy_params_default(cs_strategy_params_t *p);
+/* Check params against a model (k <= n_songs, m <= model k, ...). */
+int cs_strategy_params_check(const cs_strategy_params_t *p,
+                             const cs_model_t *m, cs_err_t *err);
+
+/* One recommendation, stored in the workspace (valid until its next use). */
+typedef struct cs_rec {
+  int strategy;
+  int n_items;
+  int32_t *songs;         /* [n_items] song rows, ranked */
+  float *scores;          /* [n_items] */
+  uint32_t *item_mask;    /* [n_items] bit j: membership j contributed */
+  int n_members;
+  int32_t *member_cluster; /* [n_members] nearest first */
+  float *member_weight;
+  float *member_dist;
+} cs_rec_t;
+
+typedef struct cs_rec_ws cs_rec_ws_t; /* opaque per-thread workspace */
+
+/* Sized for the model and params (k, m); owns every buffer. */
+int cs_rec_ws_create(cs_rec_ws_t **ws, const cs_model_t *m,
+                     const cs_strategy_params_t *p, cs_err_t *err);
+void cs_rec_ws_free(cs_rec_ws_t *ws);
+
+/* Recommend for one user. `features`: [n_features] raw feature vector.
+ * `pred`: the regressor's predicted embedding [dim] if the caller already
+ * has it (batch evaluation), or NULL to compute it here (full, semi,
+ * soft). No allocation. Returns 0, or CS_EINVAL for a bad strategy. The
+ * result points into the workspace. */
+int cs_recommend(const cs_model_t *m, int strategy,
+                 const cs_strategy_params_t *p, const float *features,
+                 const float *pred, cs_rec_ws_t *ws, const cs_rec_t **out,
+                 cs_err_t *err);
+
+/* Soft allocation slot arithmetic (DESIGN.md 1.6), exposed for tests:
+ * weights w[m] (sum 1) and T slots -> a[m] with sum a = T; a_j =
+ * floor(w_j T), leftovers to the largest fractional parts, ties to lower j. */
+void cs_soft_slots(const double *w, int m, int total, int *a);
+
+/* The m nearest of k centroids (dim columns) to x, ascending Euclidean
+ * distance, ties by lower index. Exact; out_dist not squared. */
+void cs_nearest_centroids(const float *centroids, int k, int dim,
+                          const float *x, int m, int32_t *out_idx,
+                          float *out_dist);
+
+#endif

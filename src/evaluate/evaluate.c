@@ -1,0 +1,303 @@
+/* evaluate.c: strategies x users -> metrics. Segment strategies go through
+ * the per-request path (cs_recommend) in parallel across users; the
+ * dot-product strategies (full, d0-streams) score blocks of users against
+ * all songs with one GEMM per block, then select top-K in parallel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldstart/evaluate.h"
+#include "coldstart/mat.h"
+#include "coldstart/metrics.h"
+#include "coldstart/topk.h"
+
+#define EVAL_BLOCK 128 /* users per GEMM block for dot-product strategies */
+
+void cs_eval_params_default(cs_eval_params_t *p) {
+  memset(p, 0, sizeof *p);
+  cs_strategy_params_default(&p->sp);
+  for (int i = 0; i < CS_N_STRATEGIES; i++) p->strategies[i] = i;
+  p->n_strategies = CS_N_STRATEGIES;
+  p->ndcg_mode = CS_NDCG_LIST;
+}
+
+typedef struct {
+  const cs_model_t *m;
+  const cs_split_t *sp;
+  const cs_eval_params_t *p;
+  const int64_t *users; /* split rows evaluated */
+  const float *pred;    /* [split users x dim] or NULL */
+  int strategy;
+  cs_rec_ws_t **ws;     /* per thread */
+  float **dense;        /* per thread [n_songs], zero between users */
+  int64_t **top;        /* per thread [k] */
+  /* dot-product blocks */
+  const float *block_scores; /* [rows x n_songs] */
+  const uint8_t *block_zero; /* d0 rows whose streamed block is zero */
+  int64_t block_begin;
+  double *prec, *rec, *ndcg; /* [n_eval] */
+  int *thread_rc;
+} job_t;
+
+static void score_user(job_t *j, int64_t e, const int32_t *list, int n_list,
+                       const float *scores, const int64_t *top, int n_top) {
+  const cs_split_t *sp = j->sp;
+  int64_t u = j->users[e];
+  const int64_t *truth = sp->truth_indices + sp->truth_indptr[u];
+  int64_t n_truth = sp->truth_indptr[u + 1] - sp->truth_indptr[u];
+  cs_user_metrics_t um;
+  cs_metrics_user(list, n_list, j->p->sp.k, truth, n_truth, &um);
+  j->prec[e] = um.precision;
+  j->rec[e] = um.recall;
+  j->ndcg[e] = um.ndcg;
+  if (scores)
+    j->ndcg[e] = cs_metrics_ndcg_sklearn(scores, j->m->n_songs, top, n_top,
+                                         truth, n_truth);
+}
+
+/* Segment strategies (and popularity), one user at a time. */
+static void run_lists(void *arg, int64_t begin, int64_t end, int tid) {
+  job_t *j = arg;
+  const cs_model_t *m = j->m;
+  int sklearn = j->p->ndcg_mode == CS_NDCG_SKLEARN &&
+                j->strategy != CS_STRAT_SOFT;
+  for (int64_t e = begin; e < end; e++) {
+    int64_t u = j->users[e];
+    const cs_rec_t *r;
+    const float *pred = j->pred ? j->pred + (size_t)u * m->dim : NULL;
+    int rc = cs_recommend(m, j->strategy, &j->p->sp,
+                          j->sp->features + (size_t)u * m->n_features, pred,
+                          j->ws[tid], &r, NULL);
+    if (rc) {
+      j->thread_rc[tid] = rc;
+      return;
+    }
+    if (!sklearn) {
+      score_user(j, e, r->songs, r->n_items, NULL, NULL, 0);
+      continue;
+    }
+    /* The segment's p over all songs; its ranking is r->songs (a valid
+     * descending top-k of that vector). */
+    const cs_segments_t *seg = j->strategy == CS_STRAT_POPULARITY
+                                   ? &m->popularity
+                               : j->strategy == CS_STRAT_SEMI
+                                   ? &m->segments
+                                   : &m->input_segments;
+    int32_t c = j->strategy == CS_STRAT_POPULARITY ? 0 : r->member_cluster[0];
+    float *dense = j->dense[tid];
+    for (int64_t i = seg->indptr[c]; i < seg->indptr[c + 1]; i++)
+      dense[seg->songs[i]] = seg->p[i];
+    for (int i = 0; i < r->n_items; i++) j->top[tid][i] = r->songs[i];
+    score_user(j, e, r->songs, r->n_items, dense, j->top[tid], r->n_items);
+    for (int64_t i = seg->indptr[c]; i < seg->indptr[c + 1]; i++)
+      dense[seg->songs[i]] = 0.0f;
+  }
+}
+
+/* Dot-product strategies: rows [begin, end) of the current block. */
+static void run_block_rows(void *arg, int64_t begin, int64_t end, int tid) {
+  job_t *j = arg;
+  const cs_model_t *m = j->m;
+  int k = j->p->sp.k;
+  cs_rec_ws_t *ws = j->ws[tid];
+  int64_t *top = j->top[tid];
+  int32_t list[4096];
+  float top_scores[4096];
+  for (int64_t row = begin; row < end; row++) {
+    int64_t e = j->block_begin + row;
+    if (j->block_zero && j->block_zero[row]) {
+      const cs_rec_t *r;
+      int64_t u = j->users[e];
+      int rc = cs_recommend(m, CS_STRAT_POPULARITY, &j->p->sp,
+                            j->sp->features + (size_t)u * m->n_features, NULL,
+                            ws, &r, NULL);
+      if (rc) {
+        j->thread_rc[tid] = rc;
+        return;
+      }
+      if (j->p->ndcg_mode == CS_NDCG_SKLEARN) {
+        /* Popularity fallback: its p vector over all songs. */
+        const cs_segments_t *seg = &m->popularity;
+        float *dense = j->dense[tid];
+        for (int64_t i = seg->indptr[0]; i < seg->indptr[1]; i++)
+          dense[seg->songs[i]] = seg->p[i];
+        for (int i = 0; i < r->n_items; i++) top[i] = r->songs[i];
+        score_user(j, e, r->songs, r->n_items, dense, top, r->n_items);
+        for (int64_t i = seg->indptr[0]; i < seg->indptr[1]; i++)
+          dense[seg->songs[i]] = 0.0f;
+      } else {
+        score_user(j, e, r->songs, r->n_items, NULL, NULL, 0);
+      }
+      continue;
+    }
+    const float *scores = j->block_scores + (size_t)row * m->n_songs;
+    int64_t n = cs_topk(scores, m->n_songs, k, NULL, top, top_scores);
+    for (int64_t i = 0; i < n; i++) list[i] = (int32_t)top[i];
+    score_user(j, e, list, (int)n,
+               j->p->ndcg_mode == CS_NDCG_SKLEARN ? scores : NULL, top,
+               (int)n);
+  }
+}
+
+static int run_dot(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
+                   float *block_scores, float *block_vec, uint8_t *block_zero,
+                   cs_err_t *err) {
+  const cs_model_t *m = j->m;
+  int d0 = j->strategy == CS_STRAT_D0_STREAMS;
+  j->block_scores = block_scores;
+  j->block_zero = d0 ? block_zero : NULL;
+  for (int64_t b = 0; b < n_eval; b += EVAL_BLOCK) {
+    int64_t rows = n_eval - b < EVAL_BLOCK ? n_eval - b : EVAL_BLOCK;
+    for (int64_t r = 0; r < rows; r++) {
+      int64_t u = j->users[b + r];
+      const float *v =
+          d0 ? j->sp->features + (size_t)u * m->n_features +
+                   (size_t)CS_D0_STREAMS_BLOCK * m->dim
+             : j->pred + (size_t)u * m->dim;
+      memcpy(block_vec + (size_t)r * m->dim, v, (size_t)m->dim * sizeof(float));
+      if (d0) {
+        int nonzero = 0;
+        for (int i = 0; i < m->dim && !nonzero; i++) nonzero = v[i] != 0.0f;
+        block_zero[r] = (uint8_t)!nonzero;
+      }
+    }
+    cs_gemm(CS_NOTRANS, CS_TRANS, rows, m->n_songs, m->dim, 1.0f, block_vec,
+            m->dim, m->song_emb, m->dim, 0.0f, block_scores, m->n_songs);
+    j->block_begin = b;
+    int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    cs_parallel_for(n_threads, rows, run_block_rows, j);
+    for (int t = 0; t < n_threads; t++)
+      if (j->thread_rc[t])
+        return cs_err_set(err, j->thread_rc[t], "evaluate %s: recommend "
+                          "failed", cs_strategy_name(j->strategy));
+  }
+  return 0;
+}
+
+int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
+                const cs_dataset_t *ds, int split, const cs_eval_params_t *p,
+                cs_eval_result_t *out, cs_err_t *err) {
+  memset(out, 0, sizeof *out);
+  if (split < 0 || split >= CS_N_SPLITS)
+    return cs_err_set(err, CS_EINVAL, "evaluate: bad split %d", split);
+  int rc = cs_model_check_dataset(m, ds, err);
+  if (rc) return rc;
+  if ((rc = cs_strategy_params_check(&p->sp, m, err))) return rc;
+  if (p->sp.k > 4096)
+    return cs_err_set(err, CS_ERANGE, "evaluate: k = %d above 4096", p->sp.k);
+  const cs_split_t *sp = &ds->splits[split];
+  int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+  out->split = split;
+  out->k = p->sp.k;
+
+  int need_pred = 0;
+  for (int i = 0; i < p->n_strategies; i++) {
+    int s = p->strategies[i];
+    if (s < 0 || s >= CS_N_STRATEGIES)
+      return cs_err_set(err, CS_EINVAL, "evaluate: bad strategy %d", s);
+    need_pred |= s == CS_STRAT_FULL || s == CS_STRAT_SEMI || s == CS_STRAT_SOFT;
+  }
+
+  int64_t n_eval = 0;
+  int64_t *users = malloc(((size_t)sp->n_users + 1) * sizeof *users);
+  int64_t *scratch = malloc(((size_t)sp->n_users + 1) * sizeof *scratch);
+  double *vals = malloc(3 * ((size_t)sp->n_users + 1) * sizeof *vals);
+  float *pred = NULL, *block_scores = NULL, *block_vec = NULL;
+  uint8_t *block_zero = malloc(EVAL_BLOCK);
+  cs_rec_ws_t **ws = calloc((size_t)n_threads, sizeof *ws);
+  float **dense = calloc((size_t)n_threads, sizeof *dense);
+  int64_t **top = calloc((size_t)n_threads, sizeof *top);
+  int *thread_rc = calloc((size_t)n_threads, sizeof *thread_rc);
+  rc = CS_ENOMEM;
+  if (!users || !scratch || !vals || !block_zero || !ws || !dense || !top ||
+      !thread_rc)
+    goto done;
+  for (int t = 0; t < n_threads; t++) {
+    if ((rc = cs_rec_ws_create(&ws[t], m, &p->sp, err))) goto done;
+    dense[t] = calloc((size_t)m->n_songs, sizeof(float));
+    top[t] = malloc(((size_t)p->sp.k + (size_t)p->sp.soft_margin + 1) *
+                    sizeof(int64_t));
+    rc = CS_ENOMEM;
+    if (!dense[t] || !top[t]) goto done;
+  }
+  for (int64_t u = 0; u < sp->n_users; u++) {
+    if (sp->truth_indptr[u + 1] > sp->truth_indptr[u])
+      users[n_eval++] = u;
+    else
+      out->n_skipped++;
+  }
+  out->n_users = n_eval;
+
+  if (need_pred && sp->n_users > 0) {
+    double t0 = cs_now();
+    pred = cs_alloc_aligned((size_t)sp->n_users * m->dim * sizeof(float));
+    if (!pred) goto done;
+    if ((rc = cs_regressor_predict(m->regressor, sp->features, sp->n_users,
+                                   pred, err)))
+      goto done;
+    out->seconds_predict = cs_now() - t0;
+  }
+
+  job_t job = {.m = m, .sp = sp, .p = p, .users = users, .pred = pred,
+               .ws = ws, .dense = dense, .top = top, .prec = vals,
+               .rec = vals + n_eval, .ndcg = vals + 2 * n_eval,
+               .thread_rc = thread_rc};
+  for (int i = 0; i < p->n_strategies; i++) {
+    int s = p->strategies[i];
+    double t0 = cs_now();
+    job.strategy = s;
+    memset(thread_rc, 0, (size_t)n_threads * sizeof *thread_rc);
+    if (s == CS_STRAT_FULL || s == CS_STRAT_D0_STREAMS) {
+      if (!block_scores) {
+        block_scores = cs_alloc_aligned((size_t)EVAL_BLOCK * m->n_songs *
+                                        sizeof(float));
+        block_vec = cs_alloc_aligned((size_t)EVAL_BLOCK * m->dim *
+                                     sizeof(float));
+        rc = CS_ENOMEM;
+        if (!block_scores || !block_vec) goto done;
+      }
+      if ((rc = run_dot(ctx, &job, n_eval, block_scores, block_vec,
+                        block_zero, err)))
+        goto done;
+    } else {
+      cs_parallel_for(n_threads, n_eval, run_lists, &job);
+      for (int t = 0; t < n_threads; t++)
+        if (thread_rc[t]) {
+          rc = cs_err_set(err, thread_rc[t], "evaluate %s: recommend failed",
+                          cs_strategy_name(s));
+          goto done;
+        }
+    }
+    cs_eval_row_t *row = &out->rows[out->n_rows++];
+    row->strategy = s;
+    row->precision.mean = cs_metrics_mean(job.prec, n_eval);
+    row->recall.mean = cs_metrics_mean(job.rec, n_eval);
+    row->ndcg.mean = cs_metrics_mean(job.ndcg, n_eval);
+    row->precision.std = cs_metrics_spread(job.prec, n_eval, scratch);
+    row->recall.std = cs_metrics_spread(job.rec, n_eval, scratch);
+    row->ndcg.std = cs_metrics_spread(job.ndcg, n_eval, scratch);
+    row->seconds = cs_now() - t0;
+    cs_log(ctx, CS_LOG_INFO, "evaluate: %s on %lld users in %.2fs",
+           cs_strategy_name(s), (long long)n_eval, row->seconds);
+  }
+  rc = 0;
+done:
+  if (rc == CS_ENOMEM && err && err->code != CS_ENOMEM)
+    cs_err_set(err, CS_ENOMEM, "evaluate: out of memory");
+  for (int t = 0; ws && t < n_threads; t++) {
+    cs_rec_ws_free(ws[t]);
+    if (dense) free(dense[t]);
+    if (top) free(top[t]);
+  }
+  free(ws);
+  free(dense);
+  free(top);
+  free(thread_rc);
+  free(users);
+  free(scratch);
+  free(vals);
+  free(pred);
+  free(block_scores);
+  free(block_vec);
+  free(block_zero);
+  return rc;
+}

@@ -1,0 +1,405 @@
+/* strategy.c: the six strategies of DESIGN.md 2 for one user at a time,
+ * including the soft allocation of DESIGN.md 1.6, over a reusable
+ * per-thread workspace (no allocation per request). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldstart/mat.h"
+#include "coldstart/strategy.h"
+#include "coldstart/topk.h"
+
+static const char *const names[CS_N_STRATEGIES] = {
+    "popularity", "d0-streams", "input-clusters", "full", "semi", "soft"};
+
+const char *cs_strategy_name(int id) {
+  return id >= 0 && id < CS_N_STRATEGIES ? names[id] : "unknown";
+}
+
+int cs_strategy_parse(const char *name) {
+  for (int i = 0; i < CS_N_STRATEGIES; i++)
+    if (name && strcmp(name, names[i]) == 0) return i;
+  return -1;
+}
+
+int cs_strategy_has_segments(int id) {
+  return id == CS_STRAT_SEMI || id == CS_STRAT_SOFT ||
+         id == CS_STRAT_INPUT_CLUSTERS;
+}
+
+void cs_strategy_params_default(cs_strategy_params_t *p) {
+  p->k = 50;
+  p->soft_m = 5;
+  p->soft_margin = 4;
+}
+
+int cs_strategy_params_check(const cs_strategy_params_t *p,
+                             const cs_model_t *m, cs_err_t *err) {
+  if (p->k < 1 || p->k > m->n_songs)
+    return cs_err_set(err, CS_ERANGE, "k = %d: must be in [1, %lld] (songs)",
+                      p->k, (long long)m->n_songs);
+  if (p->soft_m < 1 || p->soft_m > CS_SOFT_M_MAX || p->soft_m > m->k)
+    return cs_err_set(err, CS_ERANGE,
+                      "soft m = %d: must be in [1, %d] (clusters, max %d)",
+                      p->soft_m, m->k < CS_SOFT_M_MAX ? m->k : CS_SOFT_M_MAX,
+                      CS_SOFT_M_MAX);
+  if (p->soft_margin < 0 || p->soft_margin > 1000000)
+    return cs_err_set(err, CS_ERANGE, "soft margin = %d: must be >= 0",
+                      p->soft_margin);
+  return 0;
+}
+
+/* --- workspace ---------------------------------------------------------- */
+
+struct cs_rec_ws {
+  int cap_items, cap_m, cap_k;
+  int64_t n_songs;
+  float *pred;      /* [dim] */
+  float *xnorm;     /* [n_features] */
+  float *dots;      /* [n_songs] */
+  float *acc;       /* [n_songs] soft mixture scores, zero between uses */
+  uint32_t *accmask;/* [n_songs] clusters with p_j(s) > 0 */
+  int32_t *touched; /* [n_songs] */
+  uint32_t *stamp;  /* [n_songs] song taken when == epoch */
+  int32_t *pos;     /* [n_songs] item position of a taken song */
+  uint32_t epoch;
+  float *cdist;     /* [cap_k] */
+  int64_t *top_idx; /* [cap_items] */
+  float *top_score; /* [cap_items] */
+  int32_t *fill_song; /* [cap_items] */
+  float *fill_score;  /* [cap_items] */
+  cs_rec_t rec;
+};
+
+void cs_rec_ws_free(cs_rec_ws_t *ws) {
+  if (!ws) return;
+  free(ws->pred);
+  free(ws->xnorm);
+  free(ws->dots);
+  free(ws->acc);
+  free(ws->accmask);
+  free(ws->touched);
+  free(ws->stamp);
+  free(ws->pos);
+  free(ws->cdist);
+  free(ws->top_idx);
+  free(ws->top_score);
+  free(ws->fill_song);
+  free(ws->fill_score);
+  free(ws->rec.songs);
+  free(ws->rec.scores);
+  free(ws->rec.item_mask);
+  free(ws->rec.member_cluster);
+  free(ws->rec.member_weight);
+  free(ws->rec.member_dist);
+  free(ws);
+}
+
+int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
+                     const cs_strategy_params_t *p, cs_err_t *err) {
+  *out = NULL;
+  int rc = cs_strategy_params_check(p, m, err);
+  if (rc) return rc;
+  cs_rec_ws_t *ws = calloc(1, sizeof *ws);
+  if (!ws) return cs_err_set(err, CS_ENOMEM, "recommend workspace");
+  size_t ns = (size_t)m->n_songs;
+  ws->n_songs = m->n_songs;
+  ws->cap_items = p->k + p->soft_margin;
+  ws->cap_m = p->soft_m;
+  ws->cap_k = m->k > m->k_input ? m->k : m->k_input;
+  if (ws->cap_k < 1) ws->cap_k = 1;
+  size_t ci = (size_t)ws->cap_items, cm = CS_SOFT_M_MAX;
+  ws->pred = cs_alloc_aligned((size_t)m->dim * sizeof(float) + 64);
+  ws->xnorm = cs_alloc_aligned((size_t)m->n_features * sizeof(float) + 64);
+  ws->dots = cs_alloc_aligned(ns * sizeof(float) + 64);
+  ws->acc = calloc(ns, sizeof(float));
+  ws->accmask = calloc(ns, sizeof(uint32_t));
+  ws->touched = malloc(ns * sizeof(int32_t));
+  ws->stamp = calloc(ns, sizeof(uint32_t));
+  ws->pos = malloc(ns * sizeof(int32_t));
+  ws->cdist = malloc((size_t)ws->cap_k * sizeof(float));
+  ws->top_idx = malloc(ci * sizeof(int64_t));
+  ws->top_score = malloc(ci * sizeof(float));
+  ws->fill_song = malloc(ci * sizeof(int32_t));
+  ws->fill_score = malloc(ci * sizeof(float));
+  ws->rec.songs = malloc(ci * sizeof(int32_t));
+  ws->rec.scores = malloc(ci * sizeof(float));
+  ws->rec.item_mask = malloc(ci * sizeof(uint32_t));
+  ws->rec.member_cluster = malloc(cm * sizeof(int32_t));
+  ws->rec.member_weight = malloc(cm * sizeof(float));
+  ws->rec.member_dist = malloc(cm * sizeof(float));
+  if (!ws->pred || !ws->xnorm || !ws->dots || !ws->acc || !ws->accmask ||
+      !ws->touched || !ws->stamp || !ws->pos || !ws->cdist || !ws->top_idx ||
+      !ws->top_score || !ws->fill_song || !ws->fill_score || !ws->rec.songs ||
+      !ws->rec.scores || !ws->rec.item_mask || !ws->rec.member_cluster ||
+      !ws->rec.member_weight || !ws->rec.member_dist) {
+    cs_rec_ws_free(ws);
+    return cs_err_set(err, CS_ENOMEM, "recommend workspace (%lld songs)",
+                      (long long)m->n_songs);
+  }
+  ws->epoch = 0;
+  *out = ws;
+  return 0;
+}
+
+static uint32_t next_epoch(cs_rec_ws_t *ws) {
+  if (++ws->epoch == 0) {
+    memset(ws->stamp, 0, (size_t)ws->n_songs * sizeof(uint32_t));
+    ws->epoch = 1;
+  }
+  return ws->epoch;
+}
+
+/* --- building blocks ---------------------------------------------------- */
+
+static float sq_dist(const float *a, const float *b, int dim) {
+  float lane[8] = {0};
+  int i = 0;
+  for (; i + 8 <= dim; i += 8)
+    for (int l = 0; l < 8; l++) {
+      float d = a[i + l] - b[i + l];
+      lane[l] += d * d;
+    }
+  float s = 0.0f;
+  for (; i < dim; i++) {
+    float d = a[i] - b[i];
+    s += d * d;
+  }
+  return s + ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+         ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+void cs_nearest_centroids(const float *centroids, int k, int dim,
+                          const float *x, int m, int32_t *out_idx,
+                          float *out_dist) {
+  int n = 0;
+  for (int c = 0; c < k; c++) {
+    float d = sq_dist(centroids + (size_t)c * dim, x, dim);
+    if (n == m && !(d < out_dist[n - 1])) continue; /* ties: lower c wins */
+    int i = n < m ? n++ : m - 1;
+    while (i > 0 && d < out_dist[i - 1]) {
+      out_dist[i] = out_dist[i - 1];
+      out_idx[i] = out_idx[i - 1];
+      i--;
+    }
+    out_dist[i] = d;
+    out_idx[i] = c;
+  }
+  for (int i = 0; i < n; i++) out_dist[i] = sqrtf(out_dist[i]);
+}
+
+void cs_soft_slots(const double *w, int m, int total, int *a) {
+  double frac[CS_SOFT_M_MAX] = {0};
+  int used = 0;
+  for (int j = 0; j < m; j++) {
+    double x = w[j] * (double)total;
+    double f = floor(x);
+    a[j] = (int)f;
+    frac[j] = x - f;
+    used += a[j];
+  }
+  /* Leftover slots: largest fractional part first, ties to lower j. */
+  for (int left = total - used; left > 0; left--) {
+    int best = -1;
+    for (int j = 0; j < m; j++)
+      if (frac[j] >= 0.0 && (best < 0 || frac[j] > frac[best])) best = j;
+    if (best < 0) break;
+    a[best]++;
+    frac[best] = -1.0;
+  }
+}
+
+/* A segment's top K (full ranking over all songs). */
+static void rec_segment(const cs_segments_t *seg, int32_t c, int k,
+                        cs_rec_ws_t *ws, cs_rec_t *r, int with_member) {
+  uint32_t e = next_epoch(ws);
+  r->n_items = (int)cs_segments_take(seg, c, k, ws->stamp, e, r->songs,
+                                     r->scores);
+  for (int i = 0; i < r->n_items; i++) r->item_mask[i] = with_member ? 1u : 0u;
+}
+
+/* Top K songs by dot product of `v` with the song embeddings. */
+static void rec_dot(const cs_model_t *m, const float *v, int k,
+                    cs_rec_ws_t *ws, cs_rec_t *r) {
+  cs_gemv(CS_NOTRANS, m->n_songs, m->dim, 1.0f, m->song_emb, m->dim, v, 0.0f,
+          ws->dots);
+  int64_t n = cs_topk(ws->dots, m->n_songs, k, NULL, ws->top_idx,
+                      ws->top_score);
+  r->n_items = (int)n;
+  for (int64_t i = 0; i < n; i++) {
+    r->songs[i] = (int32_t)ws->top_idx[i];
+    r->scores[i] = ws->top_score[i];
+    r->item_mask[i] = 0;
+  }
+}
+
+/* Soft allocation, DESIGN.md 1.6. `pred`: predicted embedding. */
+static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
+                     const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
+  const cs_segments_t *seg = &m->segments;
+  int n_m = p->soft_m, k = p->k, total = p->k + p->soft_margin;
+  cs_nearest_centroids(m->centroids, m->k, m->dim, pred, n_m,
+                       r->member_cluster, r->member_dist);
+  r->n_members = n_m;
+  double w[CS_SOFT_M_MAX] = {0}, wsum = 0.0;
+  for (int j = 0; j < n_m; j++) {
+    w[j] = 1.0 / ((double)r->member_dist[j] + 1e-10);
+    wsum += w[j];
+  }
+  for (int j = 0; j < n_m; j++) {
+    w[j] /= wsum;
+    r->member_weight[j] = (float)w[j];
+  }
+  int a[CS_SOFT_M_MAX];
+  cs_soft_slots(w, n_m, total, a);
+
+  /* Mixture scores sum_j w_j p_j(s) over the union of the m lists (exact:
+   * lists are untruncated), and which clusters have s at all. */
+  int64_t n_touched = 0;
+  for (int j = 0; j < n_m; j++) {
+    int32_t c = r->member_cluster[j];
+    for (int64_t i = seg->indptr[c]; i < seg->indptr[c + 1]; i++) {
+      int32_t s = seg->songs[i];
+      if (ws->accmask[s] == 0) ws->touched[n_touched++] = s;
+      ws->acc[s] += (float)(w[j] * (double)seg->p[i]);
+      ws->accmask[s] |= 1u << j;
+    }
+  }
+
+  /* Candidates: top a_j of cluster j in order j = 1..m, first occurrence
+   * kept; a later duplicate only adds its cluster to the item. Only songs
+   * with p_j > 0 are candidates (a cluster with fewer songs than a_j
+   * leaves the rest of its slots to the fill). */
+  uint32_t e = next_epoch(ws);
+  int n = 0;
+  for (int j = 0; j < n_m; j++) {
+    int32_t c = r->member_cluster[j];
+    int64_t end = seg->indptr[c] + a[j];
+    if (end > seg->indptr[c + 1]) end = seg->indptr[c + 1];
+    for (int64_t i = seg->indptr[c]; i < end; i++) {
+      int32_t s = seg->songs[i];
+      if (ws->stamp[s] == e) {
+        r->item_mask[ws->pos[s]] |= 1u << j;
+        continue;
+      }
+      ws->stamp[s] = e;
+      ws->pos[s] = n;
+      r->songs[n] = s;
+      r->item_mask[n] = 1u << j;
+      n++;
+    }
+  }
+  if (n > k) n = k;
+
+  /* Fill: best remaining songs by mixture score (desc, then song asc). */
+  int need = k - n, n_fill = 0;
+  if (need > 0) {
+    for (int64_t t = 0; t < n_touched; t++) {
+      int32_t s = ws->touched[t];
+      if (ws->stamp[s] == e) continue;
+      float sc = ws->acc[s];
+      if (n_fill == need &&
+          !(sc > ws->fill_score[n_fill - 1] ||
+            (sc == ws->fill_score[n_fill - 1] && s < ws->fill_song[n_fill - 1])))
+        continue;
+      int i = n_fill < need ? n_fill++ : need - 1;
+      while (i > 0 && (sc > ws->fill_score[i - 1] ||
+                       (sc == ws->fill_score[i - 1] && s < ws->fill_song[i - 1]))) {
+        ws->fill_score[i] = ws->fill_score[i - 1];
+        ws->fill_song[i] = ws->fill_song[i - 1];
+        i--;
+      }
+      ws->fill_score[i] = sc;
+      ws->fill_song[i] = s;
+    }
+    for (int i = 0; i < n_fill; i++) {
+      int32_t s = ws->fill_song[i];
+      ws->stamp[s] = e;
+      r->songs[n] = s;
+      r->item_mask[n] = ws->accmask[s];
+      n++;
+    }
+    /* Zero-score songs by ascending row (all songs with a positive
+     * mixture score are taken or were just used above). */
+    for (int32_t s = 0; n < k && s < m->n_songs; s++) {
+      if (ws->stamp[s] == e) continue;
+      ws->stamp[s] = e;
+      r->songs[n] = s;
+      r->item_mask[n] = 0;
+      n++;
+    }
+  }
+  r->n_items = n;
+  for (int i = 0; i < n; i++) r->scores[i] = ws->acc[r->songs[i]];
+  for (int64_t t = 0; t < n_touched; t++) {
+    ws->acc[ws->touched[t]] = 0.0f;
+    ws->accmask[ws->touched[t]] = 0;
+  }
+}
+
+int cs_recommend(const cs_model_t *m, int strategy,
+                 const cs_strategy_params_t *p, const float *features,
+                 const float *pred, cs_rec_ws_t *ws, const cs_rec_t **out,
+                 cs_err_t *err) {
+  cs_rec_t *r = &ws->rec;
+  r->strategy = strategy;
+  r->n_items = 0;
+  r->n_members = 0;
+  if (p->k > ws->cap_items || p->k + p->soft_margin > ws->cap_items ||
+      p->soft_m > ws->cap_m)
+    return cs_err_set(err, CS_EINVAL, "recommend: params exceed the "
+                      "workspace (k=%d, margin=%d, m=%d)", p->k,
+                      p->soft_margin, p->soft_m);
+  int need_pred = strategy == CS_STRAT_FULL || strategy == CS_STRAT_SEMI ||
+                  strategy == CS_STRAT_SOFT;
+  if (need_pred && !pred) {
+    if (!m->regressor)
+      return cs_err_set(err, CS_ESTATE, "recommend: model has no regressor");
+    int rc = cs_regressor_predict(m->regressor, features, 1, ws->pred, err);
+    if (rc) return rc;
+    pred = ws->pred;
+  }
+  switch (strategy) {
+  case CS_STRAT_POPULARITY:
+    rec_segment(&m->popularity, 0, p->k, ws, r, 0);
+    break;
+  case CS_STRAT_D0_STREAMS: {
+    const float *block = features + (size_t)CS_D0_STREAMS_BLOCK * m->dim;
+    int nonzero = 0;
+    for (int i = 0; i < m->dim && !nonzero; i++) nonzero = block[i] != 0.0f;
+    if (nonzero)
+      rec_dot(m, block, p->k, ws, r);
+    else
+      rec_segment(&m->popularity, 0, p->k, ws, r, 0);
+    break;
+  }
+  case CS_STRAT_INPUT_CLUSTERS: {
+    memcpy(ws->xnorm, features, (size_t)m->n_features * sizeof(float));
+    cs_normalize(m->n_features, ws->xnorm);
+    cs_nearest_centroids(m->input_centroids, m->k_input, m->n_features,
+                         ws->xnorm, 1, r->member_cluster, r->member_dist);
+    r->n_members = 1;
+    r->member_weight[0] = 1.0f;
+    rec_segment(&m->input_segments, r->member_cluster[0], p->k, ws, r, 1);
+    break;
+  }
+  case CS_STRAT_FULL:
+    rec_dot(m, pred, p->k, ws, r);
+    break;
+  case CS_STRAT_SEMI:
+    cs_nearest_centroids(m->centroids, m->k, m->dim, pred, 1,
+                         r->member_cluster, r->member_dist);
+    r->n_members = 1;
+    r->member_weight[0] = 1.0f;
+    rec_segment(&m->segments, r->member_cluster[0], p->k, ws, r, 1);
+    break;
+  case CS_STRAT_SOFT:
+    rec_soft(m, p, pred, ws, r);
+    break;
+  default:
+    return cs_err_set(err, CS_EINVAL, "recommend: unknown strategy %d",
+                      strategy);
+  }
+  *out = r;
+  return 0;
+}
