@@ -36,4 +36,10 @@ void cs_kmeans_free(cs_kmeans_t *km);
 void cs_kmeans_nearest(const float *centroids, int k, int dim, const float *x,
                        int m, int32_t *out_idx, float *out_dist);
 
+/* Nearest centroid of each of the n rows of X (exact: the same choice as the
+ * Lloyd reference, lower index on ties), in tiles of one BLAS gemm, over
+ * ctx->n_threads threads. Returns 0, CS_EINVAL or CS_ENOMEM. */
+int cs_kmeans_assign(const cs_ctx_t *ctx, const float *centroids, int k,
+                     int dim, const float *X, int64_t n, int32_t *out);
+
 #endif

@@ -1,0 +1,91 @@
+/* kmeans_internal.h: pieces shared by the k-means files (seeding, the exact
+ * distance both Lloyd variants agree on, the centroid update with empty-cluster
+ * re-seeding, and the accelerated assignment). Not a public header. */
+#ifndef COLDSTART_MODEL_KMEANS_INTERNAL_H
+#define COLDSTART_MODEL_KMEANS_INTERNAL_H
+
+#include <stdint.h>
+
+#include "coldstart/ctx.h"
+#include "coldstart/error.h"
+
+/* The exact squared distance every assignment decision is made on: float
+ * differences accumulated in double over 8 fixed lanes. Both variants call
+ * this one function, so equal inputs give bit-equal distances. */
+static inline double cs__kmeans_dist2(const float *a, const float *b, int dim) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= dim; i += 8) {
+    for (int l = 0; l < 8; l++) {
+      double d = (double)a[i + l] - (double)b[i + l];
+      acc[l] += d * d;
+    }
+  }
+  for (; i < dim; i++) {
+    double d = (double)a[i] - (double)b[i];
+    acc[0] += d * d;
+  }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+         ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Fast float squared distance over 16 fixed lanes (vectorizes). Its rounding
+ * error is at most (dim + 2) * FLT_EPSILON relative to the exact value. */
+static inline float cs__kmeans_dist2f(const float *a, const float *b, int dim) {
+  float acc[16] = {0};
+  int i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    for (int l = 0; l < 16; l++) {
+      float d = a[i + l] - b[i + l];
+      acc[l] += d * d;
+    }
+  }
+  for (; i < dim; i++) {
+    float d = a[i] - b[i];
+    acc[0] += d * d;
+  }
+  float s = 0.f;
+  for (int l = 0; l < 16; l++) s += acc[l];
+  return s;
+}
+
+/* Greedy k-means++ seeding (n_local_trials = 2 + floor(ln k) candidates per
+ * step, the one that lowers the potential most wins), pruned with the
+ * triangle inequality. Writes k rows to `centroids`. Deterministic for a seed
+ * whatever the thread count. n >= k >= 1. */
+int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
+                    int k, uint64_t seed, float *centroids, cs_err_t *err);
+
+/* Centroid update shared by both variants. sums [k x dim] and counts [k] hold
+ * the per-cluster sums of the current labels. Empty clusters are re-seeded
+ * in index order, each with the point farthest from its assigned centroid
+ * (dist2[i], ties to the lower row) among clusters with >= 2 points; that
+ * point moves (labels[i] = j, dist2[i] = 0, its old cluster's sum loses it).
+ * moved[] (may be NULL) gets 1 for moved points. Then centroids = sums /
+ * counts (rounded to float). Returns the number of re-seeded clusters. */
+int cs__kmeans_update(const float *X, int64_t n, int dim, int k,
+                      int32_t *labels, double *dist2, double *sums,
+                      int64_t *counts, float *centroids, uint8_t *moved);
+
+/* Exact sum of dist2 of every row to its labelled centroid, in row order. */
+double cs__kmeans_inertia(const float *X, int64_t n, int dim,
+                          const float *centroids, const int32_t *labels);
+
+/* Reference Lloyd iterations (plain loops, double distances). */
+int cs__kmeans_lloyd(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
+                     int k, int max_iter, float *centroids, int32_t *labels,
+                     int *n_iter, cs_err_t *err);
+/* Accelerated exact Lloyd iterations: same labels and centroids. */
+int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
+                    int k, int max_iter, float *centroids, int32_t *labels,
+                    int *n_iter, cs_err_t *err);
+
+/* Reference of cs_kmeans_nearest: exact distances for all, stable sort. */
+void cs__kmeans_nearest_ref(const float *centroids, int k, int dim,
+                            const float *x, int m, int32_t *out_idx,
+                            float *out_dist);
+/* Reference of cs_kmeans_assign: exact distances, lower index wins ties. */
+void cs__kmeans_assign_ref(const float *centroids, int k, int dim,
+                           const float *X, int64_t n, int32_t *out);
+
+#endif
