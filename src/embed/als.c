@@ -1,0 +1,469 @@
+/* als.c: UT-ALS, implicit-feedback matrix factorization (Hu, Koren, Volinsky
+ * 2008) solved by alternating least squares with a warm-started conjugate
+ * gradient per row (the Y^T Y + sparse correction trick), rows in lockstep
+ * blocks so the dense Y^T Y products run as a register-blocked kernel. */
+#include "coldstart/embed.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldstart/mat.h"
+#include "coldstart/rng.h"
+#include "embed/embed_internal.h"
+
+#define STRIPE 64 /* rows per parallel work unit */
+#define RB 8      /* rows solved in lockstep (a multiple of 4) */
+#define MAX_DIM 4096
+
+void cs_als_params_default(cs_als_params_t *p) {
+  p->dim = 128;
+  p->iters = 15;
+  p->alpha = 10.f;
+  p->lambda = 0.1f;
+  p->cg_steps = 3;
+  p->seed = 42;
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+
+/* Unaligned 8-float load/store as macros: passing vectors by value changes
+ * the ABI without -mavx (and -Werror=psabi says so). */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8f))
+#define STORE8(p, v) memcpy((p), &(v), sizeof(v8f))
+
+/* Dot product with 8 float lanes summed in a fixed order (deterministic,
+ * vectorized without -ffast-math). */
+static inline float vdot(const float *restrict a, const float *restrict b,
+                         int n) {
+  v8f acc = {0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v8f va, vb;
+    LOAD8(va, a + i);
+    LOAD8(vb, b + i);
+    acc += va * vb;
+  }
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+            ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+static inline void vaxpy(float a, const float *restrict x, float *restrict y,
+                         int n) {
+  for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* out[RB x dim] = in[RB x dim] * g[dim x dim]: 4 rows by 16 columns held in
+ * registers across the k loop. Every output is sum_k in[b][k] * g[k][j]
+ * accumulated in k order, whatever path computes it. */
+static void block_gmul(const float *restrict in, const float *restrict g,
+                       int dim, float *restrict out) {
+  for (int b = 0; b < RB; b += 4) {
+    const float *i0 = in + (int64_t)b * dim, *i1 = i0 + dim, *i2 = i1 + dim,
+                *i3 = i2 + dim;
+    float *o0 = out + (int64_t)b * dim, *o1 = o0 + dim, *o2 = o1 + dim,
+          *o3 = o2 + dim;
+    int j = 0;
+    for (; j + 16 <= dim; j += 16) {
+      v8f a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0}, a20 = {0}, a21 = {0},
+          a30 = {0}, a31 = {0};
+      for (int k = 0; k < dim; k++) {
+        const float *gk = g + (int64_t)k * dim + j;
+        v8f g0, g1;
+        LOAD8(g0, gk);
+        LOAD8(g1, gk + 8);
+        float x0 = i0[k], x1 = i1[k], x2 = i2[k], x3 = i3[k];
+        a00 += x0 * g0;
+        a01 += x0 * g1;
+        a10 += x1 * g0;
+        a11 += x1 * g1;
+        a20 += x2 * g0;
+        a21 += x2 * g1;
+        a30 += x3 * g0;
+        a31 += x3 * g1;
+      }
+      STORE8(o0 + j, a00);
+      STORE8(o0 + j + 8, a01);
+      STORE8(o1 + j, a10);
+      STORE8(o1 + j + 8, a11);
+      STORE8(o2 + j, a20);
+      STORE8(o2 + j + 8, a21);
+      STORE8(o3 + j, a30);
+      STORE8(o3 + j + 8, a31);
+    }
+    for (; j < dim; j++) {
+      float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+      for (int k = 0; k < dim; k++) {
+        float gk = g[(int64_t)k * dim + j];
+        s0 += i0[k] * gk;
+        s1 += i1[k] * gk;
+        s2 += i2[k] * gk;
+        s3 += i3[k] * gk;
+      }
+      o0[j] = s0;
+      o1[j] = s1;
+      o2[j] = s2;
+      o3[j] = s3;
+    }
+  }
+}
+
+void cs_als_gram(const float *f, int64_t n_rows, int dim, float *gram) {
+  if (n_rows <= 0) {
+    memset(gram, 0, (size_t)dim * (size_t)dim * sizeof(float));
+    return;
+  }
+  cs_gemm(CS_TRANS, CS_NOTRANS, dim, dim, n_rows, 1.f, f, dim, f, dim, 0.f,
+          gram, dim);
+}
+
+/* ------------------------------------------------------------ row solver */
+
+typedef struct {
+  const cs_csr_t *m;
+  const float *y;
+  const float *g; /* gram + lambda I */
+  int dim, cg_steps;
+  float alpha;
+  float *x;
+  float *scratch[256]; /* per thread: 5 blocks of RB x dim */
+} solve_job_t;
+
+static void solve_rows(void *arg, int64_t begin, int64_t end, int tid) {
+  const solve_job_t *j = arg;
+  const int d = j->dim;
+  const float alpha = j->alpha;
+  const float *y = j->y;
+  float *xb = j->scratch[tid], *rb = xb + RB * d, *pb = rb + RB * d,
+        *apb = pb + RB * d, *tb = apb + RB * d;
+  for (int64_t r0 = begin; r0 < end; r0 += RB) {
+    int64_t n_blk = end - r0 < RB ? end - r0 : RB;
+    int active[RB];
+    double rs[RB];
+    memset(xb, 0, (size_t)RB * d * sizeof(float));
+    for (int b = 0; b < n_blk; b++) {
+      int64_t row = r0 + b;
+      active[b] = j->m->indptr[row + 1] > j->m->indptr[row];
+      if (active[b])
+        memcpy(xb + b * d, j->x + row * d, (size_t)d * sizeof(float));
+      else
+        memset(j->x + row * d, 0, (size_t)d * sizeof(float));
+    }
+    for (int b = (int)n_blk; b < RB; b++) active[b] = 0;
+    /* r = b - A x = -G x + sum_i (c_i - (c_i - 1) y_i.x) y_i */
+    block_gmul(xb, j->g, d, tb);
+    for (int b = 0; b < RB; b++) {
+      float *r = rb + b * d, *p = pb + b * d;
+      if (!active[b]) {
+        memset(r, 0, (size_t)d * sizeof(float));
+        memset(p, 0, (size_t)d * sizeof(float));
+        continue;
+      }
+      for (int c = 0; c < d; c++) r[c] = -tb[b * d + c];
+      const int64_t row = r0 + b;
+      for (int64_t k = j->m->indptr[row]; k < j->m->indptr[row + 1]; k++) {
+        const float *yi = y + (int64_t)j->m->indices[k] * d;
+        float conf = 1.f + alpha * j->m->values[k];
+        float s = vdot(yi, xb + b * d, d);
+        vaxpy(conf - (conf - 1.f) * s, yi, r, d);
+      }
+      memcpy(p, r, (size_t)d * sizeof(float));
+      rs[b] = vdot(r, r, d);
+      if (rs[b] < 1e-20) active[b] = 0;
+    }
+    for (int it = 0; it < j->cg_steps; it++) {
+      int any = 0;
+      for (int b = 0; b < RB; b++) any |= active[b];
+      if (!any) break;
+      block_gmul(pb, j->g, d, apb);
+      for (int b = 0; b < RB; b++) {
+        if (!active[b]) continue;
+        float *x = xb + b * d, *r = rb + b * d, *p = pb + b * d,
+              *ap = apb + b * d;
+        const int64_t row = r0 + b;
+        for (int64_t k = j->m->indptr[row]; k < j->m->indptr[row + 1]; k++) {
+          const float *yi = y + (int64_t)j->m->indices[k] * d;
+          float conf = 1.f + alpha * j->m->values[k];
+          vaxpy((conf - 1.f) * vdot(yi, p, d), yi, ap, d);
+        }
+        double pap = vdot(p, ap, d);
+        if (!(pap > 0.0)) {
+          active[b] = 0;
+          continue;
+        }
+        float step = (float)(rs[b] / pap);
+        vaxpy(step, p, x, d);
+        vaxpy(-step, ap, r, d);
+        double rs_new = vdot(r, r, d);
+        if (rs_new < 1e-20) {
+          active[b] = 0;
+          continue;
+        }
+        float beta = (float)(rs_new / rs[b]);
+        for (int c = 0; c < d; c++) p[c] = r[c] + beta * p[c];
+        rs[b] = rs_new;
+      }
+      /* Rows that stopped keep p = 0 so the next product is harmless. */
+      for (int b = 0; b < RB; b++)
+        if (!active[b]) memset(pb + b * d, 0, (size_t)d * sizeof(float));
+    }
+    for (int b = 0; b < n_blk; b++) {
+      int64_t row = r0 + b;
+      if (j->m->indptr[row + 1] > j->m->indptr[row])
+        memcpy(j->x + row * d, xb + b * d, (size_t)d * sizeof(float));
+    }
+  }
+}
+
+int cs_als_solve_rows(const cs_ctx_t *ctx, const cs_csr_t *plays,
+                      const float *y, const float *gram,
+                      const cs_als_params_t *p, float *x, cs_err_t *err) {
+  const int d = p->dim;
+  const int n_threads = cs__n_threads(ctx);
+  solve_job_t job = {plays, y, NULL, d, p->cg_steps, p->alpha, x, {0}};
+  float *g = malloc((size_t)d * d * sizeof(float));
+  int rc = g ? 0 : CS_ENOMEM;
+  for (int t = 0; !rc && t < n_threads; t++) {
+    job.scratch[t] = cs_alloc_aligned((size_t)5 * RB * d * sizeof(float));
+    if (!job.scratch[t]) rc = CS_ENOMEM;
+  }
+  if (!rc) {
+    memcpy(g, gram, (size_t)d * d * sizeof(float));
+    for (int c = 0; c < d; c++) g[c * d + c] += p->lambda;
+    job.g = g;
+    cs__parallel_striped(ctx, plays->n_rows, STRIPE, solve_rows, &job);
+  }
+  for (int t = 0; t < n_threads; t++) free(job.scratch[t]);
+  free(g);
+  if (rc)
+    return cs_err_set(err, rc, "als: scratch for %d threads at d=%d",
+                      n_threads, d);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ loss */
+
+typedef struct {
+  const cs_csr_t *m;
+  const float *x, *y;
+  int dim;
+  float alpha;
+  double *partial; /* per stripe */
+} loss_job_t;
+
+static void loss_rows(void *arg, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const loss_job_t *j = arg;
+  double acc = 0.0;
+  for (int64_t u = begin; u < end; u++) {
+    const float *xu = j->x + u * j->dim;
+    for (int64_t k = j->m->indptr[u]; k < j->m->indptr[u + 1]; k++) {
+      double s = vdot(xu, j->y + (int64_t)j->m->indices[k] * j->dim, j->dim);
+      double conf = 1.0 + (double)j->alpha * j->m->values[k];
+      acc += conf * (1.0 - s) * (1.0 - s) - s * s;
+    }
+  }
+  j->partial[begin / STRIPE] = acc;
+}
+
+/* Loss from the observed entries plus the grams of both factors. */
+static double loss_with_grams(const cs_ctx_t *ctx, const cs_csr_t *plays,
+                              const float *x, const float *y, const float *gx,
+                              const float *gy, const cs_als_params_t *p) {
+  const int d = p->dim;
+  int64_t n_stripes = (plays->n_rows + STRIPE - 1) / STRIPE;
+  double *partial = calloc((size_t)n_stripes + 1, sizeof(double));
+  if (!partial) return NAN;
+  loss_job_t job = {plays, x, y, d, p->alpha, partial};
+  cs__parallel_striped(ctx, plays->n_rows, STRIPE, loss_rows, &job);
+  double obs = 0.0, all = 0.0, reg = 0.0;
+  for (int64_t s = 0; s < n_stripes; s++) obs += partial[s];
+  free(partial);
+  for (int64_t i = 0; i < (int64_t)d * d; i++) all += (double)gx[i] * gy[i];
+  for (int c = 0; c < d; c++) reg += (double)gx[c * d + c] + gy[c * d + c];
+  return all + obs + p->lambda * reg;
+}
+
+double cs_als_loss(const cs_ctx_t *ctx, const cs_csr_t *plays,
+                   const float *user_f, const float *song_f,
+                   const cs_als_params_t *p) {
+  const int d = p->dim;
+  float *gx = malloc((size_t)d * d * sizeof(float));
+  float *gy = malloc((size_t)d * d * sizeof(float));
+  double loss = NAN;
+  if (gx && gy) {
+    cs_als_gram(user_f, plays->n_rows, d, gx);
+    cs_als_gram(song_f, plays->n_cols, d, gy);
+    loss = loss_with_grams(ctx, plays, user_f, song_f, gx, gy, p);
+  }
+  free(gx);
+  free(gy);
+  return loss;
+}
+
+/* ------------------------------------------------------------------- fit */
+
+typedef struct {
+  float *f;
+  int dim;
+  uint64_t seed, stream0;
+} init_job_t;
+
+static void init_rows(void *arg, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const init_job_t *j = arg;
+  for (int64_t r = begin; r < end; r++) {
+    cs_rng_t rng;
+    cs_rng_seed_stream(&rng, j->seed, j->stream0 + (uint64_t)r);
+    for (int c = 0; c < j->dim; c++)
+      j->f[r * j->dim + c] = (float)(0.01 * cs_rng_normal(&rng));
+  }
+}
+
+static int check_params(const cs_als_params_t *p, cs_err_t *err) {
+  if (p->dim < 1 || p->dim > MAX_DIM)
+    return cs_err_set(err, CS_EINVAL, "als: dim %d outside 1..%d", p->dim,
+                      MAX_DIM);
+  if (p->iters < 0 || p->cg_steps < 1)
+    return cs_err_set(err, CS_EINVAL, "als: iters %d, cg_steps %d", p->iters,
+                      p->cg_steps);
+  if (!(p->alpha >= 0.f) || !(p->lambda >= 0.f) || !isfinite(p->alpha) ||
+      !isfinite(p->lambda))
+    return cs_err_set(err, CS_EINVAL, "als: alpha %g, lambda %g",
+                      (double)p->alpha, (double)p->lambda);
+  return 0;
+}
+
+int cs_als_fit(const cs_ctx_t *ctx, const cs_csr_t *plays,
+               const cs_als_params_t *p, float *user_f, float *song_f,
+               cs_als_report_t *rep, cs_err_t *err) {
+  double t0 = cs_now();
+  int rc = check_params(p, err);
+  if (rc) return rc;
+  const int d = p->dim;
+  const int64_t n_users = plays->n_rows, n_songs = plays->n_cols;
+  for (int64_t u = 0; u < n_users; u++)
+    for (int64_t k = plays->indptr[u]; k < plays->indptr[u + 1]; k++)
+      if (!(plays->values[k] >= 0.f) || !isfinite(plays->values[k]))
+        return cs_err_set(err, CS_EINVAL,
+                          "als: play count %g at (user %lld, song %d)",
+                          (double)plays->values[k], (long long)u,
+                          (int)plays->indices[k]);
+  if (rep) memset(rep, 0, sizeof(*rep));
+  cs_csr_t plays_t;
+  rc = cs_csr_transpose(&plays_t, plays, err);
+  if (rc) return rc;
+  float *gx = malloc((size_t)d * d * sizeof(float));
+  float *gy = malloc((size_t)d * d * sizeof(float));
+  if (!gx || !gy) {
+    rc = cs_err_set(err, CS_ENOMEM, "als: grams at d=%d", d);
+    goto done;
+  }
+  init_job_t ij = {user_f, d, p->seed, 0};
+  cs__parallel_striped(ctx, n_users, 1024, init_rows, &ij);
+  ij = (init_job_t){song_f, d, p->seed, (uint64_t)1 << 40};
+  cs__parallel_striped(ctx, n_songs, 1024, init_rows, &ij);
+
+  cs_progress_t prog;
+  cs_progress_start(&prog, ctx, "als", p->iters);
+  cs_als_gram(song_f, n_songs, d, gy);
+  for (int it = 0; it < p->iters; it++) {
+    double t_it = cs_now();
+    if ((rc = cs_als_solve_rows(ctx, plays, song_f, gy, p, user_f, err)))
+      break;
+    cs_als_gram(user_f, n_users, d, gx);
+    if ((rc = cs_als_solve_rows(ctx, &plays_t, user_f, gx, p, song_f, err)))
+      break;
+    cs_als_gram(song_f, n_songs, d, gy);
+    double loss = loss_with_grams(ctx, plays, user_f, song_f, gx, gy, p);
+    if (rep) {
+      if (it < 256) rep->loss[it] = loss;
+      rep->iters = it + 1;
+    }
+    cs_log(ctx, CS_LOG_DEBUG, "als: iteration %d loss %.6g (%.2fs)", it + 1,
+           loss, cs_now() - t_it);
+    cs_progress_update(&prog, it + 1);
+  }
+  cs_progress_finish(&prog);
+done:
+  free(gx);
+  free(gy);
+  cs_csr_free(&plays_t);
+  if (rep) rep->seconds = cs_now() - t0;
+  return rc;
+}
+
+/* --------------------------------------------------------------- fold-in */
+
+typedef struct {
+  int32_t song;
+  float plays;
+} fold_entry_t;
+
+static int cmp_fold(const void *a, const void *b) {
+  int32_t x = ((const fold_entry_t *)a)->song, y = ((const fold_entry_t *)b)->song;
+  return (x > y) - (x < y);
+}
+
+int cs_als_fold_in_gram(const float *song_f, int64_t n_songs, int dim,
+                        const float *gram, const int32_t *songs,
+                        const float *plays, int64_t n,
+                        const cs_als_params_t *p, float *out_user) {
+  if (dim < 1 || dim > MAX_DIM || n < 0) return CS_EINVAL;
+  memset(out_user, 0, (size_t)dim * sizeof(float));
+  if (n == 0) return 0;
+  for (int64_t k = 0; k < n; k++)
+    if (songs[k] < 0 || songs[k] >= n_songs || !(plays[k] >= 0.f) ||
+        !isfinite(plays[k]))
+      return CS_EINVAL;
+  fold_entry_t *e = malloc((size_t)n * sizeof(*e));
+  double *a = malloc((size_t)dim * dim * sizeof(double));
+  double *rhs = calloc((size_t)dim, sizeof(double));
+  if (!e || !a || !rhs) {
+    free(e);
+    free(a);
+    free(rhs);
+    return CS_ENOMEM;
+  }
+  for (int64_t k = 0; k < n; k++) e[k] = (fold_entry_t){songs[k], plays[k]};
+  qsort(e, (size_t)n, sizeof(*e), cmp_fold);
+  for (int64_t i = 0; i < (int64_t)dim * dim; i++) a[i] = gram[i];
+  for (int c = 0; c < dim; c++) a[c * dim + c] += p->lambda;
+  for (int64_t k = 0; k < n;) {
+    int32_t s = e[k].song;
+    double total = 0.0;
+    for (; k < n && e[k].song == s; k++) total += e[k].plays;
+    double conf = 1.0 + (double)p->alpha * (float)total;
+    const float *yi = song_f + (int64_t)s * dim;
+    for (int r = 0; r < dim; r++) {
+      rhs[r] += conf * yi[r];
+      for (int c = 0; c <= r; c++) a[r * dim + c] += (conf - 1.0) * yi[r] * yi[c];
+    }
+  }
+  /* Only the lower triangle is referenced. */
+  int rc = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', dim, 1, a, dim, rhs, 1) == 0
+               ? 0
+               : CS_EINVAL;
+  if (!rc)
+    for (int c = 0; c < dim; c++) out_user[c] = (float)rhs[c];
+  free(e);
+  free(a);
+  free(rhs);
+  return rc;
+}
+
+int cs_als_fold_in(const float *song_f, int64_t n_songs, int dim,
+                   const int32_t *songs, const float *plays, int64_t n,
+                   const cs_als_params_t *p, float *out_user) {
+  if (dim < 1 || dim > MAX_DIM) return CS_EINVAL;
+  float *gram = malloc((size_t)dim * dim * sizeof(float));
+  if (!gram) return CS_ENOMEM;
+  cs_als_gram(song_f, n_songs, dim, gram);
+  int rc = cs_als_fold_in_gram(song_f, n_songs, dim, gram, songs, plays, n, p,
+                               out_user);
+  free(gram);
+  return rc;
+}
