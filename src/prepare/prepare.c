@@ -1,0 +1,661 @@
+/* prepare.c: raw logs -> prepared dataset. Chooses the cold cohort, splits
+ * it, trains the CF embeddings on warm listening plus the TRAIN cohort's
+ * days 0-30 only (validation/test listening never reaches a model), then
+ * computes targets, ground truth, the featurizer and every cohort user's
+ * features. */
+#include "coldstart/prepare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldstart/rng.h"
+#include "coldstart/sparse.h"
+#include "data/idmap.h"
+
+enum { ROLE_TRAIN = 0, ROLE_VAL = 1, ROLE_TEST = 2, ROLE_WARM = 3 };
+
+static const char *const stage_names[CS_PREP_N_STAGES] = {
+    "cohort", "cf_data", "embed", "targets", "featurizer", "features"};
+
+const char *cs_prepare_stage_name(int stage) {
+  return stage >= 0 && stage < CS_PREP_N_STAGES ? stage_names[stage] : "?";
+}
+
+void cs_prepare_params_default(cs_prepare_params_t *p) {
+  memset(p, 0, sizeof *p);
+  snprintf(p->space, sizeof p->space, "svd");
+  p->dim = 0;
+  p->cohort_from = CS_PREPARE_NO_DAY;
+  p->split[0] = 70;
+  p->split[1] = 20;
+  p->split[2] = 10;
+  p->seed = 1;
+  p->window = 30;
+  cs_svd_params_default(&p->svd);
+  cs_als_params_default(&p->als);
+}
+
+/* Working state shared by the stages. */
+typedef struct {
+  const cs_ctx_t *ctx;
+  const cs_logs_t *L;
+  const cs_prepare_params_t *p;
+  int dim;
+  int is_mf;
+  uint8_t *role;           /* [n_users] */
+  int64_t *ev_ptr;         /* [n_users + 1] events of each user row */
+  int64_t *ev_idx;         /* event indices, file order within a user */
+  int64_t *rows[CS_N_SPLITS]; /* user rows of each split, ascending id */
+  int64_t n_rows[CS_N_SPLITS];
+  int32_t *cf_row;         /* [n_users] row in the ALS matrix, -1 none */
+  int64_t n_cf;
+  cs_csr_t cf;             /* svd: baskets x songs; mf: users x songs */
+  float *song_emb;         /* [n_songs x dim] */
+  float *user_f;           /* mf: [n_cf x dim] */
+  float *gram;             /* mf: song_f^T song_f */
+} prep_t;
+
+typedef struct {
+  int64_t id, row;
+} id_row_t;
+
+static int cmp_id_row(const void *a, const void *b) {
+  const id_row_t *x = a, *y = b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Sort user rows by user id. */
+static int sort_rows_by_id(const cs_logs_t *L, int64_t *rows, int64_t n) {
+  id_row_t *tmp = malloc((size_t)(n > 0 ? n : 1) * sizeof *tmp);
+  if (!tmp) return CS_ENOMEM;
+  for (int64_t i = 0; i < n; i++) {
+    tmp[i].id = L->user_ids[rows[i]];
+    tmp[i].row = rows[i];
+  }
+  qsort(tmp, (size_t)n, sizeof *tmp, cmp_id_row);
+  for (int64_t i = 0; i < n; i++) rows[i] = tmp[i].row;
+  free(tmp);
+  return 0;
+}
+
+static int is_stream(const cs_logs_t *L, int64_t e) {
+  return L->ev_action[e] == CS_ACTION_STREAM && L->ev_song[e] >= 0;
+}
+
+/* ------------------------------------------------------------ cohort */
+
+static int stage_cohort(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
+  const cs_logs_t *L = P->L;
+  int64_t nu = L->n_users;
+  if (nu == 0) return cs_err_set(err, CS_EINVAL, "prepare: no users");
+  int32_t from = P->p->cohort_from;
+  if (from == CS_PREPARE_NO_DAY) {
+    int32_t *days = malloc((size_t)nu * sizeof *days);
+    if (!days) return cs_err_set(err, CS_ENOMEM, "prepare: cohort");
+    memcpy(days, L->user_reg_day, (size_t)nu * sizeof *days);
+    qsort(days, (size_t)nu, sizeof *days, cmp_i32);
+    int64_t n_distinct = 0;
+    for (int64_t i = 0; i < nu; i++)
+      if (i == 0 || days[i] != days[i - 1]) days[n_distinct++] = days[i];
+    from = days[n_distinct > 7 ? n_distinct - 7 : 0];
+    free(days);
+  }
+  rep->cohort_from = from;
+  P->role = malloc((size_t)nu);
+  int64_t *cohort = malloc((size_t)nu * sizeof *cohort);
+  if (!P->role || !cohort) {
+    free(cohort);
+    return cs_err_set(err, CS_ENOMEM, "prepare: cohort");
+  }
+  int64_t nc = 0;
+  for (int64_t u = 0; u < nu; u++) {
+    P->role[u] = ROLE_WARM;
+    if (L->user_reg_day[u] >= from) cohort[nc++] = u;
+  }
+  rep->n_cohort_users = nc;
+  rep->n_warm_users = nu - nc;
+  /* a seeded shuffle of the id-sorted cohort: independent of file order */
+  if (sort_rows_by_id(L, cohort, nc)) {
+    free(cohort);
+    return cs_err_set(err, CS_ENOMEM, "prepare: cohort");
+  }
+  cs_rng_t rng;
+  cs_rng_seed_stream(&rng, P->p->seed, 0x5e11);
+  cs_rng_shuffle_i64(&rng, cohort, nc);
+  int64_t n_train = (nc * P->p->split[0] + 50) / 100;
+  int64_t n_val = (nc * P->p->split[1] + 50) / 100;
+  if (n_train + n_val > nc) n_val = nc - n_train;
+  int64_t counts[CS_N_SPLITS] = {n_train, n_val, nc - n_train - n_val};
+  int64_t at = 0;
+  int rc = 0;
+  for (int s = 0; s < CS_N_SPLITS && !rc; s++) {
+    P->n_rows[s] = counts[s];
+    P->rows[s] = malloc((size_t)(counts[s] + 1) * sizeof(int64_t));
+    if (!P->rows[s]) {
+      rc = cs_err_set(err, CS_ENOMEM, "prepare: split");
+      break;
+    }
+    memcpy(P->rows[s], cohort + at, (size_t)counts[s] * sizeof(int64_t));
+    at += counts[s];
+    for (int64_t i = 0; i < counts[s]; i++) P->role[P->rows[s][i]] = (uint8_t)s;
+    if (sort_rows_by_id(L, P->rows[s], counts[s]))
+      rc = cs_err_set(err, CS_ENOMEM, "prepare: split");
+    rep->n_users[s] = counts[s];
+  }
+  free(cohort);
+  if (rc) return rc;
+  if (n_train == 0)
+    return cs_err_set(err, CS_EINVAL,
+                      "prepare: no training users (cohort of %lld users from "
+                      "day %d, split %d/%d/%d)",
+                      (long long)nc, from, P->p->split[0], P->p->split[1],
+                      P->p->split[2]);
+
+  /* events of each user row, file order */
+  P->ev_ptr = calloc((size_t)nu + 1, sizeof(int64_t));
+  P->ev_idx = malloc((size_t)(L->n_events > 0 ? L->n_events : 1) *
+                     sizeof(int64_t));
+  if (!P->ev_ptr || !P->ev_idx)
+    return cs_err_set(err, CS_ENOMEM, "prepare: event index");
+  for (int64_t e = 0; e < L->n_events; e++)
+    if (L->ev_user[e] >= 0) P->ev_ptr[L->ev_user[e] + 1]++;
+  for (int64_t u = 0; u < nu; u++) P->ev_ptr[u + 1] += P->ev_ptr[u];
+  int64_t *fill = malloc((size_t)nu * sizeof(int64_t));
+  if (!fill) return cs_err_set(err, CS_ENOMEM, "prepare: event index");
+  memcpy(fill, P->ev_ptr, (size_t)nu * sizeof(int64_t));
+  for (int64_t e = 0; e < L->n_events; e++)
+    if (L->ev_user[e] >= 0) P->ev_idx[fill[L->ev_user[e]]++] = e;
+  free(fill);
+  return 0;
+}
+
+/* ------------------------------------------------------------ CF data */
+
+/* Does event e of user row u go into the CF training data? Warm users: all
+ * their streams; TRAIN cohort users: streams on days reg..reg+window;
+ * validation/test users: never. */
+static int cf_uses(const prep_t *P, int64_t u, int64_t e) {
+  const cs_logs_t *L = P->L;
+  if (!is_stream(L, e)) return 0;
+  if (P->role[u] == ROLE_WARM) return 1;
+  if (P->role[u] != ROLE_TRAIN) return 0;
+  int64_t rel = (int64_t)L->ev_day[e] - L->user_reg_day[u];
+  return rel >= 0 && rel <= P->p->window;
+}
+
+static int stage_cf_data(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
+  const cs_logs_t *L = P->L;
+  int64_t nu = L->n_users, n_trip = 0;
+  P->cf_row = malloc((size_t)nu * sizeof(int32_t));
+  if (!P->cf_row) return cs_err_set(err, CS_ENOMEM, "prepare: cf data");
+  for (int64_t u = 0; u < nu; u++) {
+    int64_t n = 0;
+    for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++)
+      n += cf_uses(P, u, P->ev_idx[k]);
+    P->cf_row[u] = n ? (int32_t)P->n_cf++ : -1;
+    n_trip += n;
+  }
+  rep->n_cf_users = P->n_cf;
+  rep->n_cf_streams = n_trip;
+  int64_t n_all = n_trip + (P->is_mf ? 0 : L->n_playlist_entries);
+  int64_t *rows = malloc((size_t)(n_all + 1) * sizeof(int64_t));
+  int32_t *cols = malloc((size_t)(n_all + 1) * sizeof(int32_t));
+  float *vals = malloc((size_t)(n_all + 1) * sizeof(float));
+  cs__idmap_t baskets;
+  memset(&baskets, 0, sizeof baskets);
+  int rc = 0;
+  if (!rows || !cols || !vals || (!P->is_mf && cs__idmap_init(&baskets, 1024)))
+    rc = cs_err_set(err, CS_ENOMEM, "prepare: cf triplets (%lld)",
+                    (long long)n_all);
+  int64_t t = 0, n_baskets = 0;
+  for (int64_t u = 0; u < nu && !rc; u++) {
+    if (P->cf_row[u] < 0) continue;
+    for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1] && !rc; k++) {
+      int64_t e = P->ev_idx[k];
+      if (!cf_uses(P, u, e)) continue;
+      int64_t row = P->cf_row[u];
+      if (!P->is_mf) {
+        /* basket = (user, day) */
+        int64_t key = (u << 32) | (uint32_t)L->ev_day[e];
+        int64_t b = cs__idmap_put(&baskets, key, (int32_t)n_baskets);
+        if (b < 0) rc = cs_err_set(err, CS_ENOMEM, "prepare: baskets");
+        if (b == n_baskets) n_baskets++;
+        row = b;
+      }
+      rows[t] = row;
+      cols[t] = L->ev_song[e];
+      vals[t] = 1.0f;
+      t++;
+    }
+  }
+  if (!rc && !P->is_mf && L->n_playlist_entries > 0) {
+    /* one basket per playlist */
+    cs__idmap_t pl;
+    if (cs__idmap_init(&pl, 1024)) rc = cs_err_set(err, CS_ENOMEM, "prepare");
+    int64_t first = n_baskets;
+    for (int64_t i = 0; i < L->n_playlist_entries && !rc; i++) {
+      int64_t b = cs__idmap_put(&pl, L->playlist_ids[i],
+                                (int32_t)(n_baskets - first));
+      if (b < 0) {
+        rc = cs_err_set(err, CS_ENOMEM, "prepare: playlists");
+        break;
+      }
+      if (b == n_baskets - first) n_baskets++;
+      rows[t] = first + b;
+      cols[t] = L->playlist_song_rows[i];
+      vals[t] = 1.0f;
+      t++;
+    }
+    cs__idmap_free(&pl);
+  }
+  cs__idmap_free(&baskets);
+  if (!rc) {
+    int64_t n_rows = P->is_mf ? P->n_cf : n_baskets;
+    rep->n_baskets = P->is_mf ? 0 : n_baskets;
+    rc = cs_csr_from_triplets(&P->cf, n_rows, L->n_songs, rows, cols, vals, t,
+                              err);
+  }
+  free(rows);
+  free(cols);
+  free(vals);
+  if (!rc) {
+    /* songs the models see at all */
+    uint8_t *seen = calloc((size_t)L->n_songs, 1);
+    if (!seen) return cs_err_set(err, CS_ENOMEM, "prepare");
+    for (int64_t k = 0; k < cs_csr_nnz(&P->cf); k++) seen[P->cf.indices[k]] = 1;
+    for (int64_t s = 0; s < L->n_songs; s++) rep->n_cf_songs += seen[s];
+    free(seen);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------ embed */
+
+static int stage_embed(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
+  int64_t ns = P->L->n_songs;
+  size_t d = (size_t)P->dim;
+  P->song_emb = calloc((size_t)ns * d, sizeof(float));
+  if (!P->song_emb) return cs_err_set(err, CS_ENOMEM, "prepare: embeddings");
+  if (!P->is_mf) {
+    cs_svd_params_t sp = P->p->svd;
+    sp.dim = P->dim;
+    sp.seed = P->p->seed;
+    return cs_ttsvd_fit(P->ctx, &P->cf, &sp, P->song_emb, err);
+  }
+  cs_als_params_t ap = P->p->als;
+  ap.dim = P->dim;
+  ap.seed = P->p->seed;
+  P->user_f = calloc((size_t)(P->n_cf > 0 ? P->n_cf : 1) * d, sizeof(float));
+  P->gram = calloc(d * d, sizeof(float));
+  if (!P->user_f || !P->gram)
+    return cs_err_set(err, CS_ENOMEM, "prepare: ALS factors");
+  int rc = cs_als_fit(P->ctx, &P->cf, &ap, P->user_f, P->song_emb, &rep->als,
+                      err);
+  if (rc) return rc;
+  cs_als_gram(P->song_emb, ns, P->dim, P->gram);
+  return 0;
+}
+
+/* ------------------------------------------------------------ targets */
+
+/* Song rows streamed by user row u on days reg+1..reg+window (each stream,
+ * file order) into *buf (grown as needed); returns the count or -1. */
+static int64_t window_streams(const prep_t *P, int64_t u, int32_t **buf,
+                              int64_t *cap) {
+  const cs_logs_t *L = P->L;
+  int64_t n = 0;
+  for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
+    int64_t e = P->ev_idx[k];
+    if (!is_stream(L, e)) continue;
+    int64_t rel = (int64_t)L->ev_day[e] - L->user_reg_day[u];
+    if (rel < 1 || rel > P->p->window) continue;
+    if (n == *cap) {
+      int64_t nc = *cap ? *cap * 2 : 256;
+      int32_t *nb = realloc(*buf, (size_t)nc * sizeof(int32_t));
+      if (!nb) return -1;
+      *buf = nb;
+      *cap = nc;
+    }
+    (*buf)[n++] = L->ev_song[e];
+  }
+  return n;
+}
+
+static int normalize(float *x, int d) {
+  double ss = 0;
+  for (int j = 0; j < d; j++) ss += (double)x[j] * x[j];
+  if (!(ss > 0) || !isfinite(ss)) {
+    memset(x, 0, (size_t)d * sizeof(float));
+    return 0;
+  }
+  float inv = (float)(1.0 / sqrt(ss));
+  for (int j = 0; j < d; j++) x[j] *= inv;
+  return 1;
+}
+
+typedef struct {
+  prep_t *P;
+  int split;
+  cs_split_t *out;
+  int failed[64];
+} target_job_t;
+
+static void target_range(void *arg, int64_t begin, int64_t end, int tid) {
+  target_job_t *J = arg;
+  prep_t *P = J->P;
+  int d = P->dim;
+  int32_t *buf = NULL;
+  int64_t cap = 0;
+  float *plays = NULL;
+  double *acc = malloc((size_t)d * sizeof(double));
+  if (!acc) goto fail;
+  for (int64_t i = begin; i < end; i++) {
+    int64_t u = P->rows[J->split][i];
+    float *t = J->out->targets + (size_t)i * d;
+    int64_t n = window_streams(P, u, &buf, &cap);
+    if (n < 0) goto fail;
+    memset(t, 0, (size_t)d * sizeof(float));
+    J->out->has_target[i] = 0;
+    if (n == 0) continue;
+    if (!P->is_mf) {
+      for (int j = 0; j < d; j++) acc[j] = 0;
+      for (int64_t k = 0; k < n; k++) {
+        const float *x = P->song_emb + (size_t)buf[k] * d;
+        for (int j = 0; j < d; j++) acc[j] += x[j];
+      }
+      for (int j = 0; j < d; j++) t[j] = (float)(acc[j] / (double)n);
+    } else if (J->split == CS_SPLIT_TRAIN && P->cf_row[u] >= 0) {
+      memcpy(t, P->user_f + (size_t)P->cf_row[u] * d, (size_t)d * sizeof(float));
+    } else {
+      /* fold in from the days-1-30 plays: (song, count) pairs */
+      qsort(buf, (size_t)n, sizeof *buf, cmp_i32);
+      float *np = realloc(plays, (size_t)n * sizeof(float));
+      if (!np) goto fail;
+      plays = np;
+      int64_t m = 0;
+      for (int64_t k = 0; k < n; k++) {
+        if (m > 0 && buf[m - 1] == buf[k]) {
+          plays[m - 1] += 1.0f;
+        } else {
+          buf[m] = buf[k];
+          plays[m++] = 1.0f;
+        }
+      }
+      cs_als_params_t ap = P->p->als;
+      ap.dim = d;
+      if (cs_als_fold_in_gram(P->song_emb, P->L->n_songs, d, P->gram, buf,
+                              plays, m, &ap, t))
+        goto fail;
+    }
+    J->out->has_target[i] = (uint8_t)normalize(t, d);
+  }
+  free(buf);
+  free(plays);
+  free(acc);
+  return;
+fail:
+  J->failed[tid & 63] = 1;
+  free(buf);
+  free(plays);
+  free(acc);
+}
+
+/* Truth = distinct songs streamed days reg+1..reg+window, ascending. */
+static int build_truth(prep_t *P, int s, cs_split_t *out, cs_err_t *err) {
+  int64_t n = P->n_rows[s];
+  int32_t *buf = NULL;
+  int64_t cap = 0, total = 0, tcap = 1024;
+  out->truth_indptr = calloc((size_t)n + 1, sizeof(int64_t));
+  out->truth_indices = malloc((size_t)tcap * sizeof(int64_t));
+  if (!out->truth_indptr || !out->truth_indices)
+    return cs_err_set(err, CS_ENOMEM, "prepare: truth");
+  for (int64_t i = 0; i < n; i++) {
+    int64_t m = window_streams(P, P->rows[s][i], &buf, &cap);
+    if (m < 0) {
+      free(buf);
+      return cs_err_set(err, CS_ENOMEM, "prepare: truth");
+    }
+    qsort(buf, (size_t)m, sizeof *buf, cmp_i32);
+    for (int64_t k = 0; k < m; k++) {
+      if (k > 0 && buf[k] == buf[k - 1]) continue;
+      if (total == tcap) {
+        tcap *= 2;
+        int64_t *nb = realloc(out->truth_indices, (size_t)tcap * sizeof(int64_t));
+        if (!nb) {
+          free(buf);
+          return cs_err_set(err, CS_ENOMEM, "prepare: truth");
+        }
+        out->truth_indices = nb;
+      }
+      out->truth_indices[total++] = buf[k];
+    }
+    out->truth_indptr[i + 1] = total;
+  }
+  free(buf);
+  return 0;
+}
+
+static int stage_targets(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
+                         cs_err_t *err) {
+  size_t d = (size_t)P->dim;
+  for (int s = 0; s < CS_N_SPLITS; s++) {
+    cs_split_t *sp = &ds->splits[s];
+    int64_t n = P->n_rows[s];
+    sp->n_users = n;
+    sp->user_ids = malloc((size_t)(n + 1) * sizeof(int64_t));
+    sp->targets = calloc((size_t)(n + 1) * d, sizeof(float));
+    sp->has_target = calloc((size_t)n + 1, 1);
+    if (!sp->user_ids || !sp->targets || !sp->has_target)
+      return cs_err_set(err, CS_ENOMEM, "prepare: targets");
+    for (int64_t i = 0; i < n; i++) sp->user_ids[i] = P->L->user_ids[P->rows[s][i]];
+    int rc = build_truth(P, s, sp, err);
+    if (rc) return rc;
+    target_job_t job;
+    memset(&job, 0, sizeof job);
+    job.P = P;
+    job.split = s;
+    job.out = sp;
+    int nt = P->ctx && P->ctx->n_threads > 1 ? P->ctx->n_threads : 1;
+    cs_parallel_for(nt, n, target_range, &job);
+    for (int i = 0; i < 64; i++)
+      if (job.failed[i])
+        return cs_err_set(err, CS_ENOMEM, "prepare: %s targets",
+                          cs_split_name(s));
+    for (int64_t i = 0; i < n; i++) {
+      rep->n_no_target[s] += !sp->has_target[i];
+      rep->n_no_truth[s] += sp->truth_indptr[i + 1] == sp->truth_indptr[i];
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ featurizer */
+
+static int stage_featurizer(prep_t *P, cs_dataset_t *ds, cs_err_t *err) {
+  const cs_logs_t *L = P->L;
+  const cs_split_t *tr = &ds->splits[CS_SPLIT_TRAIN];
+  int64_t n = 0;
+  for (int64_t i = 0; i < tr->n_users; i++) n += tr->has_target[i];
+  int32_t *ages = malloc((size_t)(n + 1) * sizeof(int32_t));
+  const char **countries = malloc((size_t)(n + 1) * sizeof(char *));
+  float *targets = malloc((size_t)(n + 1) * P->dim * sizeof(float));
+  int rc = 0;
+  if (!ages || !countries || !targets) {
+    rc = cs_err_set(err, CS_ENOMEM, "prepare: featurizer");
+  } else {
+    int64_t k = 0;
+    for (int64_t i = 0; i < tr->n_users; i++) {
+      if (!tr->has_target[i]) continue;
+      int64_t u = P->rows[CS_SPLIT_TRAIN][i];
+      ages[k] = L->user_age[u];
+      countries[k] = L->user_country[u];
+      memcpy(targets + (size_t)k * P->dim, tr->targets + (size_t)i * P->dim,
+             (size_t)P->dim * sizeof(float));
+      k++;
+    }
+    cs_featurizer_input_t in = {
+        .dim = P->dim,
+        .n_songs = L->n_songs,
+        .song_ids = L->song_ids,
+        .song_emb = P->song_emb,
+        .song_artist = L->song_artist,
+        .song_album = L->song_album,
+        .n_playlist_entries = L->n_playlist_entries,
+        .playlist_ids = L->playlist_ids,
+        .playlist_song_rows = L->playlist_song_rows,
+        .n_users = n,
+        .user_age = ages,
+        .user_country = countries,
+        .user_target = targets};
+    rc = cs_featurizer_build(&ds->featurizer, &in, err);
+  }
+  free(ages);
+  free(countries);
+  free(targets);
+  return rc;
+}
+
+static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
+                          cs_err_t *err) {
+  const cs_logs_t *L = P->L;
+  int nf = ds->n_features;
+  cs_event_t *evs = NULL;
+  int64_t cap = 0;
+  int rc = 0;
+  for (int s = 0; s < CS_N_SPLITS && !rc; s++) {
+    cs_split_t *sp = &ds->splits[s];
+    sp->features = malloc((size_t)(sp->n_users + 1) * nf * sizeof(float));
+    if (!sp->features) {
+      rc = cs_err_set(err, CS_ENOMEM, "prepare: features");
+      break;
+    }
+    for (int64_t i = 0; i < sp->n_users && !rc; i++) {
+      int64_t u = P->rows[s][i];
+      int64_t m = 0, nu_ev = P->ev_ptr[u + 1] - P->ev_ptr[u];
+      if (nu_ev > cap) {
+        cs_event_t *nb = realloc(evs, (size_t)nu_ev * sizeof *nb);
+        if (!nb) {
+          rc = cs_err_set(err, CS_ENOMEM, "prepare: features");
+          break;
+        }
+        evs = nb;
+        cap = nu_ev;
+      }
+      for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
+        int64_t e = P->ev_idx[k];
+        if (L->ev_day[e] != L->user_reg_day[u]) continue;
+        evs[m].action = L->ev_action[e];
+        evs[m].kind = L->ev_kind[e];
+        evs[m].item_id = L->ev_item[e];
+        m++;
+      }
+      rep->n_reg_day_events += m;
+      rc = cs_featurizer_user(ds->featurizer, L->user_age[u], L->user_country[u],
+                              evs, m, sp->features + (size_t)i * nf, &rep->feat);
+      if (rc) rc = cs_err_set(err, rc, "prepare: features of user %lld",
+                              (long long)L->user_ids[u]);
+    }
+  }
+  free(evs);
+  return rc;
+}
+
+/* ------------------------------------------------------------ driver */
+
+static void prep_free(prep_t *P) {
+  free(P->role);
+  free(P->ev_ptr);
+  free(P->ev_idx);
+  for (int s = 0; s < CS_N_SPLITS; s++) free(P->rows[s]);
+  free(P->cf_row);
+  cs_csr_free(&P->cf);
+  free(P->song_emb);
+  free(P->user_f);
+  free(P->gram);
+}
+
+int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
+                   const cs_prepare_params_t *p, cs_dataset_t *out,
+                   cs_prepare_report_t *rep_out, cs_err_t *err) {
+  memset(out, 0, sizeof *out);
+  cs_prepare_report_t rep_local, *rep = rep_out ? rep_out : &rep_local;
+  memset(rep, 0, sizeof *rep);
+  int is_mf = strcmp(p->space, "mf") == 0;
+  if (!is_mf && strcmp(p->space, "svd") != 0)
+    return cs_err_set(err, CS_EINVAL, "prepare: space '%s' (svd or mf)",
+                      p->space);
+  if (p->split[0] < 0 || p->split[1] < 0 || p->split[2] < 0 ||
+      p->split[0] + p->split[1] + p->split[2] != 100)
+    return cs_err_set(err, CS_EINVAL, "prepare: split %d/%d/%d must sum to 100",
+                      p->split[0], p->split[1], p->split[2]);
+  int dim = p->dim > 0 ? p->dim : (is_mf ? 256 : 128);
+  if (dim > 4096 || p->window < 1)
+    return cs_err_set(err, CS_EINVAL, "prepare: dim %d / window %d", dim,
+                      p->window);
+  if (logs->n_songs <= 0 || logs->n_songs > INT32_MAX)
+    return cs_err_set(err, CS_EINVAL, "prepare: %lld songs",
+                      (long long)logs->n_songs);
+  prep_t P;
+  memset(&P, 0, sizeof P);
+  P.ctx = ctx;
+  P.L = logs;
+  P.p = p;
+  P.dim = dim;
+  P.is_mf = is_mf;
+
+  cs_dataset_t *ds = out;
+  snprintf(ds->space, sizeof ds->space, "%s", is_mf ? "mf" : "svd");
+  snprintf(ds->source, sizeof ds->source, "prepare");
+  ds->dim = dim;
+  ds->n_features = cs_n_features(dim);
+  ds->n_songs = logs->n_songs;
+  ds->owned = 1;
+
+  int rc = 0;
+  for (int stage = 0; stage < CS_PREP_N_STAGES && !rc; stage++) {
+    double t0 = cs_now();
+    switch (stage) {
+      case CS_PREP_STAGE_COHORT: rc = stage_cohort(&P, rep, err); break;
+      case CS_PREP_STAGE_CF_DATA: rc = stage_cf_data(&P, rep, err); break;
+      case CS_PREP_STAGE_EMBED: rc = stage_embed(&P, rep, err); break;
+      case CS_PREP_STAGE_TARGETS: rc = stage_targets(&P, ds, rep, err); break;
+      case CS_PREP_STAGE_FEATURIZER: rc = stage_featurizer(&P, ds, err); break;
+      case CS_PREP_STAGE_FEATURES: rc = stage_features(&P, ds, rep, err); break;
+    }
+    rep->seconds[stage] = cs_now() - t0;
+    if (!rc && ctx) {
+      cs_log(ctx, CS_LOG_INFO, "prepare: %-10s %.2fs", stage_names[stage],
+             rep->seconds[stage]);
+      if (stage == CS_PREP_STAGE_COHORT)
+        cs_log(ctx, CS_LOG_INFO,
+               "prepare: cohort from day %d: %lld users (train %lld, "
+               "validation %lld, test %lld), %lld warm users",
+               rep->cohort_from, (long long)rep->n_cohort_users,
+               (long long)rep->n_users[0], (long long)rep->n_users[1],
+               (long long)rep->n_users[2], (long long)rep->n_warm_users);
+      if (stage == CS_PREP_STAGE_CF_DATA)
+        cs_log(ctx, CS_LOG_INFO,
+               "prepare: CF data: %lld users, %lld streams, %lld songs%s",
+               (long long)rep->n_cf_users, (long long)rep->n_cf_streams,
+               (long long)rep->n_cf_songs, is_mf ? "" : " (TT-SVD baskets)");
+    }
+  }
+  if (!rc) {
+    ds->song_ids = malloc((size_t)logs->n_songs * sizeof(int64_t));
+    if (!ds->song_ids) rc = cs_err_set(err, CS_ENOMEM, "prepare");
+    else memcpy(ds->song_ids, logs->song_ids,
+                (size_t)logs->n_songs * sizeof(int64_t));
+    ds->song_emb = P.song_emb;
+    P.song_emb = NULL;
+  }
+  if (!rc) rc = cs_dataset_validate(ds, err);
+  prep_free(&P);
+  if (rc) cs_dataset_free(ds);
+  return rc;
+}
