@@ -33,8 +33,8 @@ double cs_metrics_ndcg_sklearn(const float *scores, int64_t n,
 double cs_metrics_discount(int64_t rank);
 
 /* Spread of DESIGN.md 3: for seed i in {0, 1}, shuffle 0..n-1 with cs_rng
- * seeded i (cs_rng_shuffle_i64), cut into 5 parts [p*n/5, (p+1)*n/5), take
- * each part's mean of `values`; return the sample standard deviation (n-1)
+ * seeded i (cs_rng_shuffle_i64), cut into 5 parts as numpy.array_split
+ * does (the first n % 5 parts one longer), take each part's mean of `values`; return the sample standard deviation (n-1)
  * of those 10 means. 0 when n < 5. `scratch`: n int64 (caller-provided). */
 double cs_metrics_spread(const double *values, int64_t n, int64_t *scratch);
 

@@ -109,11 +109,14 @@ double cs_metrics_spread(const double *values, int64_t n, int64_t *scratch) {
     cs_rng_t rng;
     cs_rng_seed(&rng, seed);
     cs_rng_shuffle_i64(&rng, scratch, n);
+    /* numpy.array_split(perm, 5): the first n % 5 parts get one more. */
+    int64_t lo = 0;
     for (int64_t part = 0; part < 5; part++) {
-      int64_t lo = part * n / 5, hi = (part + 1) * n / 5;
+      int64_t hi = lo + n / 5 + (part < n % 5 ? 1 : 0);
       double s = 0.0;
       for (int64_t i = lo; i < hi; i++) s += values[scratch[i]];
       means[n_means++] = s / (double)(hi - lo);
+      lo = hi;
     }
   }
   double mu = 0.0;

@@ -1,0 +1,116 @@
+/* cmd_recommend.c: `coldstart recommend MODEL DATASET --split test
+ * --strategy soft`: one JSON line per user (DESIGN.md 2) with the ranked
+ * songs, their scores and contributing clusters, and the user's
+ * memberships. Uses the same per-request path as the server. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "coldstart/dataset.h"
+#include "coldstart/model.h"
+#include "coldstart/serve.h"
+#include "coldstart/strategy.h"
+
+int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
+  enum { O_SPLIT = 2000, O_STRATEGY, O_K, O_USERS, O_SOFT_M, O_SOFT_MARGIN };
+  static const struct option opts[] = {
+      {"split", required_argument, NULL, O_SPLIT},
+      {"strategy", required_argument, NULL, O_STRATEGY},
+      {"k", required_argument, NULL, O_K},
+      {"users", required_argument, NULL, O_USERS},
+      {"soft-m", required_argument, NULL, O_SOFT_M},
+      {"soft-margin", required_argument, NULL, O_SOFT_MARGIN},
+      CS_CLI_COMMON_OPTIONS,
+      {NULL, 0, NULL, 0}};
+  cs_strategy_params_t sp;
+  cs_strategy_params_default(&sp);
+  int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt;
+  long long v, max_users = -1;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (opt) {
+    case O_SPLIT:
+      split = cs_split_parse(optarg);
+      if (split < 0)
+        return cs_cli_usage_error(cli, "--split: unknown split '%s' "
+                                  "(train, validation, test)", optarg);
+      break;
+    case O_STRATEGY:
+      strategy = cs_strategy_parse(optarg);
+      if (strategy < 0)
+        return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s' "
+                                  "(popularity, d0-streams, input-clusters, "
+                                  "full, semi, soft)", optarg);
+      break;
+    case O_K:
+      if (cs_cli_parse_int(cli, "--k", optarg, 1, 100000, &v) < 0) return 2;
+      sp.k = (int)v;
+      break;
+    case O_USERS:
+      if (cs_cli_parse_int(cli, "--users", optarg, 0, INT64_MAX, &max_users) < 0)
+        return 2;
+      break;
+    case O_SOFT_M:
+      if (cs_cli_parse_int(cli, "--soft-m", optarg, 1, 32, &v) < 0) return 2;
+      sp.soft_m = (int)v;
+      break;
+    case O_SOFT_MARGIN:
+      if (cs_cli_parse_int(cli, "--soft-margin", optarg, 0, 100000, &v) < 0)
+        return 2;
+      sp.soft_margin = (int)v;
+      break;
+    default: {
+      int r = cs_cli_default_option(cli, opt, optarg);
+      if (r != 1) return r < 0 ? 2 : 0;
+    }
+    }
+  }
+  if (optind != argc - 2)
+    return cs_cli_usage_error(cli, "expected MODEL and DATASET");
+  cs_err_t err;
+  cs_err_clear(&err);
+  cs_model_t model;
+  cs_dataset_t ds;
+  if (cs_model_load(&model, argv[optind], &err)) return cs_cli_report(cli, &err);
+  if (cs_dataset_load(&ds, argv[optind + 1], &err)) {
+    cs_model_free(&model);
+    return cs_cli_report(cli, &err);
+  }
+  cs_rec_ws_t *ws = NULL;
+  char *buf = NULL;
+  int rc = cs_model_check_dataset(&model, &ds, &err);
+  if (rc == 0) rc = cs_rec_ws_create(&ws, &model, &sp, &err);
+  const cs_split_t *s = &ds.splits[split];
+  int64_t n = s->n_users;
+  if (max_users >= 0 && max_users < n) n = max_users;
+  size_t cap = 4096 + ((size_t)sp.k + (size_t)sp.soft_margin) *
+                          (96 + 12 * (size_t)CS_SOFT_M_MAX);
+  if (rc == 0) {
+    buf = malloc(cap);
+    if (!buf) rc = cs_err_set(&err, CS_ENOMEM, "out of memory");
+  }
+  for (int64_t u = 0; rc == 0 && u < n; u++) {
+    const cs_rec_t *r;
+    rc = cs_recommend(&model, strategy, &sp,
+                      s->features + (size_t)u * model.n_features, NULL, ws, &r,
+                      &err);
+    if (rc) break;
+    int64_t len = cs_rec_write_json(&model, s->user_ids[u], r, buf, cap);
+    if (len < 0) {
+      rc = cs_err_set(&err, CS_EINTERNAL, "user %lld: JSON line longer than "
+                      "%zu bytes", (long long)s->user_ids[u], cap);
+      break;
+    }
+    buf[len] = '\n';
+    if (fwrite(buf, 1, (size_t)len + 1, stdout) != (size_t)len + 1)
+      rc = cs_err_set(&err, CS_EIO, "writing to stdout failed");
+  }
+  if (rc == 0 && fflush(stdout) != 0)
+    rc = cs_err_set(&err, CS_EIO, "writing to stdout failed");
+  free(buf);
+  cs_rec_ws_free(ws);
+  cs_dataset_free(&ds);
+  cs_model_free(&model);
+  return rc ? cs_cli_report(cli, &err) : 0;
+}

@@ -1,0 +1,136 @@
+/* cmd_train.c: `coldstart train DATASET --out MODEL`: regressor, k-means
+ * over training targets, input clusters and segment rankings, saved as one
+ * model file; --timings prints per-stage seconds as JSON (last stderr line). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "coldstart/dataset.h"
+#include "coldstart/model.h"
+
+int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
+  enum {
+    O_OUT = 2000, O_CLUSTERS, O_INPUT_CLUSTERS, O_EPOCHS, O_LR, O_BATCH,
+    O_REFERENCE, O_SEED, O_TIMINGS, O_KMEANS_ITER, O_PATIENCE
+  };
+  static const struct option opts[] = {
+      {"out", required_argument, NULL, O_OUT},
+      {"clusters", required_argument, NULL, O_CLUSTERS},
+      {"input-clusters", required_argument, NULL, O_INPUT_CLUSTERS},
+      {"epochs", required_argument, NULL, O_EPOCHS},
+      {"lr", required_argument, NULL, O_LR},
+      {"batch", required_argument, NULL, O_BATCH},
+      {"reference-schedule", no_argument, NULL, O_REFERENCE},
+      {"seed", required_argument, NULL, O_SEED},
+      {"timings", no_argument, NULL, O_TIMINGS},
+      {"kmeans-iter", required_argument, NULL, O_KMEANS_ITER},
+      {"patience", required_argument, NULL, O_PATIENCE},
+      CS_CLI_COMMON_OPTIONS,
+      {NULL, 0, NULL, 0}};
+  cs_model_params_t mp;
+  cs_model_params_default(&mp);
+  const char *out_path = NULL;
+  long long epochs = -1, batch = -1, seed = 1, patience = -1, v;
+  double lr = -1.0;
+  int reference = 0, timings = 0, opt;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (opt) {
+    case O_OUT: out_path = optarg; break;
+    case O_CLUSTERS:
+      if (cs_cli_parse_int(cli, "--clusters", optarg, 1, 1000000, &v) < 0)
+        return 2;
+      mp.k = (int)v;
+      break;
+    case O_INPUT_CLUSTERS:
+      if (cs_cli_parse_int(cli, "--input-clusters", optarg, 1, 1000000, &v) < 0)
+        return 2;
+      mp.k_input = (int)v;
+      break;
+    case O_EPOCHS:
+      if (cs_cli_parse_int(cli, "--epochs", optarg, 1, 100000, &epochs) < 0)
+        return 2;
+      break;
+    case O_LR:
+      if (cs_cli_parse_double(cli, "--lr", optarg, 1e-12, 10.0, &lr) < 0)
+        return 2;
+      break;
+    case O_BATCH:
+      if (cs_cli_parse_int(cli, "--batch", optarg, 1, 1 << 20, &batch) < 0)
+        return 2;
+      break;
+    case O_REFERENCE: reference = 1; break;
+    case O_SEED:
+      if (cs_cli_parse_int(cli, "--seed", optarg, 0, INT64_MAX, &seed) < 0)
+        return 2;
+      break;
+    case O_TIMINGS: timings = 1; break;
+    case O_KMEANS_ITER:
+      if (cs_cli_parse_int(cli, "--kmeans-iter", optarg, 1, 100000, &v) < 0)
+        return 2;
+      mp.kmeans_iter = (int)v;
+      break;
+    case O_PATIENCE:
+      if (cs_cli_parse_int(cli, "--patience", optarg, 0, 100000, &patience) < 0)
+        return 2;
+      break;
+    default: {
+      int r = cs_cli_default_option(cli, opt, optarg);
+      if (r != 1) return r < 0 ? 2 : 0;
+    }
+    }
+  }
+  if (optind != argc - 1)
+    return cs_cli_usage_error(cli, "expected one DATASET file");
+  if (!out_path) return cs_cli_usage_error(cli, "--out MODEL is required");
+  if (reference) cs_regressor_params_reference(&mp.reg);
+  if (epochs > 0) mp.reg.epochs = (int)epochs;
+  if (batch > 0) mp.reg.batch = (int)batch;
+  if (lr > 0) mp.reg.lr = (float)lr;
+  if (patience >= 0) mp.reg.patience = (int)patience;
+  mp.seed = (uint64_t)seed;
+  mp.reg.seed = (uint64_t)seed;
+
+  cs_err_t err;
+  cs_err_clear(&err);
+  cs_dataset_t ds;
+  cs_model_t model;
+  memset(&model, 0, sizeof model);
+  cs_model_report_t rep;
+  double t_start = cs_now();
+  cs_log(&cli->ctx, CS_LOG_INFO, "train: loading %s", argv[optind]);
+  if (cs_dataset_load(&ds, argv[optind], &err)) return cs_cli_report(cli, &err);
+  double sec_load = cs_now() - t_start;
+  int rc = cs_model_train(&cli->ctx, &ds, &mp, &model, &rep, &err);
+  double sec_save = 0.0;
+  if (rc == 0) {
+    double t0 = cs_now();
+    cs_log(&cli->ctx, CS_LOG_INFO, "train: writing %s", out_path);
+    rc = cs_model_save(&model, out_path, &err);
+    sec_save = cs_now() - t0;
+  }
+  cs_model_free(&model);
+  cs_dataset_free(&ds);
+  if (rc) return cs_cli_report(cli, &err);
+  double total = cs_now() - t_start;
+  cs_log(&cli->ctx, CS_LOG_INFO, "train: model written to %s (%.1fs)",
+         out_path, total);
+  if (timings) {
+    char val[64];
+    if (isfinite(rep.val_mse))
+      snprintf(val, sizeof val, "%.9g", rep.val_mse);
+    else
+      snprintf(val, sizeof val, "null");
+    fprintf(stderr,
+            "{\"seconds\": {\"load\": %.6f, \"regressor\": %.6f, "
+            "\"kmeans\": %.6f, \"input_kmeans\": %.6f, \"segments\": %.6f, "
+            "\"save\": %.6f, \"total\": %.6f}, \"val_mse\": %s, "
+            "\"kmeans_inertia\": %.9g, \"epochs\": %d}\n",
+            sec_load, rep.sec_regressor, rep.sec_kmeans, rep.sec_input_kmeans,
+            rep.sec_segments, sec_save, total, val, rep.kmeans_inertia,
+            rep.epochs_run);
+  }
+  return 0;
+}
