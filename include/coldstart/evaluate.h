@@ -5,6 +5,7 @@
 #define COLDSTART_EVALUATE_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "coldstart/ctx.h"
 #include "coldstart/dataset.h"
 #include "coldstart/error.h"
@@ -51,5 +52,22 @@ typedef struct cs_eval_result {
 int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
                 const cs_dataset_t *ds, int split, const cs_eval_params_t *p,
                 cs_eval_result_t *out, cs_err_t *err);
+
+/* Output formats of `coldstart evaluate`. */
+typedef enum {
+  CS_EVAL_TEXT = 0,     /* Table-1-style table, values in %, mean ± spread */
+  CS_EVAL_JSON = 1,     /* DESIGN.md 2 contract, fractions in [0, 1] */
+  CS_EVAL_CSV = 2,      /* strategy,precision,precision_std,... fractions */
+  CS_EVAL_MARKDOWN = 3  /* the text table as Markdown */
+} cs_eval_format_t;
+
+/* "text", "json", "csv", "markdown" -> format, or -1. */
+int cs_eval_format_parse(const char *name);
+/* Write a result to `out` (the program passes stdout). JSON:
+ * {"split": S, "k": K, "users": n, "skipped": n_empty, "strategies":
+ *  {NAME: {"precision": {"mean": x, "std": x}, "recall": {...},
+ *  "ndcg": {...}}}} on one line. Returns 0 or CS_EIO. */
+int cs_eval_write(FILE *out, const cs_eval_result_t *r, int format,
+                  cs_err_t *err);
 
 #endif

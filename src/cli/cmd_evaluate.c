@@ -10,8 +10,6 @@
 #include "coldstart/evaluate.h"
 #include "coldstart/model.h"
 
-enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_MARKDOWN };
-
 static int parse_strategies(cs_cli_t *cli, const char *list,
                             cs_eval_params_t *p) {
   char buf[256];
@@ -36,74 +34,6 @@ static int parse_strategies(cs_cli_t *cli, const char *list,
   return 0;
 }
 
-static void print_result(const cs_eval_result_t *r, int fmt) {
-  const char *split = cs_split_name(r->split);
-  if (fmt == FMT_JSON) {
-    printf("{\"split\": \"%s\", \"k\": %d, \"users\": %lld, \"skipped\": %lld, "
-           "\"strategies\": {", split, r->k, (long long)r->n_users,
-           (long long)r->n_skipped);
-    for (int i = 0; i < r->n_rows; i++) {
-      const cs_eval_row_t *w = &r->rows[i];
-      printf("%s\"%s\": {\"precision\": {\"mean\": %.9g, \"std\": %.9g}, "
-             "\"recall\": {\"mean\": %.9g, \"std\": %.9g}, "
-             "\"ndcg\": {\"mean\": %.9g, \"std\": %.9g}}",
-             i ? ", " : "", cs_strategy_name(w->strategy), w->precision.mean,
-             w->precision.std, w->recall.mean, w->recall.std, w->ndcg.mean,
-             w->ndcg.std);
-    }
-    printf("}}\n");
-    return;
-  }
-  if (fmt == FMT_CSV) {
-    printf("strategy,precision,precision_std,recall,recall_std,ndcg,ndcg_std\n");
-    for (int i = 0; i < r->n_rows; i++) {
-      const cs_eval_row_t *w = &r->rows[i];
-      printf("%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n",
-             cs_strategy_name(w->strategy), w->precision.mean,
-             w->precision.std, w->recall.mean, w->recall.std, w->ndcg.mean,
-             w->ndcg.std);
-    }
-    return;
-  }
-  char hp[32], hr[32], hn[32];
-  snprintf(hp, sizeof hp, "P@%d (%%)", r->k);
-  snprintf(hr, sizeof hr, "R@%d (%%)", r->k);
-  snprintf(hn, sizeof hn, "NDCG@%d (%%)", r->k);
-  if (fmt == FMT_MARKDOWN) {
-    printf("| strategy | %s | %s | %s |\n| --- | ---: | ---: | ---: |\n", hp,
-           hr, hn);
-    for (int i = 0; i < r->n_rows; i++) {
-      const cs_eval_row_t *w = &r->rows[i];
-      printf("| %s | %.2f ± %.2f | %.2f ± %.2f | %.2f ± %.2f |\n",
-             cs_strategy_name(w->strategy), 100 * w->precision.mean,
-             100 * w->precision.std, 100 * w->recall.mean,
-             100 * w->recall.std, 100 * w->ndcg.mean, 100 * w->ndcg.std);
-    }
-    printf("\n%s split, K = %d: %lld users evaluated, %lld skipped (no "
-           "days-1-30 songs).\n", split, r->k, (long long)r->n_users,
-           (long long)r->n_skipped);
-    return;
-  }
-  printf("%s split, K = %d: %lld users evaluated, %lld skipped (no days-1-30 "
-         "songs)\n\n", split, r->k, (long long)r->n_users,
-         (long long)r->n_skipped);
-  printf("%-16s %16s %16s %16s\n", "strategy", hp, hr, hn);
-  for (int i = 0; i < r->n_rows; i++) {
-    const cs_eval_row_t *w = &r->rows[i];
-    char c[3][40];
-    snprintf(c[0], sizeof c[0], "%.2f ± %.2f", 100 * w->precision.mean,
-             100 * w->precision.std);
-    snprintf(c[1], sizeof c[1], "%.2f ± %.2f", 100 * w->recall.mean,
-             100 * w->recall.std);
-    snprintf(c[2], sizeof c[2], "%.2f ± %.2f", 100 * w->ndcg.mean,
-             100 * w->ndcg.std);
-    /* "±" is 2 bytes in UTF-8: pad one more byte per column */
-    printf("%-16s %17s %17s %17s\n", cs_strategy_name(w->strategy), c[0],
-           c[1], c[2]);
-  }
-  printf("\n(mean ± spread: std of 10 fold means, 2 seeds x 5 folds)\n");
-}
-
 int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
   enum {
     O_SPLIT = 2000, O_K, O_STRATEGIES, O_SOFT_M, O_SOFT_MARGIN, O_FORMAT,
@@ -121,7 +51,7 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
       {NULL, 0, NULL, 0}};
   cs_eval_params_t ep;
   cs_eval_params_default(&ep);
-  int split = CS_SPLIT_TEST, fmt = FMT_TEXT, opt;
+  int split = CS_SPLIT_TEST, fmt = CS_EVAL_TEXT, opt;
   long long v;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
@@ -148,11 +78,8 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
       ep.sp.soft_margin = (int)v;
       break;
     case O_FORMAT:
-      if (!strcmp(optarg, "text")) fmt = FMT_TEXT;
-      else if (!strcmp(optarg, "json")) fmt = FMT_JSON;
-      else if (!strcmp(optarg, "csv")) fmt = FMT_CSV;
-      else if (!strcmp(optarg, "markdown")) fmt = FMT_MARKDOWN;
-      else
+      fmt = cs_eval_format_parse(optarg);
+      if (fmt < 0)
         return cs_cli_usage_error(cli, "--format: unknown format '%s' (text, "
                                   "json, csv, markdown)", optarg);
       break;
@@ -187,9 +114,7 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
     cs_log(&cli->ctx, CS_LOG_INFO, "evaluate: %d strategies on %lld %s users "
            "in %.2fs", res.n_rows, (long long)res.n_users,
            cs_split_name(split), cs_now() - t0);
-    print_result(&res, fmt);
-    if (fflush(stdout) != 0)
-      rc = cs_err_set(&err, CS_EIO, "writing the table to stdout failed");
+    rc = cs_eval_write(stdout, &res, fmt, &err);
   }
   cs_dataset_free(&ds);
   cs_model_free(&model);

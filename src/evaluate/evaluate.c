@@ -2,6 +2,7 @@
  * the per-request path (cs_recommend) in parallel across users; the
  * dot-product strategies (full, d0-streams) score blocks of users against
  * all songs with one GEMM per block, then select top-K in parallel. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,4 +301,89 @@ done:
   free(block_vec);
   free(block_zero);
   return rc;
+}
+
+/* --- output ------------------------------------------------------------ */
+
+static int finish(FILE *out, cs_err_t *err) {
+  if (ferror(out) || fflush(out) != 0)
+    return cs_err_set(err, CS_EIO, "writing the evaluation table failed");
+  return 0;
+}
+
+int cs_eval_format_parse(const char *name) {
+  static const char *const formats[] = {"text", "json", "csv", "markdown"};
+  for (int i = 0; i < 4; i++)
+    if (name && strcmp(name, formats[i]) == 0) return i;
+  return -1;
+}
+
+int cs_eval_write(FILE *out, const cs_eval_result_t *r, int fmt,
+                  cs_err_t *err) {
+  const char *split = cs_split_name(r->split);
+  if (fmt == CS_EVAL_JSON) {
+    fprintf(out, "{\"split\": \"%s\", \"k\": %d, \"users\": %lld, \"skipped\": %lld, "
+           "\"strategies\": {", split, r->k, (long long)r->n_users,
+           (long long)r->n_skipped);
+    for (int i = 0; i < r->n_rows; i++) {
+      const cs_eval_row_t *w = &r->rows[i];
+      fprintf(out, "%s\"%s\": {\"precision\": {\"mean\": %.9g, \"std\": %.9g}, "
+             "\"recall\": {\"mean\": %.9g, \"std\": %.9g}, "
+             "\"ndcg\": {\"mean\": %.9g, \"std\": %.9g}}",
+             i ? ", " : "", cs_strategy_name(w->strategy), w->precision.mean,
+             w->precision.std, w->recall.mean, w->recall.std, w->ndcg.mean,
+             w->ndcg.std);
+    }
+    fprintf(out, "}}\n");
+    return finish(out, err);
+  }
+  if (fmt == CS_EVAL_CSV) {
+    fprintf(out, "strategy,precision,precision_std,recall,recall_std,ndcg,ndcg_std\n");
+    for (int i = 0; i < r->n_rows; i++) {
+      const cs_eval_row_t *w = &r->rows[i];
+      fprintf(out, "%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n",
+             cs_strategy_name(w->strategy), w->precision.mean,
+             w->precision.std, w->recall.mean, w->recall.std, w->ndcg.mean,
+             w->ndcg.std);
+    }
+    return finish(out, err);
+  }
+  char hp[32], hr[32], hn[32];
+  snprintf(hp, sizeof hp, "P@%d (%%)", r->k);
+  snprintf(hr, sizeof hr, "R@%d (%%)", r->k);
+  snprintf(hn, sizeof hn, "NDCG@%d (%%)", r->k);
+  if (fmt == CS_EVAL_MARKDOWN) {
+    fprintf(out, "| strategy | %s | %s | %s |\n| --- | ---: | ---: | ---: |\n", hp,
+           hr, hn);
+    for (int i = 0; i < r->n_rows; i++) {
+      const cs_eval_row_t *w = &r->rows[i];
+      fprintf(out, "| %s | %.2f ± %.2f | %.2f ± %.2f | %.2f ± %.2f |\n",
+             cs_strategy_name(w->strategy), 100 * w->precision.mean,
+             100 * w->precision.std, 100 * w->recall.mean,
+             100 * w->recall.std, 100 * w->ndcg.mean, 100 * w->ndcg.std);
+    }
+    fprintf(out, "\n%s split, K = %d: %lld users evaluated, %lld skipped (no "
+           "days-1-30 songs).\n", split, r->k, (long long)r->n_users,
+           (long long)r->n_skipped);
+    return finish(out, err);
+  }
+  fprintf(out, "%s split, K = %d: %lld users evaluated, %lld skipped (no days-1-30 "
+         "songs)\n\n", split, r->k, (long long)r->n_users,
+         (long long)r->n_skipped);
+  fprintf(out, "%-16s %16s %16s %16s\n", "strategy", hp, hr, hn);
+  for (int i = 0; i < r->n_rows; i++) {
+    const cs_eval_row_t *w = &r->rows[i];
+    char c[3][40];
+    snprintf(c[0], sizeof c[0], "%.2f ± %.2f", 100 * w->precision.mean,
+             100 * w->precision.std);
+    snprintf(c[1], sizeof c[1], "%.2f ± %.2f", 100 * w->recall.mean,
+             100 * w->recall.std);
+    snprintf(c[2], sizeof c[2], "%.2f ± %.2f", 100 * w->ndcg.mean,
+             100 * w->ndcg.std);
+    /* "±" is 2 bytes in UTF-8: pad one more byte per column */
+    fprintf(out, "%-16s %17s %17s %17s\n", cs_strategy_name(w->strategy), c[0],
+           c[1], c[2]);
+  }
+  fprintf(out, "\n(mean ± spread: std of 10 fold means, 2 seeds x 5 folds)\n");
+  return finish(out, err);
 }
