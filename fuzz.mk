@@ -1,0 +1,38 @@
+# fuzz.mk: libFuzzer targets (clang). `make fuzz` (= make -f fuzz.mk) builds
+# them into build-fuzz/; run e.g.
+#   build-fuzz/parquet_fuzz -max_total_time=300 build-fuzz/corpus/parquet
+# (the corpus directory is seeded with every Parquet fixture in ../shared).
+CC := clang
+BUILD := build-fuzz
+CS_SHARED ?= ../shared
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
+CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -I/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS := -std=c11 -Wall -Wextra -Wno-unused-parameter -pthread $(FUZZ_FLAGS)
+LDLIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
+  -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
+
+ALL_SRC := $(shell find src -name '*.c' | sort)
+LIB_SRC := $(filter-out %_test.c src/cli/% src/fuzz/%,$(ALL_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TARGETS := $(patsubst src/fuzz/%.c,$(BUILD)/%,$(wildcard src/fuzz/*_fuzz.c))
+
+.PHONY: all corpus
+all: $(TARGETS) corpus
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcoldstart-fuzz.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%_fuzz: $(BUILD)/src/fuzz/%_fuzz.o $(BUILD)/libcoldstart-fuzz.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+corpus:
+	@mkdir -p $(BUILD)/corpus/parquet
+	@n=0; for f in $$(find $(CS_SHARED)/fixtures -name '*.parquet'); do \
+	  n=$$((n+1)); cp -f $$f $(BUILD)/corpus/parquet/seed_$$n.parquet; done
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
