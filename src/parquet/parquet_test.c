@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <jansson.h>
+#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,245 @@ static void test_byte_stream_split(void **state) {
   assert_int_equal(cs__bss_decode(enc, 23, 8, 3, (uint8_t *)out, "t", 0, &err), CS_EFORMAT);
 }
 
+
+/* ---- hand-built files: a tiny Thrift compact writer ---------------------- */
+
+typedef struct {
+  uint8_t buf[8192];
+  size_t n;
+  int last[16];
+  int depth;
+} tw_t;
+
+static void tw_byte(tw_t *w, uint8_t b) { w->buf[w->n++] = b; }
+static void tw_varint(tw_t *w, uint64_t v) {
+  while (v >= 0x80) {
+    tw_byte(w, (uint8_t)(v | 0x80));
+    v >>= 7;
+  }
+  tw_byte(w, (uint8_t)v);
+}
+static void tw_field(tw_t *w, int id, int type) {
+  int delta = id - w->last[w->depth];
+  if (delta > 0 && delta <= 15) {
+    tw_byte(w, (uint8_t)(delta << 4 | type));
+  } else {
+    tw_byte(w, (uint8_t)type);
+    tw_varint(w, (uint64_t)((id << 1) ^ (id >> 31)));
+  }
+  w->last[w->depth] = id;
+}
+static void tw_int(tw_t *w, int id, int type, int64_t v) {
+  tw_field(w, id, type);
+  tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+static void tw_i32(tw_t *w, int id, int64_t v) { tw_int(w, id, CS__T_I32, v); }
+static void tw_i64(tw_t *w, int id, int64_t v) { tw_int(w, id, CS__T_I64, v); }
+static void tw_str(tw_t *w, int id, const char *s) {
+  if (id) tw_field(w, id, CS__T_BINARY);
+  tw_varint(w, strlen(s));
+  memcpy(w->buf + w->n, s, strlen(s));
+  w->n += strlen(s);
+}
+static void tw_begin(tw_t *w, int id) { /* id 0: a list element */
+  if (id) tw_field(w, id, CS__T_STRUCT);
+  w->last[++w->depth] = 0;
+}
+static void tw_end(tw_t *w) {
+  tw_byte(w, 0);
+  w->depth--;
+}
+static void tw_list(tw_t *w, int id, int elem_type, int n) {
+  tw_field(w, id, CS__T_LIST);
+  tw_byte(w, (uint8_t)(n << 4 | elem_type));
+}
+
+/* One optional INT32 column "x" nested in `n_opt` optional levels (1: flat,
+ * 2: inside optional group "g"), one row group of `n_rows` rows; the chunk
+ * is `pages` (already with headers). */
+static size_t build_file(uint8_t *out, int n_opt, int codec, int64_t n_rows,
+                         const uint8_t *pages, size_t pages_len,
+                         int64_t dict_offset) {
+  memcpy(out, "PAR1", 4);
+  memcpy(out + 4, pages, pages_len);
+  size_t n = 4 + pages_len;
+  tw_t w = {.n = 0, .depth = 0};
+  tw_i32(&w, 1, 1);
+  tw_list(&w, 2, CS__T_STRUCT, n_opt + 1);
+  tw_begin(&w, 0);
+  tw_str(&w, 4, "schema");
+  tw_i32(&w, 5, 1);
+  tw_end(&w);
+  if (n_opt == 2) {
+    tw_begin(&w, 0);
+    tw_i32(&w, 3, 1);
+    tw_str(&w, 4, "g");
+    tw_i32(&w, 5, 1);
+    tw_end(&w);
+  }
+  tw_begin(&w, 0);
+  tw_i32(&w, 1, CS_PQ_INT32);
+  tw_i32(&w, 3, 1);
+  tw_str(&w, 4, "x");
+  tw_end(&w);
+  tw_i64(&w, 3, n_rows);
+  tw_list(&w, 4, CS__T_STRUCT, 1);
+  tw_begin(&w, 0);
+  tw_list(&w, 1, CS__T_STRUCT, 1);
+  tw_begin(&w, 0);
+  tw_i64(&w, 2, 4);
+  tw_begin(&w, 3);
+  tw_i32(&w, 1, CS_PQ_INT32);
+  tw_list(&w, 2, CS__T_I32, 1);
+  tw_varint(&w, 0);
+  tw_list(&w, 3, CS__T_BINARY, 1);
+  tw_str(&w, 0, "x");
+  tw_i32(&w, 4, codec);
+  tw_i64(&w, 5, n_rows);
+  tw_i64(&w, 6, (int64_t)pages_len);
+  tw_i64(&w, 7, (int64_t)pages_len);
+  tw_i64(&w, 9, dict_offset >= 0 ? dict_offset + 1 : 4);
+  if (dict_offset >= 0) tw_i64(&w, 11, dict_offset);
+  tw_end(&w);
+  tw_end(&w);
+  tw_i64(&w, 2, (int64_t)pages_len);
+  tw_i64(&w, 3, n_rows);
+  tw_end(&w);
+  tw_byte(&w, 0);
+  memcpy(out + n, w.buf, w.n);
+  n += w.n;
+  uint32_t len = (uint32_t)w.n;
+  memcpy(out + n, &len, 4);
+  memcpy(out + n + 4, "PAR1", 4);
+  return n + 8;
+}
+
+/* A page: header (type 0 data v1 / 2 dictionary) + body. */
+static size_t build_page(uint8_t *out, int type, int64_t num_values,
+                         int encoding, const uint8_t *body, size_t body_len,
+                         int64_t usize, int64_t csize) {
+  tw_t w = {.n = 0, .depth = 0};
+  tw_i32(&w, 1, type);
+  tw_i32(&w, 2, usize);
+  tw_i32(&w, 3, csize);
+  tw_begin(&w, type == 2 ? 7 : 5);
+  tw_i32(&w, 1, num_values);
+  tw_i32(&w, 2, encoding);
+  if (type == 0) {
+    tw_i32(&w, 3, 3);
+    tw_i32(&w, 4, 3);
+  }
+  tw_end(&w);
+  tw_byte(&w, 0);
+  memcpy(out, w.buf, w.n);
+  memcpy(out + w.n, body, body_len);
+  return w.n + body_len;
+}
+
+static int read_x(const uint8_t *file, size_t n, int32_t *vals, int64_t *n_vals,
+                  cs_err_t *err) {
+  cs_pq_file_t *f;
+  int rc = cs_pq_open_mem(&f, file, n, "bad.parquet", err);
+  if (rc) return rc;
+  cs_pq_chunk_t ch;
+  cs_pq_chunk_init(&ch);
+  rc = cs_pq_read_chunk(f, 0, 0, &ch, err);
+  if (!rc) {
+    *n_vals = ch.n_values;
+    memcpy(vals, ch.values, (size_t)ch.n_values * 4);
+  }
+  cs_pq_chunk_free(&ch);
+  cs_pq_close(f);
+  return rc;
+}
+
+static void expect_error(const uint8_t *file, size_t n, int code, const char *what) {
+  int32_t vals[64];
+  int64_t n_vals;
+  cs_err_t err;
+  cs_err_clear(&err);
+  int rc = read_x(file, n, vals, &n_vals, &err);
+  if (rc != code) fail_msg("expected %s for %s, got %s: %s", cs_errname(code), what,
+                           cs_errname(rc), err.msg);
+  if (!strstr(err.msg, "bad.parquet: offset ") || !strstr(err.msg, what))
+    fail_msg("message '%s' lacks file/offset or '%s'", err.msg, what);
+}
+
+static void test_handmade_files(void **state) {
+  (void)state;
+  uint8_t page[1024], pages[2048], file[16384], body[256];
+  int32_t vals[64];
+  int64_t n_vals;
+  cs_err_t err;
+  /* valid: 3 rows, def levels RLE run of 3 x 1, PLAIN 5 6 7 */
+  const uint8_t ok_body[] = {2, 0, 0, 0, 3 << 1, 1, 5, 0, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0};
+  size_t pl = build_page(page, 0, 3, 0, ok_body, sizeof ok_body, sizeof ok_body, sizeof ok_body);
+  size_t fl = build_file(file, 1, 0, 3, page, pl, -1);
+  assert_int_equal(read_x(file, fl, vals, &n_vals, &err), 0);
+  assert_int_equal(n_vals, 3);
+  assert_int_equal(vals[2], 7);
+  /* page claims more bytes than its chunk has */
+  pl = build_page(page, 0, 3, 0, ok_body, sizeof ok_body, 500, 500);
+  fl = build_file(file, 1, 0, 3, page, pl, -1);
+  expect_error(file, fl, CS_ETRUNC, "runs past its chunk");
+  /* uncompressed page whose sizes disagree */
+  pl = build_page(page, 0, 3, 0, ok_body, sizeof ok_body, sizeof ok_body + 1, sizeof ok_body);
+  fl = build_file(file, 1, 0, 3, page, pl, -1);
+  expect_error(file, fl, CS_EFORMAT, "header says");
+  /* too few value bytes for the levels' non-null count */
+  pl = build_page(page, 0, 3, 0, ok_body, sizeof ok_body - 4, sizeof ok_body - 4,
+                  sizeof ok_body - 4);
+  fl = build_file(file, 1, 0, 3, page, pl, -1);
+  expect_error(file, fl, CS_ETRUNC, "PLAIN values");
+  /* definition level 3 in a column whose maximum is 2 */
+  const uint8_t lv_body[] = {2, 0, 0, 0, 3 << 1, 3, 5, 0, 0, 0};
+  pl = build_page(page, 0, 3, 0, lv_body, sizeof lv_body, sizeof lv_body, sizeof lv_body);
+  fl = build_file(file, 2, 0, 3, page, pl, -1);
+  expect_error(file, fl, CS_EFORMAT, "above the column's maximum");
+  /* more values in the pages than rows in the row group */
+  pl = build_page(page, 0, 3, 0, ok_body, sizeof ok_body, sizeof ok_body, sizeof ok_body);
+  fl = build_file(file, 1, 0, 2, page, pl, -1);
+  expect_error(file, fl, CS_EFORMAT, "more than the chunk");
+  /* dictionary: 2 values, then indices 1, 0, 5 (5 out of range) */
+  const uint8_t dict_body[] = {10, 0, 0, 0, 20, 0, 0, 0};
+  size_t dl = build_page(pages, 2, 2, 0, dict_body, sizeof dict_body, sizeof dict_body,
+                         sizeof dict_body);
+  const uint8_t idx_ok[] = {2, 0, 0, 0, 3 << 1, 1, 3, (1 << 1) | 1, 0, 0};
+  /* bw 3: values 1,0,1 -> bits 001 000 001 */
+  uint8_t idx[sizeof idx_ok];
+  memcpy(idx, idx_ok, sizeof idx);
+  idx[8] = 1 | (0 << 3) | (1 << 6);
+  pl = build_page(pages + dl, 0, 3, 8, idx, sizeof idx, sizeof idx, sizeof idx);
+  fl = build_file(file, 1, 0, 3, pages, dl + pl, 4);
+  assert_int_equal(read_x(file, fl, vals, &n_vals, &err), 0);
+  assert_int_equal(n_vals, 3);
+  assert_int_equal(vals[0], 20);
+  assert_int_equal(vals[1], 10);
+  assert_int_equal(vals[2], 20);
+  idx[8] = (uint8_t)((1 | (5 << 6)) & 0xff);
+  idx[9] = 5 >> 2;
+  pl = build_page(pages + dl, 0, 3, 8, idx, sizeof idx, sizeof idx, sizeof idx);
+  fl = build_file(file, 1, 0, 3, pages, dl + pl, 4);
+  expect_error(file, fl, CS_EFORMAT, "dictionary index 5 out of range");
+  /* SNAPPY page whose header promises one byte more than it holds */
+  size_t clen = snappy_max_compressed_length(sizeof ok_body);
+  assert_int_equal(snappy_compress((const char *)ok_body, sizeof ok_body, (char *)body, &clen),
+                   SNAPPY_OK);
+  pl = build_page(page, 0, 3, 0, body, clen, sizeof ok_body, (int64_t)clen);
+  fl = build_file(file, 1, 1, 3, page, pl, -1);
+  assert_int_equal(read_x(file, fl, vals, &n_vals, &err), 0);
+  pl = build_page(page, 0, 3, 0, body, clen, sizeof ok_body + 1, (int64_t)clen);
+  fl = build_file(file, 1, 1, 3, page, pl, -1);
+  expect_error(file, fl, CS_EFORMAT, "SNAPPY page decompresses to");
+  /* bad thrift in the footer: a field with wire type 14 */
+  pl = build_page(page, 0, 3, 0, ok_body, sizeof ok_body, sizeof ok_body, sizeof ok_body);
+  fl = build_file(file, 1, 0, 3, page, pl, -1);
+  uint32_t flen;
+  memcpy(&flen, file + fl - 8, 4);
+  file[fl - 8 - flen] = 0x1e;
+  expect_error(file, fl, CS_EFORMAT, "bad type 14");
+}
+
 /* ---- malformed files: every failure is an error naming file + offset --- */
 
 static uint8_t *read_all(const char *path, size_t *size) {
@@ -465,6 +705,7 @@ int main(void) {
       cmocka_unit_test(test_variants),
       cmocka_unit_test(test_duckdb),
       cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_handmade_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
