@@ -145,7 +145,7 @@ static int open_table(cs_mmap_t *m, reader_t *r, const char *dir, int which,
                       "columns %s)",
                       path_buf, show, ls, want);
   }
-  *n_lines = count_lines(r->p, r->end);
+  if (n_lines) *n_lines = count_lines(r->p, r->end);
   return 0;
 }
 
@@ -370,17 +370,124 @@ static int read_users(cs_logs_t *L, const char *dir, maps_t *mp,
   return 0;
 }
 
+/* events.tsv is parsed in parallel: the data is cut into one chunk per
+ * thread at line boundaries, each chunk's lines are counted (so every chunk
+ * knows its first line number and output row), then parsed into its rows.
+ * The reported error is the first bad line of the file. */
+typedef struct {
+  const char *path;
+  const char *begin[65], *end[65];
+  int64_t first_line[65]; /* file line number of the chunk's first line */
+  int64_t first_row[65];
+  int64_t n_lines[65];
+  cs_err_t err[65];
+  int rc[65];
+  int64_t unknown_users[65];
+  int64_t unknown_items[65][CS_N_KINDS];
+  const maps_t *mp;
+  cs_logs_t *L;
+} events_job_t;
+
+static void count_chunk(void *arg, int64_t begin, int64_t end, int tid) {
+  events_job_t *J = arg;
+  for (int64_t c = begin; c < end; c++)
+    J->n_lines[c] = count_lines(J->begin[c], J->end[c]);
+}
+
+static void parse_chunk(void *arg, int64_t begin, int64_t end, int tid) {
+  events_job_t *J = arg;
+  const maps_t *mp = J->mp;
+  cs_logs_t *L = J->L;
+  const cs__idmap_t *kind_map[CS_N_KINDS] = {&mp->songs, &mp->artists,
+                                             &mp->albums, &mp->playlists};
+  for (int64_t c = begin; c < end; c++) {
+    reader_t r = {J->path, J->begin[c], J->end[c], J->first_line[c] - 1};
+    cs_err_t *err = &J->err[c];
+    field_t f[MAX_FIELDS + 1];
+    int64_t n = J->first_row[c];
+    int rc;
+    while ((rc = next_record(&r, f, 5, err)) == 1) {
+      int64_t user = 0, item = 0;
+      int32_t day = 0;
+      int action = -1, kind = -1;
+      if (parse_id(f[0], &user))
+        rc = bad_field(err, &r, "user_id", "expected a non-negative integer",
+                       f[0]);
+      else if (parse_i32(f[1], &day))
+        rc = bad_field(err, &r, "day", "expected an integer day", f[1]);
+      else if ((action = cs_action_parse(f[2].s, f[2].len)) < 0)
+        rc = cs_err_set(err, CS_EFORMAT,
+                        "%s:%lld: unknown action '%.*s' (stream, skip, "
+                        "favorite, ban, search, onboarding_like)",
+                        r.path, (long long)r.line,
+                        f[2].len > 60 ? 60 : (int)f[2].len, f[2].s);
+      else if ((kind = cs_kind_parse(f[3].s, f[3].len)) < 0)
+        rc = cs_err_set(err, CS_EFORMAT,
+                        "%s:%lld: unknown kind '%.*s' (song, artist, album, "
+                        "playlist)",
+                        r.path, (long long)r.line,
+                        f[3].len > 60 ? 60 : (int)f[3].len, f[3].s);
+      else if (parse_id(f[4], &item))
+        rc = bad_field(err, &r, "item_id", "expected a non-negative integer",
+                       f[4]);
+      if (rc < 0) break;
+      int32_t urow = cs__idmap_get(&mp->users, user);
+      if (urow < 0) J->unknown_users[c]++;
+      int32_t irow = cs__idmap_get(kind_map[kind], item);
+      if (irow < 0) J->unknown_items[c][kind]++;
+      L->ev_user[n] = urow;
+      L->ev_day[n] = day;
+      L->ev_action[n] = (uint8_t)action;
+      L->ev_kind[n] = (uint8_t)kind;
+      L->ev_item[n] = item;
+      L->ev_song[n] = kind == CS_KIND_SONG ? irow : -1;
+      n++;
+    }
+    J->rc[c] = rc < 0 ? rc : 0;
+  }
+}
+
 static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
-                       cs_err_t *err) {
+                       const cs_ctx_t *ctx, cs_err_t *err) {
   cs_mmap_t m;
   reader_t r;
   char path[4096];
-  int64_t n_lines = 0;
   int rc = open_table(&m, &r, dir, F_EVENTS,
                       "user_id\tday\taction\tkind\titem_id", path, sizeof path,
-                      &n_lines, err);
+                      NULL, err);
   if (rc) return rc;
   L->bytes[F_EVENTS] = (int64_t)m.size;
+  events_job_t *J = calloc(1, sizeof *J);
+  if (!J) {
+    cs_mmap_close(&m);
+    return cs_err_set(err, CS_ENOMEM, "%s", path);
+  }
+  int nt = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
+  size_t body = (size_t)(r.end - r.p);
+  if (nt > 64) nt = 64;
+  if (body < ((size_t)1 << 20)) nt = 1;
+  J->path = path;
+  J->mp = mp;
+  J->L = L;
+  const char *at = r.p;
+  for (int c = 0; c < nt; c++) {
+    const char *e = c + 1 == nt ? r.end : r.p + body / (size_t)nt * (size_t)(c + 1);
+    if (e < at) e = at;
+    if (c + 1 < nt && e < r.end) {
+      const char *nl = memchr(e, '\n', (size_t)(r.end - e));
+      e = nl ? nl + 1 : r.end;
+    }
+    J->begin[c] = at;
+    J->end[c] = e;
+    at = e;
+  }
+  cs_parallel_for(nt, nt, count_chunk, J);
+  int64_t n_lines = 0;
+  for (int c = 0; c < nt; c++) {
+    J->first_line[c] = 2 + n_lines; /* line 1 is the header */
+    J->first_row[c] = n_lines;
+    n_lines += J->n_lines[c];
+  }
   L->ev_user = alloc_n(n_lines, sizeof(int32_t));
   L->ev_day = alloc_n(n_lines, sizeof(int32_t));
   L->ev_action = alloc_n(n_lines, 1);
@@ -390,49 +497,25 @@ static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
   if (!L->ev_user || !L->ev_day || !L->ev_action || !L->ev_kind ||
       !L->ev_item || !L->ev_song) {
     cs_mmap_close(&m);
+    free(J);
     return cs_err_set(err, CS_ENOMEM, "%s: %lld lines", path,
                       (long long)n_lines);
   }
-  const cs__idmap_t *kind_map[CS_N_KINDS] = {&mp->songs, &mp->artists,
-                                             &mp->albums, &mp->playlists};
-  field_t f[MAX_FIELDS + 1];
-  int64_t n = 0;
-  while ((rc = next_record(&r, f, 5, err)) == 1) {
-    int64_t user = 0, item = 0;
-    int32_t day = 0;
-    int action = -1, kind = -1;
-    if (parse_id(f[0], &user))
-      rc = bad_field(err, &r, "user_id", "expected a non-negative integer", f[0]);
-    else if (parse_i32(f[1], &day))
-      rc = bad_field(err, &r, "day", "expected an integer day", f[1]);
-    else if ((action = cs_action_parse(f[2].s, f[2].len)) < 0)
-      rc = cs_err_set(err, CS_EFORMAT, "%s:%lld: unknown action '%.*s' "
-                      "(stream, skip, favorite, ban, search, onboarding_like)",
-                      path, (long long)r.line, f[2].len > 60 ? 60 : (int)f[2].len,
-                      f[2].s);
-    else if ((kind = cs_kind_parse(f[3].s, f[3].len)) < 0)
-      rc = cs_err_set(err, CS_EFORMAT, "%s:%lld: unknown kind '%.*s' (song, "
-                      "artist, album, playlist)",
-                      path, (long long)r.line, f[3].len > 60 ? 60 : (int)f[3].len,
-                      f[3].s);
-    else if (parse_id(f[4], &item))
-      rc = bad_field(err, &r, "item_id", "expected a non-negative integer", f[4]);
-    if (rc < 0) break;
-    int32_t urow = cs__idmap_get(&mp->users, user);
-    if (urow < 0) L->n_unknown_user_events++;
-    int32_t irow = cs__idmap_get(kind_map[kind], item);
-    if (irow < 0) L->n_unknown_items[kind]++;
-    L->ev_user[n] = urow;
-    L->ev_day[n] = day;
-    L->ev_action[n] = (uint8_t)action;
-    L->ev_kind[n] = (uint8_t)kind;
-    L->ev_item[n] = item;
-    L->ev_song[n] = kind == CS_KIND_SONG ? irow : -1;
-    n++;
-  }
+  cs_parallel_for(nt, nt, parse_chunk, J);
   cs_mmap_close(&m);
-  if (rc < 0) return rc;
-  L->n_events = n;
+  for (int c = 0; c < nt; c++) {
+    if (J->rc[c]) {
+      rc = J->rc[c];
+      if (err) *err = J->err[c];
+      break;
+    }
+    L->n_unknown_user_events += J->unknown_users[c];
+    for (int k = 0; k < CS_N_KINDS; k++)
+      L->n_unknown_items[k] += J->unknown_items[c][k];
+  }
+  free(J);
+  if (rc) return rc;
+  L->n_events = n_lines;
   return 0;
 }
 
@@ -451,7 +534,7 @@ int cs_logs_read(cs_logs_t *L, const char *dir, const cs_ctx_t *ctx,
   if (!rc) rc = read_users(L, dir, &mp, err);
   double t3 = cs_now();
   L->seconds[F_USERS] = t3 - t2;
-  if (!rc) rc = read_events(L, dir, &mp, err);
+  if (!rc) rc = read_events(L, dir, &mp, ctx, err);
   L->seconds[F_EVENTS] = cs_now() - t3;
   maps_free(&mp);
   if (rc) {

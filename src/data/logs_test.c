@@ -202,6 +202,57 @@ static void test_bad_lines(void **state) {
              "users.tsv:3:", "user_id 1 already defined");
 }
 
+/* A events file big enough for the parallel reader (2 chunks): the same
+ * arrays as one thread, and a bad line in the second chunk reported with
+ * its own line number. */
+static void test_parallel_events(void **state) {
+  (void)state;
+  write_all();
+  enum { N = 120000 };
+  size_t cap = (size_t)N * 40 + 100, len = 0;
+  char *text = malloc(cap);
+  assert_non_null(text);
+  len += (size_t)snprintf(text, cap, "user_id\tday\taction\tkind\titem_id\n");
+  for (int i = 0; i < N; i++)
+    len += (size_t)snprintf(text + len, cap - len, "%d\t%d\t%s\tsong\t%d\n",
+                            1 + i % 4, 100 + i % 50, i % 3 ? "stream" : "skip",
+                            10 + i % 4);
+  write_text("events.tsv", text);
+  cs_ctx_t one, two;
+  cs_ctx_init(&one);
+  cs_ctx_init(&two);
+  two.n_threads = 2;
+  cs_logs_t a, b;
+  cs_err_t err;
+  cs_err_clear(&err);
+  assert_int_equal(cs_logs_read(&a, dir, &one, &err), 0);
+  assert_int_equal(cs_logs_read(&b, dir, &two, &err), 0);
+  assert_int_equal(a.n_events, N);
+  assert_int_equal(b.n_events, N);
+  assert_memory_equal(a.ev_user, b.ev_user, N * sizeof(int32_t));
+  assert_memory_equal(a.ev_day, b.ev_day, N * sizeof(int32_t));
+  assert_memory_equal(a.ev_action, b.ev_action, N);
+  assert_memory_equal(a.ev_song, b.ev_song, N * sizeof(int32_t));
+  assert_memory_equal(a.ev_item, b.ev_item, N * sizeof(int64_t));
+  assert_int_equal(a.n_unknown_user_events, b.n_unknown_user_events);
+  assert_int_equal(a.n_unknown_items[0], b.n_unknown_items[0]);
+  assert_int_equal(b.n_unknown_user_events, N / 4); /* user 4 is unknown */
+  assert_int_equal(b.n_unknown_items[CS_KIND_SONG], N / 4); /* song 13 */
+  cs_logs_free(&a);
+  cs_logs_free(&b);
+  /* break data line 100000 (file line 100001), in the second half */
+  char *line = text;
+  for (int i = 0; i < 100000; i++) line = strchr(line, '\n') + 1;
+  char *tab = strchr(line, '\t');
+  tab = strchr(tab + 1, '\t');
+  memcpy(tab + 1, "strm", 4); /* "stream" -> "strmam", "skip" -> "strm" */
+  write_text("events.tsv", text);
+  assert_int_equal(cs_logs_read(&b, dir, &two, &err), CS_EFORMAT);
+  if (!strstr(err.msg, "events.tsv:100001: unknown action 'strm"))
+    fail_msg("message: %s", err.msg);
+  free(text);
+}
+
 static void test_npy_bytes(void **state) {
   (void)state;
   float data[6] = {1.5f, -2.0f, 3.0f, 4.0f, 5.0f, 6.25f};
@@ -240,6 +291,7 @@ static void test_npy_bytes(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_read_values),
                                      cmocka_unit_test(test_bad_lines),
+                                     cmocka_unit_test(test_parallel_events),
                                      cmocka_unit_test(test_npy_bytes)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -189,6 +189,27 @@ static int cf_uses(const prep_t *P, int64_t u, int64_t e) {
   return rel >= 0 && rel <= P->p->window;
 }
 
+typedef struct {
+  int64_t day;
+  int32_t song;
+} day_song_t;
+
+static int cmp_day_song(const void *a, const void *b) {
+  const day_song_t *x = a, *y = b;
+  if (x->day != y->day) return x->day < y->day ? -1 : 1;
+  return (x->song > y->song) - (x->song < y->song);
+}
+
+static day_song_t *scratch_grow(day_song_t **buf, int64_t *cap, int64_t n) {
+  if (n <= *cap) return *buf;
+  int64_t nc = n > 2 * *cap ? n : 2 * *cap;
+  day_song_t *nb = realloc(*buf, (size_t)nc * sizeof *nb);
+  if (!nb) return NULL;
+  *buf = nb;
+  *cap = nc;
+  return nb;
+}
+
 static int stage_cf_data(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
   const cs_logs_t *L = P->L;
   int64_t nu = L->n_users, n_trip = 0;
@@ -207,33 +228,45 @@ static int stage_cf_data(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
   int64_t *rows = malloc((size_t)(n_all + 1) * sizeof(int64_t));
   int32_t *cols = malloc((size_t)(n_all + 1) * sizeof(int32_t));
   float *vals = malloc((size_t)(n_all + 1) * sizeof(float));
-  cs__idmap_t baskets;
-  memset(&baskets, 0, sizeof baskets);
+  day_song_t *scratch = NULL;
+  int64_t scratch_cap = 0;
   int rc = 0;
-  if (!rows || !cols || !vals || (!P->is_mf && cs__idmap_init(&baskets, 1024)))
+  if (!rows || !cols || !vals)
     rc = cs_err_set(err, CS_ENOMEM, "prepare: cf triplets (%lld)",
                     (long long)n_all);
   int64_t t = 0, n_baskets = 0;
   for (int64_t u = 0; u < nu && !rc; u++) {
     if (P->cf_row[u] < 0) continue;
-    for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1] && !rc; k++) {
+    int64_t t0 = t;
+    for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
       int64_t e = P->ev_idx[k];
       if (!cf_uses(P, u, e)) continue;
-      int64_t row = P->cf_row[u];
-      if (!P->is_mf) {
-        /* basket = (user, day) */
-        int64_t key = (u << 32) | (uint32_t)L->ev_day[e];
-        int64_t b = cs__idmap_put(&baskets, key, (int32_t)n_baskets);
-        if (b < 0) rc = cs_err_set(err, CS_ENOMEM, "prepare: baskets");
-        if (b == n_baskets) n_baskets++;
-        row = b;
-      }
-      rows[t] = row;
+      /* svd: park the day in rows[] until the user's baskets are known */
+      rows[t] = P->is_mf ? P->cf_row[u] : L->ev_day[e];
       cols[t] = L->ev_song[e];
       vals[t] = 1.0f;
       t++;
     }
+    if (P->is_mf) continue;
+    /* basket = (user, day): order this user's streams by day, then number
+     * the distinct days */
+    day_song_t *ds = scratch_grow(&scratch, &scratch_cap, t - t0);
+    if (!ds) {
+      rc = cs_err_set(err, CS_ENOMEM, "prepare: baskets");
+      break;
+    }
+    for (int64_t i = t0; i < t; i++) {
+      ds[i - t0].day = rows[i];
+      ds[i - t0].song = cols[i];
+    }
+    qsort(ds, (size_t)(t - t0), sizeof *ds, cmp_day_song);
+    for (int64_t i = t0; i < t; i++) {
+      if (i == t0 || ds[i - t0].day != ds[i - t0 - 1].day) n_baskets++;
+      rows[i] = n_baskets - 1;
+      cols[i] = ds[i - t0].song;
+    }
   }
+  free(scratch);
   if (!rc && !P->is_mf && L->n_playlist_entries > 0) {
     /* one basket per playlist */
     cs__idmap_t pl;
@@ -254,7 +287,6 @@ static int stage_cf_data(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
     }
     cs__idmap_free(&pl);
   }
-  cs__idmap_free(&baskets);
   if (!rc) {
     int64_t n_rows = P->is_mf ? P->n_cf : n_baskets;
     rep->n_baskets = P->is_mf ? 0 : n_baskets;
@@ -521,49 +553,99 @@ static int stage_featurizer(prep_t *P, cs_dataset_t *ds, cs_err_t *err) {
   return rc;
 }
 
-static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
-                          cs_err_t *err) {
+typedef struct {
+  prep_t *P;
+  cs_dataset_t *ds;
+  int split;
+  cs_feat_stats_t stats[64];
+  int64_t n_events[64];
+  int failed[64];
+} features_job_t;
+
+/* Features of split users [begin, end): their registration-day events
+ * (day == registration_day) and demographics through the featurizer. */
+static void features_range(void *arg, int64_t begin, int64_t end, int tid) {
+  features_job_t *J = arg;
+  const prep_t *P = J->P;
   const cs_logs_t *L = P->L;
-  int nf = ds->n_features;
+  cs_split_t *sp = &J->ds->splits[J->split];
+  int nf = J->ds->n_features, slot = tid & 63;
   cs_event_t *evs = NULL;
   int64_t cap = 0;
-  int rc = 0;
-  for (int s = 0; s < CS_N_SPLITS && !rc; s++) {
-    cs_split_t *sp = &ds->splits[s];
-    sp->features = malloc((size_t)(sp->n_users + 1) * nf * sizeof(float));
-    if (!sp->features) {
-      rc = cs_err_set(err, CS_ENOMEM, "prepare: features");
-      break;
+  for (int64_t i = begin; i < end; i++) {
+    int64_t u = P->rows[J->split][i];
+    int64_t m = 0, n_ev = P->ev_ptr[u + 1] - P->ev_ptr[u];
+    if (n_ev > cap) {
+      cs_event_t *nb = realloc(evs, (size_t)n_ev * sizeof *nb);
+      if (!nb) {
+        J->failed[slot] = CS_ENOMEM;
+        break;
+      }
+      evs = nb;
+      cap = n_ev;
     }
-    for (int64_t i = 0; i < sp->n_users && !rc; i++) {
-      int64_t u = P->rows[s][i];
-      int64_t m = 0, nu_ev = P->ev_ptr[u + 1] - P->ev_ptr[u];
-      if (nu_ev > cap) {
-        cs_event_t *nb = realloc(evs, (size_t)nu_ev * sizeof *nb);
-        if (!nb) {
-          rc = cs_err_set(err, CS_ENOMEM, "prepare: features");
-          break;
-        }
-        evs = nb;
-        cap = nu_ev;
-      }
-      for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
-        int64_t e = P->ev_idx[k];
-        if (L->ev_day[e] != L->user_reg_day[u]) continue;
-        evs[m].action = L->ev_action[e];
-        evs[m].kind = L->ev_kind[e];
-        evs[m].item_id = L->ev_item[e];
-        m++;
-      }
-      rep->n_reg_day_events += m;
-      rc = cs_featurizer_user(ds->featurizer, L->user_age[u], L->user_country[u],
-                              evs, m, sp->features + (size_t)i * nf, &rep->feat);
-      if (rc) rc = cs_err_set(err, rc, "prepare: features of user %lld",
-                              (long long)L->user_ids[u]);
+    for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
+      int64_t e = P->ev_idx[k];
+      if (L->ev_day[e] != L->user_reg_day[u]) continue;
+      evs[m].action = L->ev_action[e];
+      evs[m].kind = L->ev_kind[e];
+      evs[m].item_id = L->ev_item[e];
+      m++;
+    }
+    J->n_events[slot] += m;
+    int rc = cs_featurizer_user(J->ds->featurizer, L->user_age[u],
+                                L->user_country[u], evs, m,
+                                sp->features + (size_t)i * nf, &J->stats[slot]);
+    if (rc) {
+      J->failed[slot] = rc;
+      break;
     }
   }
   free(evs);
-  return rc;
+}
+
+static void add_stats(cs_feat_stats_t *to, const cs_feat_stats_t *from) {
+  to->n_events += from->n_events;
+  to->n_unused_pairs += from->n_unused_pairs;
+  to->n_missing_items += from->n_missing_items;
+  to->n_bad_events += from->n_bad_events;
+  for (int a = 0; a < CS_N_ACTIONS; a++)
+    for (int k = 0; k < CS_N_KINDS; k++) to->unused[a][k] += from->unused[a][k];
+  for (int k = 0; k < CS_N_KINDS; k++) to->missing[k] += from->missing[k];
+}
+
+static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
+                          cs_err_t *err) {
+  int nf = ds->n_features;
+  int nt = P->ctx && P->ctx->n_threads > 1 ? P->ctx->n_threads : 1;
+  if (nt > 64) nt = 64;
+  features_job_t *J = malloc(sizeof *J);
+  if (!J) return cs_err_set(err, CS_ENOMEM, "prepare: features");
+  for (int s = 0; s < CS_N_SPLITS; s++) {
+    cs_split_t *sp = &ds->splits[s];
+    sp->features = malloc((size_t)(sp->n_users + 1) * nf * sizeof(float));
+    if (!sp->features) {
+      free(J);
+      return cs_err_set(err, CS_ENOMEM, "prepare: %s features (%lld x %d)",
+                        cs_split_name(s), (long long)sp->n_users, nf);
+    }
+    memset(J, 0, sizeof *J);
+    J->P = P;
+    J->ds = ds;
+    J->split = s;
+    cs_parallel_for(nt, sp->n_users, features_range, J);
+    for (int t = 0; t < 64; t++) {
+      if (J->failed[t]) {
+        int code = J->failed[t];
+        free(J);
+        return cs_err_set(err, code, "prepare: %s features", cs_split_name(s));
+      }
+      add_stats(&rep->feat, &J->stats[t]);
+      rep->n_reg_day_events += J->n_events[t];
+    }
+  }
+  free(J);
+  return 0;
 }
 
 /* ------------------------------------------------------------ driver */
