@@ -12,6 +12,7 @@
 #include "coldstart/topk.h"
 
 #define EVAL_BLOCK 128 /* users per GEMM block for dot-product strategies */
+#define EVAL_SONG_TILE 4096 /* songs per GEMM tile (scores stay in cache) */
 
 void cs_eval_params_default(cs_eval_params_t *p) {
   memset(p, 0, sizeof *p);
@@ -35,6 +36,11 @@ typedef struct {
   const float *block_scores; /* [rows x n_songs] */
   const uint8_t *block_zero; /* d0 rows whose streamed block is zero */
   int64_t block_begin;
+  /* tiled path: running top-K per block row */
+  int64_t tile_begin, tile_len; /* songs of the current tile */
+  float *heap_s;                /* [EVAL_BLOCK x k] */
+  int32_t *heap_i;              /* [EVAL_BLOCK x k] */
+  int *heap_n;                  /* [EVAL_BLOCK] */
   double *prec, *rec, *ndcg; /* [n_eval] */
   int *thread_rc;
 } job_t;
@@ -139,6 +145,169 @@ static void run_block_rows(void *arg, int64_t begin, int64_t end, int tid) {
   }
 }
 
+/* --- tiled dot-product top-K (list NDCG) -------------------------------
+ * Scores of a block of users against a tile of songs (one GEMM) stay in
+ * cache while each user's running top-K is updated; a chunk of 16 scores is
+ * skipped at once when none beats the user's current K-th score. Songs are
+ * scanned in ascending row order, so a later song with a score equal to
+ * the K-th never displaces it (ties: lower row first), exactly as cs_topk.
+ * The full-row path below (GEMM over all songs, cs_topk) is the reference
+ * and serves the sklearn NDCG mode. */
+
+/* a is worse than b: lower score, or equal score and higher row */
+static inline int worse(float sa, int32_t ia, float sb, int32_t ib) {
+  return sa < sb || (sa == sb && ia > ib);
+}
+
+static void heap_sift_down(float *hs, int32_t *hi, int n, int pos) {
+  for (;;) {
+    int l = 2 * pos + 1, r = l + 1, w = pos;
+    if (l < n && worse(hs[l], hi[l], hs[w], hi[w])) w = l;
+    if (r < n && worse(hs[r], hi[r], hs[w], hi[w])) w = r;
+    if (w == pos) return;
+    float ts = hs[pos];
+    hs[pos] = hs[w];
+    hs[w] = ts;
+    int32_t ti = hi[pos];
+    hi[pos] = hi[w];
+    hi[w] = ti;
+    pos = w;
+  }
+}
+
+static void heap_push(float *hs, int32_t *hi, int *n, float s, int32_t i) {
+  int pos = (*n)++;
+  hs[pos] = s;
+  hi[pos] = i;
+  while (pos > 0) {
+    int parent = (pos - 1) / 2;
+    if (!worse(hs[pos], hi[pos], hs[parent], hi[parent])) return;
+    float ts = hs[pos];
+    hs[pos] = hs[parent];
+    hs[parent] = ts;
+    int32_t ti = hi[pos];
+    hi[pos] = hi[parent];
+    hi[parent] = ti;
+    pos = parent;
+  }
+}
+
+static void run_tile_rows(void *arg, int64_t begin, int64_t end, int tid) {
+  job_t *j = arg;
+  int k = j->p->sp.k;
+  int64_t len = j->tile_len;
+  for (int64_t row = begin; row < end; row++) {
+    if (j->block_zero && j->block_zero[row]) continue;
+    const float *c = j->block_scores + (size_t)row * len;
+    float *hs = j->heap_s + (size_t)row * k;
+    int32_t *hi = j->heap_i + (size_t)row * k;
+    int n = j->heap_n[row];
+    int64_t i = 0;
+    for (; n < k && i < len; i++)
+      heap_push(hs, hi, &n, c[i], (int32_t)(j->tile_begin + i));
+    float thr = hs[0];
+    for (; i + 16 <= len; i += 16) {
+      int any = 0;
+      for (int t = 0; t < 16; t++) any |= c[i + t] > thr;
+      if (!any) continue;
+      for (int t = 0; t < 16; t++)
+        if (c[i + t] > thr) {
+          hs[0] = c[i + t];
+          hi[0] = (int32_t)(j->tile_begin + i + t);
+          heap_sift_down(hs, hi, n, 0);
+          thr = hs[0];
+        }
+    }
+    for (; i < len; i++)
+      if (c[i] > thr) {
+        hs[0] = c[i];
+        hi[0] = (int32_t)(j->tile_begin + i);
+        heap_sift_down(hs, hi, n, 0);
+        thr = hs[0];
+      }
+    j->heap_n[row] = n;
+  }
+}
+
+/* Finish a block: sort each heap best-first and score the lists; d0 rows
+ * with a zero block get the popularity list. */
+static void run_tile_finish(void *arg, int64_t begin, int64_t end, int tid) {
+  job_t *j = arg;
+  int k = j->p->sp.k;
+  for (int64_t row = begin; row < end; row++) {
+    int64_t e = j->block_begin + row;
+    if (j->block_zero && j->block_zero[row]) {
+      const cs_rec_t *r;
+      int64_t u = j->users[e];
+      int rc = cs_recommend(j->m, CS_STRAT_POPULARITY, &j->p->sp,
+                            j->sp->features + (size_t)u * j->m->n_features,
+                            NULL, j->ws[tid], &r, NULL);
+      if (rc) {
+        j->thread_rc[tid] = rc;
+        return;
+      }
+      score_user(j, e, r->songs, r->n_items, NULL, NULL, 0);
+      continue;
+    }
+    float *hs = j->heap_s + (size_t)row * k;
+    int32_t *hi = j->heap_i + (size_t)row * k;
+    int n = j->heap_n[row];
+    for (int a = 1; a < n; a++) /* insertion sort, best first */
+      for (int b = a; b > 0 && worse(hs[b - 1], hi[b - 1], hs[b], hi[b]); b--) {
+        float ts = hs[b];
+        hs[b] = hs[b - 1];
+        hs[b - 1] = ts;
+        int32_t ti = hi[b];
+        hi[b] = hi[b - 1];
+        hi[b - 1] = ti;
+      }
+    score_user(j, e, hi, n, NULL, NULL, 0);
+  }
+}
+
+static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
+                         float *block_scores, float *block_vec,
+                         uint8_t *block_zero, int64_t tile, cs_err_t *err) {
+  const cs_model_t *m = j->m;
+  int d0 = j->strategy == CS_STRAT_D0_STREAMS;
+  int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+  j->block_scores = block_scores;
+  j->block_zero = d0 ? block_zero : NULL;
+  for (int64_t b = 0; b < n_eval; b += EVAL_BLOCK) {
+    int64_t rows = n_eval - b < EVAL_BLOCK ? n_eval - b : EVAL_BLOCK;
+    for (int64_t r = 0; r < rows; r++) {
+      int64_t u = j->users[b + r];
+      const float *v =
+          d0 ? j->sp->features + (size_t)u * m->n_features +
+                   (size_t)CS_D0_STREAMS_BLOCK * m->dim
+             : j->pred + (size_t)u * m->dim;
+      memcpy(block_vec + (size_t)r * m->dim, v, (size_t)m->dim * sizeof(float));
+      if (d0) {
+        int nonzero = 0;
+        for (int i = 0; i < m->dim && !nonzero; i++) nonzero = v[i] != 0.0f;
+        block_zero[r] = (uint8_t)!nonzero;
+      }
+      j->heap_n[r] = 0;
+    }
+    j->block_begin = b;
+    for (int64_t t = 0; t < m->n_songs; t += tile) {
+      int64_t len = m->n_songs - t < tile ? m->n_songs - t : tile;
+      cs_gemm(CS_NOTRANS, CS_TRANS, rows, len, m->dim, 1.0f, block_vec,
+              m->dim, m->song_emb + (size_t)t * m->dim, m->dim, 0.0f,
+              block_scores, len);
+      j->tile_begin = t;
+      j->tile_len = len;
+      cs_parallel_for(n_threads, rows, run_tile_rows, j);
+    }
+    cs_parallel_for(n_threads, rows, run_tile_finish, j);
+    for (int t = 0; t < n_threads; t++)
+      if (j->thread_rc[t])
+        return cs_err_set(err, j->thread_rc[t], "evaluate %s: recommend "
+                          "failed", cs_strategy_name(j->strategy));
+  }
+  return 0;
+}
+
 static int run_dot(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
                    float *block_scores, float *block_vec, uint8_t *block_zero,
                    cs_err_t *err) {
@@ -202,7 +371,9 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   int64_t *users = malloc(((size_t)sp->n_users + 1) * sizeof *users);
   int64_t *scratch = malloc(((size_t)sp->n_users + 1) * sizeof *scratch);
   double *vals = malloc(3 * ((size_t)sp->n_users + 1) * sizeof *vals);
-  float *pred = NULL, *block_scores = NULL, *block_vec = NULL;
+  float *pred = NULL, *block_scores = NULL, *block_vec = NULL, *heap_s = NULL;
+  int32_t *heap_i = NULL;
+  int *heap_n = NULL;
   uint8_t *block_zero = malloc(EVAL_BLOCK);
   cs_rec_ws_t **ws = calloc((size_t)n_threads, sizeof *ws);
   float **dense = calloc((size_t)n_threads, sizeof *dense);
@@ -248,17 +419,30 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
     job.strategy = s;
     memset(thread_rc, 0, (size_t)n_threads * sizeof *thread_rc);
     if (s == CS_STRAT_FULL || s == CS_STRAT_D0_STREAMS) {
+      int tiled = p->ndcg_mode == CS_NDCG_LIST;
+      int64_t tile = p->song_tile > 0 ? p->song_tile : EVAL_SONG_TILE;
+      if (tile > m->n_songs) tile = m->n_songs;
       if (!block_scores) {
-        block_scores = cs_alloc_aligned((size_t)EVAL_BLOCK * m->n_songs *
+        block_scores = cs_alloc_aligned((size_t)EVAL_BLOCK *
+                                        (tiled ? tile : m->n_songs) *
                                         sizeof(float));
         block_vec = cs_alloc_aligned((size_t)EVAL_BLOCK * m->dim *
                                      sizeof(float));
+        heap_s = malloc((size_t)EVAL_BLOCK * p->sp.k * sizeof *heap_s);
+        heap_i = malloc((size_t)EVAL_BLOCK * p->sp.k * sizeof *heap_i);
+        heap_n = malloc((size_t)EVAL_BLOCK * sizeof *heap_n);
         rc = CS_ENOMEM;
-        if (!block_scores || !block_vec) goto done;
+        if (!block_scores || !block_vec || !heap_s || !heap_i || !heap_n)
+          goto done;
+        job.heap_s = heap_s;
+        job.heap_i = heap_i;
+        job.heap_n = heap_n;
       }
-      if ((rc = run_dot(ctx, &job, n_eval, block_scores, block_vec,
-                        block_zero, err)))
-        goto done;
+      rc = tiled ? run_dot_tiled(ctx, &job, n_eval, block_scores, block_vec,
+                                 block_zero, tile, err)
+                 : run_dot(ctx, &job, n_eval, block_scores, block_vec,
+                           block_zero, err);
+      if (rc) goto done;
     } else {
       cs_parallel_for(n_threads, n_eval, run_lists, &job);
       for (int t = 0; t < n_threads; t++)
@@ -300,6 +484,9 @@ done:
   free(block_scores);
   free(block_vec);
   free(block_zero);
+  free(heap_s);
+  free(heap_i);
+  free(heap_n);
   return rc;
 }
 

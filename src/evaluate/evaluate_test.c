@@ -169,6 +169,13 @@ static void test_threads_and_manual(void **state) {
   assert_int_equal(cs_evaluate(&ctx, &fx->m, &fx->ds, CS_SPLIT_TEST, &ep, &r2,
                                &err), 0);
   same_result(&r1, &r2);
+  /* Song tiles smaller than the catalog (17 does not divide 120): the same
+   * lists as one tile. */
+  ep.song_tile = 17;
+  assert_int_equal(cs_evaluate(&ctx, &fx->m, &fx->ds, CS_SPLIT_TEST, &ep, &r2,
+                               &err), 0);
+  same_result(&r1, &r2);
+  ep.song_tile = 0;
   const cs_split_t *sp = &fx->ds.splits[CS_SPLIT_TEST];
   int64_t skipped = 0;
   for (int64_t u = 0; u < sp->n_users; u++)
