@@ -86,6 +86,10 @@
     "median streams of a warm-history user (log-normal)")                      \
   X("warm-sigma", warm_sigma, 0, 0.7, 0.7, 0.7, 0, 5,                        \
     "log-normal sigma of warm-history streams")                                \
+  X("session-plays", session_plays, 0, 12, 12, 12, 1, 10000,                \
+    "mean plays per active day (a day's plays form one session)")             \
+  X("session-focus", session_focus, 0, 0.6, 0.6, 0.6, 0, 1,                  \
+    "share of a session's new songs from that day's single taste")            \
   X("playlist-len", playlist_len, 0, 30, 30, 30, 1, 10000,                   \
     "mean songs per playlist (10 + Poisson)")
 

@@ -42,6 +42,9 @@ void cs__events_free(cs__events_t *e) {
   if (!e) return;
   free(e->ev);
   free(e->pool);
+  free(e->day_of);
+  free(e->mood);
+  free(e->used);
   memset(e, 0, sizeof *e);
 }
 
@@ -143,32 +146,74 @@ static int registration_day(cs__events_t *e, const cs__user_t *u,
   return rc;
 }
 
-/* `n` plays spread over days [first, first + span), with repeats of the
- * user's own earlier plays in this window; plus a few skips and favorites. */
+/* Active days: n_days distinct offsets in [0, span), drawn as
+ * span * U^front (front > 1: more in the first days), each with the taste
+ * that leads that day's session. Scratch lives in `e`. */
+static int pick_days(cs__events_t *e, const cs__user_t *u, int64_t span,
+                     int64_t n_days, double front, cs_rng_t *rng) {
+  if (span > e->cap_days || n_days > e->cap_days) {
+    int64_t cap = span > n_days ? span : n_days;
+    int64_t *d = realloc(e->day_of, (size_t)cap * sizeof *d);
+    if (d) e->day_of = d;
+    int *m = realloc(e->mood, (size_t)cap * sizeof *m);
+    if (m) e->mood = m;
+    uint8_t *used = realloc(e->used, (size_t)cap);
+    if (used) e->used = used;
+    if (!d || !m || !used) return CS_ENOMEM;
+    e->cap_days = cap;
+  }
+  memset(e->used, 0, (size_t)span);
+  int64_t got = 0;
+  for (int64_t t = 0; t < 20 * n_days && got < n_days; t++) {
+    double x = front == 1.0 ? cs_rng_uniform(rng)
+                            : pow(cs_rng_uniform(rng), front);
+    int64_t d = (int64_t)(x * (double)span);
+    if (d >= span) d = span - 1;
+    if (e->used[d]) continue;
+    e->used[d] = 1;
+    e->day_of[got++] = d;
+  }
+  for (int64_t d = 0; d < span && got < n_days; d++)
+    if (!e->used[d]) e->used[d] = 1, e->day_of[got++] = d;
+  for (int64_t j = 0; j < got; j++) e->mood[j] = cs__user_pick_taste(u, rng);
+  return CS_OK;
+}
+
+/* `n` plays in sessions over days [first, first + span): each active day
+ * holds about session_plays plays, mostly from that day's taste, with
+ * repeats of the user's own earlier plays in this window; plus a few skips
+ * and favorites. */
 static int listening(cs__events_t *e, const cs__user_t *u,
                      const cs__world_t *w, const cs_synth_params_t *p,
                      int64_t first, int64_t span, int64_t n, double front,
                      cs_rng_t *rng) {
-  int rc = CS_OK;
   e->n_pool = 0;
+  double want = (double)n / p->session_plays * exp(0.3 * cs_rng_normal(rng));
+  int64_t n_days = (int64_t)ceil(want);
+  if (n_days < 1) n_days = 1;
+  if (n_days > span) n_days = span;
+  if (n_days > n) n_days = n;
+  int rc = pick_days(e, u, span, n_days, front, rng);
   for (int64_t i = 0; i < n && !rc; i++) {
-    double x = front == 1.0 ? cs_rng_uniform(rng)
-                            : pow(cs_rng_uniform(rng), front);
-    int64_t day = first + (int64_t)(x * (double)span);
-    int32_t s = e->n_pool > 0 && cs_rng_uniform(rng) < p->repeat
-                    ? e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)]
-                    : cs__user_song(u, w, p->chart, p->explore, rng);
-    rc = push(e, day, CS__ACT_STREAM, CS__KIND_SONG, s);
+    int64_t j = (int64_t)cs_rng_below(rng, (uint64_t)n_days);
+    int32_t s;
+    if (e->n_pool > 0 && cs_rng_uniform(rng) < p->repeat)
+      s = e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)];
+    else if (cs_rng_uniform(rng) < p->session_focus)
+      s = cs__user_taste_song(u, w, e->mood[j], rng);
+    else
+      s = cs__user_song(u, w, p->chart, p->explore, rng);
+    rc = push(e, first + e->day_of[j], CS__ACT_STREAM, CS__KIND_SONG, s);
     if (!rc) rc = pool_add(e, s);
   }
   int64_t n_skips = (int64_t)cs_rng_poisson(rng, 0.1 * (double)n);
   for (int64_t i = 0; i < n_skips && !rc; i++)
-    rc = push(e, first + (int64_t)cs_rng_below(rng, (uint64_t)span),
+    rc = push(e, first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)],
               CS__ACT_SKIP, CS__KIND_SONG, cs__user_disliked_song(u, w, rng));
   int64_t n_favs = e->n_pool ? (int64_t)cs_rng_poisson(rng, 0.03 * (double)n)
                              : 0;
   for (int64_t i = 0; i < n_favs && !rc; i++)
-    rc = push(e, first + (int64_t)cs_rng_below(rng, (uint64_t)span),
+    rc = push(e, first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)],
               CS__ACT_FAVORITE, CS__KIND_SONG,
               e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)]);
   return rc;
@@ -182,7 +227,7 @@ int cs__events_cold(cs__events_t *e, const cs__user_t *u, const cs__world_t *w,
   if (!rc && cs_rng_uniform(rng) >= p->churn) {
     int64_t n = cs__lognormal_count(rng, p->month_plays, p->month_sigma);
     if (n < 1) n = 1;
-    /* front-loaded: day offset ~ 30 U^1.5, more plays in the first weeks */
+    /* front-loaded: active days ~ 30 U^1.5, more in the first weeks */
     rc = listening(e, u, w, p, reg_day + 1, 30, n, 1.5, rng);
   }
   if (rc) return cs_err_set(err, rc, "generating a cold user's events");

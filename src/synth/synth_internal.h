@@ -84,6 +84,10 @@ typedef struct cs__events {
   int64_t n_ev, cap_ev;
   int32_t *pool;
   int64_t n_pool, cap_pool;
+  int64_t *day_of; /* session scratch: active day offsets and their taste */
+  int *mood;
+  uint8_t *used;
+  int64_t cap_days;
 } cs__events_t;
 
 int cs__world_build(cs__world_t *w, const cs_synth_params_t *p,
@@ -99,6 +103,11 @@ int cs__user_draw(cs__user_t *u, const cs__world_t *w,
  * two shares), or disliked (low affinity). */
 int32_t cs__user_song(const cs__user_t *u, const cs__world_t *w,
                       double chart, double explore, cs_rng_t *rng);
+/* A song of the user's taste number k (by affinity), no noise. */
+int32_t cs__user_taste_song(const cs__user_t *u, const cs__world_t *w, int k,
+                            cs_rng_t *rng);
+/* Index of a taste drawn by the user's mixture weights. */
+int cs__user_pick_taste(const cs__user_t *u, cs_rng_t *rng);
 int32_t cs__user_artist(const cs__user_t *u, const cs__world_t *w,
                         double chart, cs_rng_t *rng);
 int32_t cs__user_disliked_song(const cs__user_t *u, const cs__world_t *w,

@@ -478,14 +478,28 @@ int32_t cs__artist_song(const cs__world_t *w, int64_t artist, cs_rng_t *rng) {
                              w->artist_song[artist + 1], cs_rng_uniform(rng));
 }
 
-/* An artist of one of the user's tastes, by the user's affinity. */
-static int64_t taste_artist(const cs__user_t *u, const cs__world_t *w,
-                            cs_rng_t *rng) {
-  int k = (int)search_cum(u->taste_w, 0, u->n_tastes, cs_rng_uniform(rng));
+int cs__user_pick_taste(const cs__user_t *u, cs_rng_t *rng) {
+  return (int)search_cum(u->taste_w, 0, u->n_tastes, cs_rng_uniform(rng));
+}
+
+/* An artist of the user's taste k, by the user's affinity. */
+static int64_t taste_k_artist(const cs__user_t *u, const cs__world_t *w, int k,
+                              cs_rng_t *rng) {
   int64_t lo = u->artist_cum_off[k], hi = u->artist_cum_off[k + 1];
   double x = cs_rng_uniform(rng) * u->artist_cum[hi - 1];
   int64_t i = search_cum(u->artist_cum, lo, hi, x);
   return w->style_artists[w->style_artist_ptr[u->taste_style[k]] + (i - lo)];
+}
+
+/* An artist of one of the user's tastes, by the user's affinity. */
+static int64_t taste_artist(const cs__user_t *u, const cs__world_t *w,
+                            cs_rng_t *rng) {
+  return taste_k_artist(u, w, cs__user_pick_taste(u, rng), rng);
+}
+
+int32_t cs__user_taste_song(const cs__user_t *u, const cs__world_t *w, int k,
+                            cs_rng_t *rng) {
+  return cs__artist_song(w, taste_k_artist(u, w, k, rng), rng);
 }
 
 /* An artist of a style near the user's taste, by popularity. */
