@@ -429,14 +429,17 @@ int cs_synth_generate(const cs_synth_params_t *p, const char *out_dir,
   if (rc) return rc;
 
   cs__world_t w;
-  double tw = cs_now();
+  cs_progress_t pr;
+  cs_progress_start(&pr, ctx, "synth: world", 1);
   rc = cs__world_build(&w, p, err);
+  cs_progress_update(&pr, 1);
+  cs_progress_finish(&pr);
   if (rc) return rc;
   cs_log(ctx, CS_LOG_INFO,
-         "synth: world: %d styles, %lld artists, %lld albums, %lld songs, "
-         "%lld playlists in %.2fs",
+         "synth: %d styles, %lld artists, %lld albums, %lld songs, "
+         "%lld playlists",
          w.n_styles, (long long)w.n_artists, (long long)w.n_albums,
-         (long long)w.n_songs, (long long)w.n_playlists, cs_now() - tw);
+         (long long)w.n_songs, (long long)w.n_playlists);
   st.n_songs = w.n_songs;
   st.n_artists = w.n_artists;
   st.n_albums = w.n_albums;
@@ -484,7 +487,12 @@ int cs_synth_generate(const cs_synth_params_t *p, const char *out_dir,
     }
   }
   /* every file is complete: only now do they take their final names */
-  for (int i = 0; i < 5 && !rc; i++) rc = tsv_commit(&f[i], err);
+  cs_progress_start(&pr, ctx, "synth: commit files", 5);
+  for (int i = 0; i < 5 && !rc; i++) {
+    rc = tsv_commit(&f[i], err);
+    cs_progress_update(&pr, i + 1);
+  }
+  cs_progress_finish(&pr);
   for (int i = 0; i < 5; i++) tsv_abort(&f[i]);
   free(ty.song_streams);
   free(ty.month_streams);
