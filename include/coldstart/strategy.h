@@ -55,6 +55,9 @@ typedef struct cs_strategy_params {
   int k;           /* list length K (50) */
   int soft_m;      /* m nearest centroids (5), 1..CS_SOFT_M_MAX */
   int soft_margin; /* extra slots (4) */
+  int skip_scores; /* 1: the caller does not need item scores (evaluation):
+                      soft then computes the mixture sum_j w_j p_j(s) only
+                      when it must fill, and scores are 0 otherwise */
 } cs_strategy_params_t;
 
 void cs_strategy_params_default(cs_strategy_params_t *p);

@@ -36,11 +36,6 @@ typedef struct {
   const float *block_scores; /* [rows x n_songs] */
   const uint8_t *block_zero; /* d0 rows whose streamed block is zero */
   int64_t block_begin;
-  /* tiled path: running top-K per block row */
-  int64_t tile_begin, tile_len; /* songs of the current tile */
-  float *heap_s;                /* [EVAL_BLOCK x k] */
-  int32_t *heap_i;              /* [EVAL_BLOCK x k] */
-  int *heap_n;                  /* [EVAL_BLOCK] */
   double *prec, *rec, *ndcg; /* [n_eval] */
   int *thread_rc;
 } job_t;
@@ -192,120 +187,162 @@ static void heap_push(float *hs, int32_t *hi, int *n, float s, int32_t i) {
   }
 }
 
-static void run_tile_rows(void *arg, int64_t begin, int64_t end, int tid) {
-  job_t *j = arg;
-  int k = j->p->sp.k;
-  int64_t len = j->tile_len;
-  for (int64_t row = begin; row < end; row++) {
-    if (j->block_zero && j->block_zero[row]) continue;
-    const float *c = j->block_scores + (size_t)row * len;
-    float *hs = j->heap_s + (size_t)row * k;
-    int32_t *hi = j->heap_i + (size_t)row * k;
-    int n = j->heap_n[row];
-    int64_t i = 0;
-    for (; n < k && i < len; i++)
-      heap_push(hs, hi, &n, c[i], (int32_t)(j->tile_begin + i));
-    float thr = hs[0];
-    for (; i + 16 <= len; i += 16) {
-      int any = 0;
-      for (int t = 0; t < 16; t++) any |= c[i + t] > thr;
-      if (!any) continue;
-      for (int t = 0; t < 16; t++)
-        if (c[i + t] > thr) {
-          hs[0] = c[i + t];
-          hi[0] = (int32_t)(j->tile_begin + i + t);
-          heap_sift_down(hs, hi, n, 0);
-          thr = hs[0];
-        }
-    }
-    for (; i < len; i++)
-      if (c[i] > thr) {
-        hs[0] = c[i];
-        hi[0] = (int32_t)(j->tile_begin + i);
+/* Per-thread buffers of the tiled path. */
+typedef struct {
+  float *vec;     /* [EVAL_BLOCK x dim] user vectors */
+  float *scores;  /* [EVAL_BLOCK x tile] */
+  float *heap_s;  /* [EVAL_BLOCK x k] */
+  int32_t *heap_i;
+  int *heap_n;    /* [EVAL_BLOCK] */
+  uint8_t *zero;  /* [EVAL_BLOCK] d0 rows with a zero block */
+} tile_buf_t;
+
+typedef struct {
+  job_t *j;
+  int64_t n_eval, tile;
+  tile_buf_t *buf; /* [n_threads] */
+} tiled_t;
+
+static void scan_row(const float *c, int64_t len, int64_t first, int k,
+                     float *hs, int32_t *hi, int *n_heap) {
+  int n = *n_heap;
+  int64_t i = 0;
+  for (; n < k && i < len; i++) heap_push(hs, hi, &n, c[i], (int32_t)(first + i));
+  float thr = hs[0];
+  for (; i + 16 <= len; i += 16) {
+    int any = 0;
+    for (int t = 0; t < 16; t++) any |= c[i + t] > thr;
+    if (!any) continue;
+    for (int t = 0; t < 16; t++)
+      if (c[i + t] > thr) {
+        hs[0] = c[i + t];
+        hi[0] = (int32_t)(first + i + t);
         heap_sift_down(hs, hi, n, 0);
         thr = hs[0];
       }
-    j->heap_n[row] = n;
   }
-}
-
-/* Finish a block: sort each heap best-first and score the lists; d0 rows
- * with a zero block get the popularity list. */
-static void run_tile_finish(void *arg, int64_t begin, int64_t end, int tid) {
-  job_t *j = arg;
-  int k = j->p->sp.k;
-  for (int64_t row = begin; row < end; row++) {
-    int64_t e = j->block_begin + row;
-    if (j->block_zero && j->block_zero[row]) {
-      const cs_rec_t *r;
-      int64_t u = j->users[e];
-      int rc = cs_recommend(j->m, CS_STRAT_POPULARITY, &j->p->sp,
-                            j->sp->features + (size_t)u * j->m->n_features,
-                            NULL, j->ws[tid], &r, NULL);
-      if (rc) {
-        j->thread_rc[tid] = rc;
-        return;
-      }
-      score_user(j, e, r->songs, r->n_items, NULL, NULL, 0);
-      continue;
+  for (; i < len; i++)
+    if (c[i] > thr) {
+      hs[0] = c[i];
+      hi[0] = (int32_t)(first + i);
+      heap_sift_down(hs, hi, n, 0);
+      thr = hs[0];
     }
-    float *hs = j->heap_s + (size_t)row * k;
-    int32_t *hi = j->heap_i + (size_t)row * k;
-    int n = j->heap_n[row];
-    for (int a = 1; a < n; a++) /* insertion sort, best first */
-      for (int b = a; b > 0 && worse(hs[b - 1], hi[b - 1], hs[b], hi[b]); b--) {
-        float ts = hs[b];
-        hs[b] = hs[b - 1];
-        hs[b - 1] = ts;
-        int32_t ti = hi[b];
-        hi[b] = hi[b - 1];
-        hi[b - 1] = ti;
-      }
-    score_user(j, e, hi, n, NULL, NULL, 0);
-  }
+  *n_heap = n;
 }
 
-static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
-                         float *block_scores, float *block_vec,
-                         uint8_t *block_zero, int64_t tile, cs_err_t *err) {
+/* Blocks [bbegin, bend) of EVAL_BLOCK users, all on this thread: GEMM per
+ * song tile (single-threaded BLAS), running top-K, then metrics. The block
+ * partition does not depend on the thread count, so results do not. */
+static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
+                             int tid) {
+  tiled_t *t = arg;
+  job_t *j = t->j;
   const cs_model_t *m = j->m;
-  int d0 = j->strategy == CS_STRAT_D0_STREAMS;
-  int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
-  j->block_scores = block_scores;
-  j->block_zero = d0 ? block_zero : NULL;
-  for (int64_t b = 0; b < n_eval; b += EVAL_BLOCK) {
-    int64_t rows = n_eval - b < EVAL_BLOCK ? n_eval - b : EVAL_BLOCK;
+  tile_buf_t *B = &t->buf[tid];
+  int k = j->p->sp.k, d0 = j->strategy == CS_STRAT_D0_STREAMS;
+  for (int64_t blk = bbegin; blk < bend; blk++) {
+    int64_t b = blk * EVAL_BLOCK;
+    int64_t rows = t->n_eval - b < EVAL_BLOCK ? t->n_eval - b : EVAL_BLOCK;
     for (int64_t r = 0; r < rows; r++) {
       int64_t u = j->users[b + r];
       const float *v =
           d0 ? j->sp->features + (size_t)u * m->n_features +
                    (size_t)CS_D0_STREAMS_BLOCK * m->dim
              : j->pred + (size_t)u * m->dim;
-      memcpy(block_vec + (size_t)r * m->dim, v, (size_t)m->dim * sizeof(float));
-      if (d0) {
-        int nonzero = 0;
-        for (int i = 0; i < m->dim && !nonzero; i++) nonzero = v[i] != 0.0f;
-        block_zero[r] = (uint8_t)!nonzero;
+      memcpy(B->vec + (size_t)r * m->dim, v, (size_t)m->dim * sizeof(float));
+      int nonzero = !d0;
+      for (int i = 0; i < m->dim && !nonzero; i++) nonzero = v[i] != 0.0f;
+      B->zero[r] = (uint8_t)!nonzero;
+      B->heap_n[r] = 0;
+    }
+    for (int64_t s0 = 0; s0 < m->n_songs; s0 += t->tile) {
+      int64_t len = m->n_songs - s0 < t->tile ? m->n_songs - s0 : t->tile;
+      cs_gemm(CS_NOTRANS, CS_TRANS, rows, len, m->dim, 1.0f, B->vec, m->dim,
+              m->song_emb + (size_t)s0 * m->dim, m->dim, 0.0f, B->scores,
+              len);
+      for (int64_t r = 0; r < rows; r++)
+        if (!B->zero[r])
+          scan_row(B->scores + (size_t)r * len, len, s0, k,
+                   B->heap_s + (size_t)r * k, B->heap_i + (size_t)r * k,
+                   &B->heap_n[r]);
+    }
+    for (int64_t r = 0; r < rows; r++) {
+      int64_t e = b + r;
+      if (B->zero[r]) { /* d0-streams without streams: popularity */
+        const cs_rec_t *rec;
+        int64_t u = j->users[e];
+        int rc = cs_recommend(m, CS_STRAT_POPULARITY, &j->p->sp,
+                              j->sp->features + (size_t)u * m->n_features,
+                              NULL, j->ws[tid], &rec, NULL);
+        if (rc) {
+          j->thread_rc[tid] = rc;
+          return;
+        }
+        score_user(j, e, rec->songs, rec->n_items, NULL, NULL, 0);
+        continue;
       }
-      j->heap_n[r] = 0;
+      float *hs = B->heap_s + (size_t)r * k;
+      int32_t *hi = B->heap_i + (size_t)r * k;
+      int n = B->heap_n[r];
+      for (int x = 1; x < n; x++) /* insertion sort, best first */
+        for (int y = x; y > 0 && worse(hs[y - 1], hi[y - 1], hs[y], hi[y]);
+             y--) {
+          float ts = hs[y];
+          hs[y] = hs[y - 1];
+          hs[y - 1] = ts;
+          int32_t ti = hi[y];
+          hi[y] = hi[y - 1];
+          hi[y - 1] = ti;
+        }
+      score_user(j, e, hi, n, NULL, NULL, 0);
     }
-    j->block_begin = b;
-    for (int64_t t = 0; t < m->n_songs; t += tile) {
-      int64_t len = m->n_songs - t < tile ? m->n_songs - t : tile;
-      cs_gemm(CS_NOTRANS, CS_TRANS, rows, len, m->dim, 1.0f, block_vec,
-              m->dim, m->song_emb + (size_t)t * m->dim, m->dim, 0.0f,
-              block_scores, len);
-      j->tile_begin = t;
-      j->tile_len = len;
-      cs_parallel_for(n_threads, rows, run_tile_rows, j);
-    }
-    cs_parallel_for(n_threads, rows, run_tile_finish, j);
-    for (int t = 0; t < n_threads; t++)
-      if (j->thread_rc[t])
-        return cs_err_set(err, j->thread_rc[t], "evaluate %s: recommend "
-                          "failed", cs_strategy_name(j->strategy));
   }
-  return 0;
+}
+
+static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
+                         int64_t tile, cs_err_t *err) {
+  const cs_model_t *m = j->m;
+  int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+  int k = j->p->sp.k;
+  tiled_t t = {j, n_eval, tile, calloc((size_t)n_threads, sizeof(tile_buf_t))};
+  int rc = 0;
+  if (!t.buf) return cs_err_set(err, CS_ENOMEM, "evaluate: out of memory");
+  for (int i = 0; i < n_threads && !rc; i++) {
+    tile_buf_t *B = &t.buf[i];
+    B->vec = cs_alloc_aligned((size_t)EVAL_BLOCK * m->dim * sizeof(float));
+    B->scores = cs_alloc_aligned((size_t)EVAL_BLOCK * tile * sizeof(float));
+    B->heap_s = malloc((size_t)EVAL_BLOCK * k * sizeof(float));
+    B->heap_i = malloc((size_t)EVAL_BLOCK * k * sizeof(int32_t));
+    B->heap_n = malloc((size_t)EVAL_BLOCK * sizeof(int));
+    B->zero = malloc(EVAL_BLOCK);
+    if (!B->vec || !B->scores || !B->heap_s || !B->heap_i || !B->heap_n ||
+        !B->zero)
+      rc = cs_err_set(err, CS_ENOMEM, "evaluate: out of memory");
+  }
+  if (!rc) {
+    /* Our threads each run their own GEMMs: BLAS threads would only
+     * compete with them for the same cores. */
+    if (n_threads > 1) cs_blas_set_threads(1);
+    int64_t n_blocks = (n_eval + EVAL_BLOCK - 1) / EVAL_BLOCK;
+    cs_parallel_for(n_threads, n_blocks, run_tiled_blocks, &t);
+    if (n_threads > 1) cs_blas_set_threads(n_threads);
+    for (int i = 0; i < n_threads && !rc; i++)
+      if (j->thread_rc[i])
+        rc = cs_err_set(err, j->thread_rc[i], "evaluate %s: recommend failed",
+                        cs_strategy_name(j->strategy));
+  }
+  for (int i = 0; i < n_threads; i++) {
+    tile_buf_t *B = &t.buf[i];
+    free(B->vec);
+    free(B->scores);
+    free(B->heap_s);
+    free(B->heap_i);
+    free(B->heap_n);
+    free(B->zero);
+  }
+  free(t.buf);
+  return rc;
 }
 
 static int run_dot(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
@@ -371,9 +408,7 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   int64_t *users = malloc(((size_t)sp->n_users + 1) * sizeof *users);
   int64_t *scratch = malloc(((size_t)sp->n_users + 1) * sizeof *scratch);
   double *vals = malloc(3 * ((size_t)sp->n_users + 1) * sizeof *vals);
-  float *pred = NULL, *block_scores = NULL, *block_vec = NULL, *heap_s = NULL;
-  int32_t *heap_i = NULL;
-  int *heap_n = NULL;
+  float *pred = NULL, *block_scores = NULL, *block_vec = NULL;
   uint8_t *block_zero = malloc(EVAL_BLOCK);
   cs_rec_ws_t **ws = calloc((size_t)n_threads, sizeof *ws);
   float **dense = calloc((size_t)n_threads, sizeof *dense);
@@ -409,7 +444,11 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
     out->seconds_predict = cs_now() - t0;
   }
 
-  job_t job = {.m = m, .sp = sp, .p = p, .users = users, .pred = pred,
+  /* Lists only: no item scores needed (soft skips the mixture when it
+   * does not fill). */
+  cs_eval_params_t pe = *p;
+  pe.sp.skip_scores = 1;
+  job_t job = {.m = m, .sp = sp, .p = &pe, .users = users, .pred = pred,
                .ws = ws, .dense = dense, .top = top, .prec = vals,
                .rec = vals + n_eval, .ndcg = vals + 2 * n_eval,
                .thread_rc = thread_rc};
@@ -419,29 +458,22 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
     job.strategy = s;
     memset(thread_rc, 0, (size_t)n_threads * sizeof *thread_rc);
     if (s == CS_STRAT_FULL || s == CS_STRAT_D0_STREAMS) {
-      int tiled = p->ndcg_mode == CS_NDCG_LIST;
       int64_t tile = p->song_tile > 0 ? p->song_tile : EVAL_SONG_TILE;
       if (tile > m->n_songs) tile = m->n_songs;
-      if (!block_scores) {
-        block_scores = cs_alloc_aligned((size_t)EVAL_BLOCK *
-                                        (tiled ? tile : m->n_songs) *
-                                        sizeof(float));
-        block_vec = cs_alloc_aligned((size_t)EVAL_BLOCK * m->dim *
-                                     sizeof(float));
-        heap_s = malloc((size_t)EVAL_BLOCK * p->sp.k * sizeof *heap_s);
-        heap_i = malloc((size_t)EVAL_BLOCK * p->sp.k * sizeof *heap_i);
-        heap_n = malloc((size_t)EVAL_BLOCK * sizeof *heap_n);
-        rc = CS_ENOMEM;
-        if (!block_scores || !block_vec || !heap_s || !heap_i || !heap_n)
-          goto done;
-        job.heap_s = heap_s;
-        job.heap_i = heap_i;
-        job.heap_n = heap_n;
+      if (p->ndcg_mode == CS_NDCG_LIST) {
+        rc = run_dot_tiled(ctx, &job, n_eval, tile, err);
+      } else {
+        if (!block_scores) {
+          block_scores = cs_alloc_aligned((size_t)EVAL_BLOCK * m->n_songs *
+                                          sizeof(float));
+          block_vec = cs_alloc_aligned((size_t)EVAL_BLOCK * m->dim *
+                                       sizeof(float));
+          rc = CS_ENOMEM;
+          if (!block_scores || !block_vec) goto done;
+        }
+        rc = run_dot(ctx, &job, n_eval, block_scores, block_vec, block_zero,
+                     err);
       }
-      rc = tiled ? run_dot_tiled(ctx, &job, n_eval, block_scores, block_vec,
-                                 block_zero, tile, err)
-                 : run_dot(ctx, &job, n_eval, block_scores, block_vec,
-                           block_zero, err);
       if (rc) goto done;
     } else {
       cs_parallel_for(n_threads, n_eval, run_lists, &job);
@@ -484,9 +516,6 @@ done:
   free(block_scores);
   free(block_vec);
   free(block_zero);
-  free(heap_s);
-  free(heap_i);
-  free(heap_n);
   return rc;
 }
 

@@ -293,7 +293,7 @@ static void test_json_contract(void **state) {
 
 static void test_recommend_json(void **state) {
   fixture_t *fx = *state;
-  cs_strategy_params_t sp = {12, 4, 4};
+  cs_strategy_params_t sp = {12, 4, 4, 0};
   cs_rec_ws_t *ws;
   cs_err_t err;
   assert_int_equal(cs_rec_ws_create(&ws, &fx->m, &sp, &err), 0);

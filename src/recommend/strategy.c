@@ -31,6 +31,7 @@ void cs_strategy_params_default(cs_strategy_params_t *p) {
   p->k = 50;
   p->soft_m = 5;
   p->soft_margin = 4;
+  p->skip_scores = 0;
 }
 
 int cs_strategy_params_check(const cs_strategy_params_t *p,
@@ -233,6 +234,24 @@ static void rec_dot(const cs_model_t *m, const float *v, int k,
   }
 }
 
+/* acc[s] = sum_j w_j p_j(s) and accmask[s] = {j : p_j(s) > 0} over the
+ * union of the m lists (exact: lists are untruncated); returns the number
+ * of songs touched (listed in ws->touched, reset by the caller). */
+static int64_t accumulate_mixture(const cs_segments_t *seg, const cs_rec_t *r,
+                                  const double *w, int n_m, cs_rec_ws_t *ws) {
+  int64_t n_touched = 0;
+  for (int j = 0; j < n_m; j++) {
+    int32_t c = r->member_cluster[j];
+    for (int64_t i = seg->indptr[c]; i < seg->indptr[c + 1]; i++) {
+      int32_t s = seg->songs[i];
+      if (ws->accmask[s] == 0) ws->touched[n_touched++] = s;
+      ws->acc[s] += (float)(w[j] * (double)seg->p[i]);
+      ws->accmask[s] |= 1u << j;
+    }
+  }
+  return n_touched;
+}
+
 /* Soft allocation, DESIGN.md 1.6. `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
@@ -254,17 +273,18 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   cs_soft_slots(w, n_m, total, a);
 
   /* Mixture scores sum_j w_j p_j(s) over the union of the m lists (exact:
-   * lists are untruncated), and which clusters have s at all. */
-  int64_t n_touched = 0;
-  for (int j = 0; j < n_m; j++) {
-    int32_t c = r->member_cluster[j];
-    for (int64_t i = seg->indptr[c]; i < seg->indptr[c + 1]; i++) {
-      int32_t s = seg->songs[i];
-      if (ws->accmask[s] == 0) ws->touched[n_touched++] = s;
-      ws->acc[s] += (float)(w[j] * (double)seg->p[i]);
-      ws->accmask[s] |= 1u << j;
+   * lists are untruncated), and which clusters have s at all. Needed for
+   * the scores, and for the fill when the candidates fall short of K. */
+  int need_mix = !p->skip_scores;
+  if (!need_mix) {
+    int64_t upper = 0; /* candidates before dedup */
+    for (int j = 0; j < n_m; j++) {
+      int64_t len = cs_segments_len(seg, r->member_cluster[j]);
+      upper += a[j] < len ? a[j] : len;
     }
+    need_mix = upper < k; /* else decided after dedup below */
   }
+  int64_t n_touched = need_mix ? accumulate_mixture(seg, r, w, n_m, ws) : 0;
 
   /* Candidates: top a_j of cluster j in order j = 1..m, first occurrence
    * kept; a later duplicate only adds its cluster to the item. Only songs
@@ -293,6 +313,10 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
 
   /* Fill: best remaining songs by mixture score (desc, then song asc). */
   int need = k - n, n_fill = 0;
+  if (need > 0 && !need_mix) { /* duplicates made room: mixture after all */
+    need_mix = 1;
+    n_touched = accumulate_mixture(seg, r, w, n_m, ws);
+  }
   if (need > 0) {
     for (int64_t t = 0; t < n_touched; t++) {
       int32_t s = ws->touched[t];
@@ -330,7 +354,8 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
     }
   }
   r->n_items = n;
-  for (int i = 0; i < n; i++) r->scores[i] = ws->acc[r->songs[i]];
+  for (int i = 0; i < n; i++)
+    r->scores[i] = need_mix ? ws->acc[r->songs[i]] : 0.0f;
   for (int64_t t = 0; t < n_touched; t++) {
     ws->acc[ws->touched[t]] = 0.0f;
     ws->accmask[ws->touched[t]] = 0;

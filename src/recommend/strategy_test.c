@@ -73,7 +73,7 @@ static void make_model(cs_model_t *m, int with_regressor) {
 static const cs_rec_t *run(const cs_model_t *m, int strategy, int k, int sm,
                            int margin, const float *feat, const float *pred,
                            cs_rec_ws_t **ws) {
-  cs_strategy_params_t p = {k, sm, margin};
+  cs_strategy_params_t p = {k, sm, margin, 0};
   cs_err_t err;
   if (*ws) cs_rec_ws_free(*ws);
   assert_int_equal(cs_rec_ws_create(ws, m, &p, &err), 0);
@@ -371,7 +371,7 @@ static void test_soft_property(void **state) {
     int K = 1 + (int)cs_rng_below(&rng, (uint64_t)m.n_songs);
     if (K > 100) K = 100;
     int margin = (int)cs_rng_below(&rng, 6);
-    cs_strategy_params_t p = {K, sm, margin};
+    cs_strategy_params_t p = {K, sm, margin, 0};
     cs_rec_ws_t *ws = NULL;
     assert_int_equal(cs_rec_ws_create(&ws, &m, &p, NULL), 0);
     for (int rep = 0; rep < 3; rep++) {
@@ -392,8 +392,17 @@ static void test_soft_property(void **state) {
         assert_int_equal(r->songs[i], songs[i]);
         assert_int_equal(r->item_mask[i], masks[i]);
       }
+      /* without scores (evaluation): the same songs and clusters */
+      cs_strategy_params_t pq = p;
+      pq.skip_scores = 1;
+      assert_int_equal(cs_recommend(&m, CS_STRAT_SOFT, &pq, NULL, pred, ws, &r,
+                                    NULL), 0);
+      for (int i = 0; i < K; i++) {
+        assert_int_equal(r->songs[i], songs[i]);
+        assert_int_equal(r->item_mask[i], masks[i]);
+      }
       /* semi = soft with m = 1 and margin 0 when the cluster has >= K songs */
-      cs_strategy_params_t p1 = {K, 1, 0};
+      cs_strategy_params_t p1 = {K, 1, 0, 0};
       assert_int_equal(cs_recommend(&m, CS_STRAT_SEMI, &p1, NULL, pred, ws,
                                     &r, NULL), 0);
       int32_t semi[128];
@@ -428,7 +437,7 @@ static void test_model_roundtrip(void **state) {
   assert_int_equal(l.n_songs, NS);
   assert_string_equal(l.space, "svd");
   assert_null(l.featurizer);
-  cs_strategy_params_t p = {5, 2, 1};
+  cs_strategy_params_t p = {5, 2, 1, 0};
   cs_rec_ws_t *w1 = NULL, *w2 = NULL;
   assert_int_equal(cs_rec_ws_create(&w1, &m, &p, &err), 0);
   assert_int_equal(cs_rec_ws_create(&w2, &l, &p, &err), 0);
@@ -468,7 +477,7 @@ static void test_params_check(void **state) {
   (void)state;
   cs_model_t m;
   make_model(&m, 0);
-  cs_strategy_params_t p = {11, 1, 0};
+  cs_strategy_params_t p = {11, 1, 0, 0};
   cs_err_t err;
   assert_int_equal(cs_strategy_params_check(&p, &m, &err), CS_ERANGE);
   p.k = 5;
