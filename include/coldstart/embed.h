@@ -14,7 +14,7 @@
 typedef struct cs_svd_params {
   int dim;          /* embedding size d (default 128) */
   int oversample;   /* extra random directions (default 10) */
-  int n_power_iter; /* power iterations (default 3) */
+  int n_power_iter; /* power iterations (default 2) */
   uint64_t seed;    /* Gaussian test matrix and basket sampling (default 42) */
 } cs_svd_params_t;
 
