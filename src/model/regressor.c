@@ -21,11 +21,11 @@ void cs_regressor_params_default(cs_regressor_params_t *p) {
   /* Fast schedule: 100x the paper's lr, cosine-annealed, early stopping on
    * validation MSE with the best weights restored (bench/results/regressor.md
    * shows it reaches the reference schedule's validation MSE). */
-  p->epochs = 12;
+  p->epochs = 8;
   p->lr = 1e-3f;
   p->batch = 256;
   p->seed = 42;
-  p->patience = 3;
+  p->patience = 2;
   p->lr_final = 1e-5f;
 }
 
