@@ -90,6 +90,9 @@ typedef struct cs_pq_row_group {
   cs_pq_column_meta_t *columns; /* [n_columns]; owned */
 } cs_pq_row_group_t;
 
+/* An open file: metadata plus scratch buffers reused by cs_pq_read_chunk,
+ * so one handle must not be read from two threads at once (open one handle
+ * per thread). */
 typedef struct cs_pq_file cs_pq_file_t;
 
 /* Open a file: reads and parses only the footer. */

@@ -412,9 +412,8 @@ static int read_data_page(page_ctx_t *pc, const cs__page_header_t *ph,
     const uint8_t *body;
     if ((rc = page_body(pc, data, csize, usize, off, &body))) return rc;
     size_t pos = 0;
-    /* levels are in the decompressed body; offsets there are approximate
-     * for compressed pages, so report the page start */
-    int64_t loff = pc->codec ? off : off;
+    /* levels live in the decompressed body: errors report the page start */
+    int64_t loff = off;
     if (out->max_rep &&
         (rc = decode_levels_v1(pc, body, usize, &pos, ph->rep_encoding,
                                out->max_rep, n, out->rep + at, loff)))
@@ -542,6 +541,11 @@ int cs_pq_read_chunk(cs_pq_file_t *f, int rg_index, int column,
                           "hold more than the chunk's %lld values", f->name,
                           (long long)body_off, col->path,
                           (long long)cm->num_values);
+      if (!col->max_rep && ph.num_values > rg->num_rows - out->n_levels)
+        return cs_err_set(err, CS_EFORMAT, "%s: offset %lld: column '%s' pages "
+                          "hold more than the row group's %lld rows", f->name,
+                          (long long)body_off, col->path,
+                          (long long)rg->num_rows);
       rc = read_data_page(&pc, &ph, data, body_off);
     }
     if (rc) return rc;
