@@ -17,7 +17,14 @@
 #include "coldstart/mat.h"
 #include "model/kmeans_internal.h"
 
-enum { CHUNK_ROWS = 1024, MAX_THREADS = 64 };
+enum {
+  CHUNK_ROWS = 1024,
+  MAX_THREADS = 64,
+  /* The centroid-distance matrix (k x k floats) is kept up to this k. */
+  CDIST_MAX_K = 4096,
+  /* A row with more candidate centroids than this takes the gemm path. */
+  CAND_MAX = 96
+};
 
 /* Relative margin on bound comparisons: covers the double rounding of the
  * exact distances and of the bound arithmetic many times over. */
@@ -28,8 +35,9 @@ typedef struct thread_scratch {
   float *tile_d;     /* [tile_rows x k] gemm output */
   int64_t *tile_idx; /* [tile_rows] row index of each gathered row */
   double *sums;      /* [k x dim] centroid sums (update pass) */
+  int32_t *cand;     /* [CAND_MAX] candidate centroids of one row */
   int64_t *counts;   /* [k] */
-  int64_t changed, n_full, n_tight;
+  int64_t changed, n_full, n_tight, n_cand_rows;
 } thread_scratch_t;
 
 typedef struct fast_state {
@@ -44,6 +52,7 @@ typedef struct fast_state {
   double *upper;     /* [n] >= distance to own centroid (NULL: no bounds) */
   double *lower;     /* [n] <= distance to every other centroid */
   double *half_sep;  /* [k] <= half the distance to the nearest other */
+  float *cdist;      /* [k x k] <= centroid-centroid distances, or NULL */
   uint8_t *force;    /* [n] 1: bounds unusable, recompute fully */
   const double *drift; /* [k] how far each centroid moved (NULL: first pass) */
   double drift_max1, drift_max2;
@@ -62,6 +71,74 @@ static double gemm_tol(int dim, double norms) {
   return (double)(dim + 16) * FLT_EPSILON * norms;
 }
 
+/* Row scans with GCC/Clang vector extensions (8 float lanes; plain scalar
+ * code where the target has no vector unit). */
+typedef float vf8_t __attribute__((vector_size(32)));
+typedef int32_t vi8_t __attribute__((vector_size(32)));
+
+static inline vf8_t vf8_load(const float *p) {
+  vf8_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline vf8_t vf8_min(vf8_t a, vf8_t b) {
+  vi8_t lt = a < b;
+  return (vf8_t)((lt & (vi8_t)a) | (~lt & (vi8_t)b));
+}
+
+static inline float vf8_hmin(vf8_t v) {
+  float r = v[0];
+  for (int l = 1; l < 8; l++) r = v[l] < r ? v[l] : r;
+  return r;
+}
+
+/* v[j] += add[j]; returns the minimum of the result. */
+static float add_and_min(float *v, const float *add, int k) {
+  vf8_t m = {INFINITY, INFINITY, INFINITY, INFINITY,
+             INFINITY, INFINITY, INFINITY, INFINITY};
+  int j = 0;
+  for (; j + 8 <= k; j += 8) {
+    vf8_t x = vf8_load(v + j) + vf8_load(add + j);
+    memcpy(v + j, &x, sizeof x);
+    m = vf8_min(x, m);
+  }
+  float r = vf8_hmin(m);
+  for (; j < k; j++) {
+    v[j] += add[j];
+    r = v[j] < r ? v[j] : r;
+  }
+  return r;
+}
+
+/* Number of v[j] <= limit, and the minimum of the others. */
+static int count_within(const float *v, int k, float limit, float *out_other) {
+  const vf8_t inf = {INFINITY, INFINITY, INFINITY, INFINITY,
+                     INFINITY, INFINITY, INFINITY, INFINITY};
+  const vf8_t lim = {limit, limit, limit, limit, limit, limit, limit, limit};
+  vf8_t o = inf;
+  vi8_t cnt = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= k; j += 8) {
+    vf8_t x = vf8_load(v + j);
+    vi8_t in = x <= lim;
+    cnt -= in; /* true lanes are -1 */
+    vf8_t y = (vf8_t)((in & (vi8_t)inf) | (~in & (vi8_t)x));
+    o = vf8_min(y, o);
+  }
+  int total = 0;
+  for (int l = 0; l < 8; l++) total += cnt[l];
+  float r = vf8_hmin(o);
+  for (; j < k; j++) {
+    if (v[j] <= limit)
+      total++;
+    else if (v[j] < r)
+      r = v[j];
+  }
+  *out_other = r;
+  return total;
+}
+
 /* Decide the rows of one tile from their gemm distances. */
 static void finish_tile(fast_state_t *s, thread_scratch_t *ts, int rows) {
   const int k = s->k, dim = s->dim;
@@ -70,23 +147,20 @@ static void finish_tile(fast_state_t *s, thread_scratch_t *ts, int rows) {
   for (int q = 0; q < rows; q++) {
     int64_t i = ts->tile_idx[q];
     float *drow = ts->tile_d + (int64_t)q * k;
-    for (int j = 0; j < k; j++) drow[j] += s->cc[j];
-    float vmin = drow[0];
-    for (int j = 1; j < k; j++) vmin = drow[j] < vmin ? drow[j] : vmin;
+    float vmin = add_and_min(drow, s->cc, k);
     const float *x = s->X + i * dim;
     double xxi = (double)s->xx[i];
     double tol = gemm_tol(dim, xxi + (double)s->ccmax);
-    double limit = (double)vmin + 2.0 * tol;
     /* Candidates (within 2 tol of the minimum) are decided exactly; the
      * others are provably farther than the best candidate. */
-    double best_d = INFINITY, second_d = INFINITY, other_min = INFINITY;
+    float limit = nextafterf((float)((double)vmin + 2.0 * tol), INFINITY);
+    float other_min;
+    int n_cand = count_within(drow, k, limit, &other_min);
+    double best_d = INFINITY, second_d = INFINITY;
     int32_t best_j = -1;
-    for (int j = 0; j < k; j++) {
-      double v = (double)drow[j];
-      if (v > limit) {
-        if (v < other_min) other_min = v;
-        continue;
-      }
+    for (int j = 0, seen = 0; j < k && seen < n_cand; j++) {
+      if (drow[j] > limit) continue;
+      seen++;
       double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
       if (d < best_d) {
         if (best_d < second_d) second_d = best_d;
@@ -99,7 +173,7 @@ static void finish_tile(fast_state_t *s, thread_scratch_t *ts, int rows) {
     ts->changed += best_j != s->labels[i];
     s->labels[i] = best_j;
     if (s->use_bounds) {
-      double other_lb = xxi + other_min - tol;
+      double other_lb = xxi + (double)other_min - tol;
       double lb = second_d < other_lb ? second_d : other_lb;
       s->upper[i] = sqrt(best_d);
       s->lower[i] = lb > 0.0 ? sqrt(lb) : 0.0;
@@ -107,6 +181,48 @@ static void finish_tile(fast_state_t *s, thread_scratch_t *ts, int rows) {
     }
   }
   ts->n_full += rows;
+}
+
+/* Elkan's rule with the centroid-distance matrix: with u the exact distance
+ * from x to its centroid a, a centroid j with d(a, j) > 2u is farther than a.
+ * The few others are decided on exact distances. Returns 0 when the row has
+ * too many candidates (the caller sends it to the gemm path). */
+static int decide_by_candidates(fast_state_t *s, thread_scratch_t *ts,
+                                int64_t i, double d2a) {
+  const int k = s->k, dim = s->dim;
+  const int32_t a = s->labels[i];
+  const double u = s->upper[i];
+  const float *row = s->cdist + (int64_t)a * k;
+  float limit = nextafterf((float)(2.0 * u * (1.0 + BOUND_MARGIN)), INFINITY);
+  float other_min;
+  int n_within = count_within(row, k, limit, &other_min); /* includes a */
+  if (n_within - 1 > CAND_MAX) return 0;
+  int n_cand = 0;
+  for (int j = 0; j < k && n_cand < n_within - 1; j++)
+    if (row[j] <= limit && j != a) ts->cand[n_cand++] = j;
+  const float *x = s->X + i * dim;
+  double best_d = d2a, second_d = INFINITY;
+  int32_t best_j = a;
+  for (int c = 0; c < n_cand; c++) {
+    int32_t j = ts->cand[c];
+    double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
+    if (d < best_d || (d == best_d && j < best_j)) {
+      second_d = best_d < second_d ? best_d : second_d;
+      best_d = d;
+      best_j = j;
+    } else if (d < second_d) {
+      second_d = d;
+    }
+  }
+  /* Non-candidates: d(x, j) >= d(a, j) - u. */
+  double other_lb = (double)other_min - u * (1.0 + BOUND_MARGIN);
+  double second = sqrt(second_d);
+  ts->changed += best_j != a;
+  s->labels[i] = best_j;
+  s->upper[i] = sqrt(best_d);
+  s->lower[i] = second < other_lb ? second : other_lb;
+  ts->n_cand_rows++;
+  return 1;
 }
 
 static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
@@ -126,10 +242,12 @@ static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
         s->lower[i] -= a == s->drift_argmax ? s->drift_max2 : s->drift_max1;
         double m = s->lower[i] > s->half_sep[a] ? s->lower[i] : s->half_sep[a];
         if (s->upper[i] * (1.0 + BOUND_MARGIN) < m) continue;
-        s->upper[i] = sqrt(cs__kmeans_dist2(s->X + i * dim,
-                                            s->C + (int64_t)a * dim, dim));
+        double d2a = cs__kmeans_dist2(s->X + i * dim, s->C + (int64_t)a * dim,
+                                      dim);
+        s->upper[i] = sqrt(d2a);
         ts->n_tight++;
         if (s->upper[i] * (1.0 + BOUND_MARGIN) < m) continue;
+        if (s->cdist && decide_by_candidates(s, ts, i, d2a)) continue;
       }
       memcpy(ts->tile_x + (int64_t)rows * dim, s->X + i * dim,
              (size_t)dim * sizeof(float));
@@ -147,6 +265,7 @@ static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
 static int64_t assign_pass(fast_state_t *s) {
   for (int t = 0; t < s->n_threads; t++) {
     s->scratch[t].changed = s->scratch[t].n_full = s->scratch[t].n_tight = 0;
+    s->scratch[t].n_cand_rows = 0;
   }
   atomic_store(&s->next_chunk, 0);
   s->n_chunks = (s->n + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -169,15 +288,26 @@ static void sep_worker(void *arg, int64_t j0, int64_t j1, int tid) {
     for (int q = 0; q < rows; q++) {
       int64_t j = b + q;
       const float *drow = ts->tile_d + (int64_t)q * k;
+      double ccj = (double)s->cc[j];
+      double tol = gemm_tol(dim, ccj + (double)s->ccmax);
       double best = INFINITY;
       for (int o = 0; o < k; o++) {
         if (o == j) continue;
         double v = (double)drow[o] + (double)s->cc[o];
         best = v < best ? v : best;
       }
-      double lb = best + (double)s->cc[j] -
-                  gemm_tol(dim, (double)s->cc[j] + (double)s->ccmax);
+      double lb = best + ccj - tol;
       s->half_sep[j] = lb > 0.0 ? 0.5 * sqrt(lb) : 0.0;
+      if (s->cdist) {
+        /* lower bounds of the distances, rounded down to float */
+        float *out = s->cdist + j * k;
+        for (int o = 0; o < k; o++) {
+          double v = (double)drow[o] + (double)s->cc[o] + ccj - tol;
+          out[o] = v > 0.0 ? nextafterf((float)sqrt(v), 0.f) : 0.f;
+          if (out[o] < 0.f) out[o] = 0.f;
+        }
+        out[j] = 0.f;
+      }
     }
   }
 }
@@ -219,6 +349,7 @@ static void scratch_free(fast_state_t *s) {
     free(s->scratch[t].tile_idx);
     free(s->scratch[t].sums);
     free(s->scratch[t].counts);
+    free(s->scratch[t].cand);
   }
 }
 
@@ -242,7 +373,9 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
     ts->tile_x = cs_alloc_aligned((size_t)s->tile_rows * dim * sizeof(float));
     ts->tile_d = cs_alloc_aligned((size_t)s->tile_rows * k * sizeof(float));
     ts->tile_idx = malloc((size_t)s->tile_rows * sizeof *ts->tile_idx);
-    if (!ts->tile_x || !ts->tile_d || !ts->tile_idx) return CS_ENOMEM;
+    ts->cand = malloc(CAND_MAX * sizeof *ts->cand);
+    if (!ts->tile_x || !ts->tile_d || !ts->tile_idx || !ts->cand)
+      return CS_ENOMEM;
     if (with_sums) {
       ts->sums = malloc((size_t)k * (size_t)dim * sizeof *ts->sums);
       ts->counts = malloc((size_t)k * sizeof *ts->counts);
@@ -256,14 +389,13 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
   return 0;
 }
 
-/* Our threads each call a single-threaded BLAS; restore afterwards. */
-static int blas_enter(int n_threads) {
+int cs__kmeans_blas_enter(int n_threads) {
   int saved = openblas_get_num_threads();
   if (n_threads > 1) openblas_set_num_threads(1);
   return saved;
 }
 
-static void blas_leave(int n_threads, int saved) {
+void cs__kmeans_blas_leave(int n_threads, int saved) {
   if (n_threads > 1) openblas_set_num_threads(saved);
 }
 
@@ -282,13 +414,17 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   s->lower = malloc((size_t)n * sizeof *s->lower);
   s->half_sep = malloc((size_t)k * sizeof *s->half_sep);
   s->force = calloc((size_t)n, 1);
+  if (k <= CDIST_MAX_K && k > 1) {
+    s->cdist = malloc((size_t)k * (size_t)k * sizeof *s->cdist);
+    if (!s->cdist) rc = CS_ENOMEM;
+  }
   if (rc != 0 || !sums || !counts || !dist2 || !drift || !old_c ||
       !s->upper || !s->lower || !s->half_sep || !s->force) {
     rc = cs_err_set(err, CS_ENOMEM, "kmeans: out of memory (n=%lld, k=%d)",
                     (long long)n, k);
     goto done;
   }
-  int saved_blas = blas_enter(s->n_threads);
+  int saved_blas = cs__kmeans_blas_enter(s->n_threads);
   s->C = centroids;
   s->labels = labels;
   s->use_bounds = 1;
@@ -299,15 +435,17 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   for (;; iter++) {
     prepare_centroids(s);
     int64_t changed = assign_pass(s);
-    int64_t n_full = 0, n_tight = 0;
+    int64_t n_full = 0, n_tight = 0, n_cand = 0;
     for (int t = 0; t < s->n_threads; t++) {
       n_full += s->scratch[t].n_full;
       n_tight += s->scratch[t].n_tight;
+      n_cand += s->scratch[t].n_cand_rows;
     }
     cs_log(ctx, CS_LOG_DEBUG,
-           "kmeans: iteration %d: %lld changed, %lld full scans, %lld bound "
-           "checks",
-           iter, (long long)changed, (long long)n_full, (long long)n_tight);
+           "kmeans: iteration %d: %lld changed, %lld bound checks, %lld by "
+           "candidates, %lld full scans",
+           iter, (long long)changed, (long long)n_tight, (long long)n_cand,
+           (long long)n_full);
     if (iter == max_iter || (iter > 0 && changed == 0)) break;
 
     cs_parallel_for(s->n_threads, n, sums_worker, s);
@@ -348,7 +486,7 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   }
   cs_progress_finish(&prog);
   *n_iter = iter;
-  blas_leave(s->n_threads, saved_blas);
+  cs__kmeans_blas_leave(s->n_threads, saved_blas);
 done:
   scratch_free(s);
   free(s->cc);
@@ -356,6 +494,7 @@ done:
   free(s->upper);
   free(s->lower);
   free(s->half_sep);
+  free(s->cdist);
   free(s->force);
   free(s);
   free(sums);
@@ -374,13 +513,13 @@ int cs_kmeans_assign(const cs_ctx_t *ctx, const float *centroids, int k,
   if (!s) return CS_ENOMEM;
   int rc = state_init(s, ctx, X, n, dim, k, 0);
   if (rc == 0) {
-    int saved_blas = blas_enter(s->n_threads);
+    int saved_blas = cs__kmeans_blas_enter(s->n_threads);
     s->C = centroids;
     s->labels = out;
     for (int64_t i = 0; i < n; i++) out[i] = -1;
     prepare_centroids(s);
     assign_pass(s);
-    blas_leave(s->n_threads, saved_blas);
+    cs__kmeans_blas_leave(s->n_threads, saved_blas);
   }
   scratch_free(s);
   free(s->cc);

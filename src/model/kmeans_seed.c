@@ -1,89 +1,71 @@
-/* kmeans_seed.c: greedy k-means++ seeding (several candidates per step, the
- * one that lowers the potential most is kept), with triangle-inequality
- * pruning so that k = 1000 on 70k rows stays cheap. Work is split over fixed
- * blocks of rows and reduced in block order: same seed, same centroids,
- * whatever the thread count. */
+/* kmeans_seed.c: k-means++ seeding (Arthur & Vassilvitskii: each next center
+ * is a row drawn with probability proportional to its squared distance to
+ * the nearest center so far) made fast by lazy updates: the distances are
+ * refreshed in BLAS gemm blocks against batches of new centers, and between
+ * refreshes a row drawn from the stale distances (upper bounds) is accepted
+ * with probability true / stale, which samples the exact k-means++
+ * distribution. Rows are split in fixed blocks whose sums are added in block
+ * order: same seed, same centroids, whatever the thread count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/mat.h"
 #include "coldstart/rng.h"
 #include "model/kmeans_internal.h"
 
-enum { SEED_BLOCK = 2048, MAX_TRIALS = 32 };
+enum {
+  SEED_BLOCK = 2048,  /* rows per block (sampling and gemm tiles) */
+  MAX_BATCH = 64,     /* new centers per refresh, at most */
+  MAX_REJECTS = 64    /* then refresh anyway */
+};
 
 typedef struct seed_state {
   const float *X;
   int64_t n;
-  int dim, k;
-  int n_centers;         /* centers chosen so far */
-  float *centroids;      /* [k x dim] */
-  float *closest;        /* [n] squared distance to the nearest center */
-  int32_t *near;         /* [n] index of that center */
-  double *block_pot;     /* [n_blocks] sum of closest over the block */
+  int dim;
+  const float *centroids;
+  float *xx;        /* [n] squared row norms */
+  float *cc;        /* [k] squared center norms */
+  float *closest;   /* [n] squared distance to the nearest refreshed center */
+  double *block_pot;/* [n_blocks] sum of closest over the block */
   int64_t n_blocks;
-  int n_trials;
-  const float *trial_rows[MAX_TRIALS];
-  float *trial_to_center; /* [k x n_trials]: squared distance trial-center */
-  double *block_gain;     /* [n_blocks x n_trials] */
-  int apply_trial;        /* trial applied by apply_block */
+  int refreshed;    /* centers [0, refreshed) are reflected in closest */
+  int n_centers;
+  float *tiles;     /* [n_threads x SEED_BLOCK x MAX_BATCH] gemm output */
 } seed_state_t;
 
-/* Gain of each trial over one block: sum of (closest - d) where the trial is
- * closer. A trial t cannot be closer to x than x's center a when
- * d(t, a) >= 2 d(x, a), i.e. when the squared distance is >= 4 closest. */
-static void gain_blocks(void *arg, int64_t b0, int64_t b1, int tid) {
+/* closest = min(closest, distance to centers [refreshed, n_centers)) for the
+ * rows of blocks [b0, b1), then the block sums. */
+static void refresh_blocks(void *arg, int64_t b0, int64_t b1, int tid) {
   seed_state_t *s = arg;
-  const int T = s->n_trials, dim = s->dim;
+  const int dim = s->dim;
+  const int first = s->refreshed, count = s->n_centers - s->refreshed;
+  float *tile = s->tiles + (int64_t)tid * SEED_BLOCK * MAX_BATCH;
   for (int64_t b = b0; b < b1; b++) {
-    double gain[MAX_TRIALS] = {0};
-    int64_t end = (b + 1) * SEED_BLOCK < s->n ? (b + 1) * SEED_BLOCK : s->n;
-    for (int64_t i = b * SEED_BLOCK; i < end; i++) {
-      float ci = s->closest[i];
-      float lim = 4.f * ci;
-      const float *tc = s->trial_to_center + (int64_t)s->near[i] * T;
-      const float *x = s->X + i * dim;
-      for (int t = 0; t < T; t++) {
-        if (tc[t] >= lim) continue;
-        float d = cs__kmeans_dist2f(x, s->trial_rows[t], dim);
-        if (d < ci) gain[t] += (double)(ci - d);
+    int64_t begin = b * SEED_BLOCK;
+    int64_t rows = s->n - begin < SEED_BLOCK ? s->n - begin : SEED_BLOCK;
+    cs_gemm(CS_NOTRANS, CS_TRANS, rows, count, dim, -2.f, s->X + begin * dim,
+            dim, s->centroids + (int64_t)first * dim, dim, 0.f, tile, count);
+    double pot = 0.0;
+    for (int64_t q = 0; q < rows; q++) {
+      const float *d = tile + q * count;
+      float best = s->closest[begin + q];
+      float xx = s->xx[begin + q];
+      for (int j = 0; j < count; j++) {
+        float v = xx + s->cc[first + j] + d[j];
+        best = v < best ? v : best;
       }
+      best = best > 0.f ? best : 0.f;
+      s->closest[begin + q] = best;
+      pot += (double)best;
     }
-    memcpy(s->block_gain + b * T, gain, (size_t)T * sizeof *gain);
+    s->block_pot[b] = pot;
   }
 }
 
-/* Make center n_centers-1 (the chosen trial) the nearest where it is closer,
- * with the same pruning and distances as gain_blocks. */
-static void apply_blocks(void *arg, int64_t b0, int64_t b1, int tid) {
-  seed_state_t *s = arg;
-  const int T = s->n_trials, dim = s->dim, t = s->apply_trial;
-  const int32_t c = s->n_centers - 1;
-  const float *row = s->trial_rows[t];
-  for (int64_t b = b0; b < b1; b++) {
-    int64_t end = (b + 1) * SEED_BLOCK < s->n ? (b + 1) * SEED_BLOCK : s->n;
-    int changed = 0;
-    for (int64_t i = b * SEED_BLOCK; i < end; i++) {
-      float ci = s->closest[i];
-      if (s->trial_to_center[(int64_t)s->near[i] * T + t] >= 4.f * ci) continue;
-      float d = cs__kmeans_dist2f(s->X + i * dim, row, dim);
-      if (d < ci) {
-        s->closest[i] = d;
-        s->near[i] = c;
-        changed = 1;
-      }
-    }
-    if (changed || c == 0) {
-      double pot = 0.0;
-      for (int64_t i = b * SEED_BLOCK; i < end; i++) pot += s->closest[i];
-      s->block_pot[b] = pot;
-    }
-  }
-}
-
-/* A row drawn with probability closest[i] / total (uniform when total = 0). */
+/* A row drawn with probability closest[i] / total. */
 static int64_t draw_row(const seed_state_t *s, cs_rng_t *rng, double total) {
-  if (!(total > 0.0)) return (int64_t)cs_rng_below(rng, (uint64_t)s->n);
   double r = cs_rng_uniform(rng) * total;
   int64_t b = 0, last_b = -1;
   for (; b < s->n_blocks; b++) {
@@ -103,6 +85,12 @@ static int64_t draw_row(const seed_state_t *s, cs_rng_t *rng, double total) {
   return last_i;
 }
 
+static void refresh(seed_state_t *s, int n_threads) {
+  if (s->n_centers == s->refreshed) return;
+  cs_parallel_for(n_threads, s->n_blocks, refresh_blocks, s);
+  s->refreshed = s->n_centers;
+}
+
 int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                     int k, uint64_t seed, float *centroids, cs_err_t *err) {
   seed_state_t s;
@@ -110,77 +98,85 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   s.X = X;
   s.n = n;
   s.dim = dim;
-  s.k = k;
   s.centroids = centroids;
   s.n_blocks = (n + SEED_BLOCK - 1) / SEED_BLOCK;
-  s.n_trials = 2 + (int)log((double)k);
-  if (s.n_trials > MAX_TRIALS) s.n_trials = MAX_TRIALS;
-  const int T = s.n_trials;
-  s.closest = malloc((size_t)n * sizeof *s.closest);
-  s.near = malloc((size_t)n * sizeof *s.near);
-  s.block_pot = malloc((size_t)s.n_blocks * sizeof *s.block_pot);
-  s.trial_to_center = malloc((size_t)k * (size_t)T * sizeof *s.trial_to_center);
-  s.block_gain = malloc((size_t)s.n_blocks * (size_t)T * sizeof *s.block_gain);
-  int rc = 0;
-  if (!s.closest || !s.near || !s.block_pot || !s.trial_to_center ||
-      !s.block_gain) {
-    rc = cs_err_set(err, CS_ENOMEM, "kmeans++: out of memory (n=%lld, k=%d)",
-                    (long long)n, k);
-    goto done;
-  }
   int n_threads = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
+  s.xx = malloc((size_t)n * sizeof *s.xx);
+  s.cc = malloc((size_t)k * sizeof *s.cc);
+  s.closest = malloc((size_t)n * sizeof *s.closest);
+  s.block_pot = calloc((size_t)s.n_blocks, sizeof *s.block_pot);
+  s.tiles = cs_alloc_aligned((size_t)n_threads * SEED_BLOCK * MAX_BATCH *
+                             sizeof(float));
+  if (!s.xx || !s.cc || !s.closest || !s.block_pot || !s.tiles) {
+    free(s.xx);
+    free(s.cc);
+    free(s.closest);
+    free(s.block_pot);
+    free(s.tiles);
+    return cs_err_set(err, CS_ENOMEM, "kmeans++: out of memory (n=%lld)",
+                      (long long)n);
+  }
+  int saved_blas = cs__kmeans_blas_enter(n_threads);
+  for (int64_t i = 0; i < n; i++) {
+    s.xx[i] = (float)cs_norm2_sq(dim, X + i * dim);
+    s.closest[i] = INFINITY;
+  }
   cs_rng_t rng;
   cs_rng_seed(&rng, seed);
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "kmeans++ seeding", k);
-
-  /* First center: a uniform row. Everything is its nearest. */
-  int64_t first = (int64_t)cs_rng_below(&rng, (uint64_t)n);
-  memcpy(centroids, X + first * dim, (size_t)dim * sizeof(float));
-  for (int64_t i = 0; i < n; i++) {
-    s.closest[i] = 1e30f; /* larger than any distance: nothing is pruned */
-    s.near[i] = 0;
-  }
-  s.n_centers = 1;
-  s.trial_rows[0] = centroids;
-  s.apply_trial = 0;
-  for (int t = 0; t < T; t++) s.trial_to_center[t] = 0.f;
-  cs_parallel_for(n_threads, s.n_blocks, apply_blocks, &s);
-
-  for (int c = 1; c < k; c++) {
-    double total = 0.0;
-    for (int64_t b = 0; b < s.n_blocks; b++) total += s.block_pot[b];
-    for (int t = 0; t < T; t++) {
-      s.trial_rows[t] = X + draw_row(&s, &rng, total) * dim;
-      for (int a = 0; a < c; a++)
-        s.trial_to_center[(int64_t)a * T + t] =
-            cs__kmeans_dist2f(s.trial_rows[t], centroids + (int64_t)a * dim,
-                              dim);
-    }
-    cs_parallel_for(n_threads, s.n_blocks, gain_blocks, &s);
-    int best = 0;
-    double best_gain = -1.0;
-    for (int t = 0; t < T; t++) {
-      double g = 0.0;
-      for (int64_t b = 0; b < s.n_blocks; b++) g += s.block_gain[b * T + t];
-      if (g > best_gain) {
-        best_gain = g;
-        best = t;
+  int64_t chosen = (int64_t)cs_rng_below(&rng, (uint64_t)n);
+  int rejects = 0;
+  for (int c = 0; c < k;) {
+    if (c > 0) {
+      /* Refresh when the batch is full: doubling at first (the potential
+       * falls fast), then every MAX_BATCH centers, or after many rejects. */
+      int pending = c - s.refreshed;
+      int batch = s.refreshed < MAX_BATCH ? s.refreshed : MAX_BATCH;
+      if (pending >= (batch > 0 ? batch : 1) || rejects >= MAX_REJECTS) {
+        refresh(&s, n_threads);
+        rejects = 0;
+      }
+      double total = 0.0;
+      for (int64_t b = 0; b < s.n_blocks; b++) total += s.block_pot[b];
+      if (!(total > 0.0)) {
+        /* every row sits on a center: any row will do */
+        chosen = (int64_t)cs_rng_below(&rng, (uint64_t)n);
+      } else {
+        chosen = draw_row(&s, &rng, total);
+        float stale = s.closest[chosen];
+        const float *x = X + chosen * dim;
+        float now = stale;
+        for (int j = s.refreshed; j < c; j++) {
+          float d = cs__kmeans_dist2f(x, centroids + (int64_t)j * dim, dim);
+          now = d < now ? d : now;
+        }
+        double u = cs_rng_uniform(&rng);
+        if (!(u * (double)stale < (double)now)) {
+          rejects++;
+          continue;
+        }
       }
     }
-    memcpy(centroids + (int64_t)c * dim, s.trial_rows[best],
-           (size_t)dim * sizeof(float));
-    s.n_centers = c + 1;
-    s.apply_trial = best;
-    cs_parallel_for(n_threads, s.n_blocks, apply_blocks, &s);
-    cs_progress_update(&prog, c + 1);
+    float *dst = centroids + (int64_t)c * dim;
+    memcpy(dst, X + chosen * dim, (size_t)dim * sizeof(float));
+    s.cc[c] = (float)cs_norm2_sq(dim, dst);
+    if (c > 0) { /* the row itself is now at distance 0 */
+      int64_t b = chosen / SEED_BLOCK;
+      s.block_pot[b] -= (double)s.closest[chosen];
+      if (s.block_pot[b] < 0.0) s.block_pot[b] = 0.0;
+      s.closest[chosen] = 0.f;
+    }
+    s.n_centers = ++c;
+    if (c == 1) refresh(&s, n_threads);
+    cs_progress_update(&prog, c);
   }
   cs_progress_finish(&prog);
-done:
+  cs__kmeans_blas_leave(n_threads, saved_blas);
+  free(s.xx);
+  free(s.cc);
   free(s.closest);
-  free(s.near);
   free(s.block_pot);
-  free(s.trial_to_center);
-  free(s.block_gain);
-  return rc;
+  free(s.tiles);
+  return 0;
 }

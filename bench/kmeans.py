@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""bench/kmeans.py: k-means k=1000, 20 iterations on 70,000 x 128 float32,
+coldstart vs scikit-learn vs faiss on the same data in one run; writes
+bench/results/kmeans.md (DESIGN.md 6: target <= 0.5 x faiss's time at an
+inertia within 0.5% of faiss's).
+
+Data: the training users' targets of a prepared dataset exported with
+`coldstart export-npy` (--npy DIR: DIR/train_target.npy) when given;
+otherwise a synthetic stand-in for L2-normalized user embeddings, generated
+here from a fixed seed (see make_synthetic).
+
+Every tool gets 2 threads (OMP_NUM_THREADS=2, faiss.omp_set_num_threads(2),
+ours --threads 2) and the same seeds; time = median of the runs, inertia =
+sum of squared distances of every row to its nearest final centroid,
+recomputed here in float64 the same way for all three.
+
+Run from the repo root after `make` (needs build/libcoldstart.a):
+    /usr/bin/python3 bench/kmeans.py            # full run, a few minutes
+    /usr/bin/python3 bench/kmeans.py --quick    # small smoke test
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(REPO, "bench", ".cache", "kmeans")
+
+
+def make_synthetic(n, dim, seed=2021):
+    """A stand-in for L2-normalized user taste embeddings: 300 taste centers
+    (random directions); each user mixes a main taste with a second one
+    (weight 0.55..1) plus isotropic noise whose size depends on the main
+    taste (0.15..0.7), then is L2-normalized. Clusters overlap, and nothing
+    is planted at k = 1000."""
+    rng = np.random.default_rng(seed)
+    n_tastes = 300
+    centers = rng.standard_normal((n_tastes, dim))
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    popularity = rng.zipf(1.6, n_tastes).astype(np.float64)
+    popularity = np.minimum(popularity, 50.0)
+    popularity /= popularity.sum()
+    spread = rng.uniform(0.15, 0.7, n_tastes)
+    a = rng.choice(n_tastes, n, p=popularity)
+    b = rng.integers(0, n_tastes, n)
+    w = rng.uniform(0.55, 1.0, n)[:, None]
+    x = w * centers[a] + (1 - w) * centers[b]
+    x += spread[a][:, None] * rng.standard_normal((n, dim)) / np.sqrt(dim)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def inertia_of(X, C):
+    """Sum over rows of the squared distance to the nearest centroid, exact
+    search (faiss IndexFlatL2), re-evaluated in float64."""
+    import faiss
+    index = faiss.IndexFlatL2(C.shape[1])
+    index.add(np.ascontiguousarray(C, dtype=np.float32))
+    _, idx = index.search(X, 1)
+    diff = X.astype(np.float64) - C.astype(np.float64)[idx[:, 0]]
+    return float(np.einsum("ij,ij->", diff, diff))
+
+
+# --------------------------------------------------------------------------
+# the three tools
+def run_sklearn(X, k, iters, seed):
+    from sklearn.cluster import KMeans
+    km = KMeans(n_clusters=k, max_iter=iters, n_init=1, init="k-means++",
+                algorithm="lloyd", tol=0, random_state=seed)
+    t0 = time.perf_counter()
+    km.fit(X)
+    return time.perf_counter() - t0, km.cluster_centers_, km.n_iter_
+
+
+def run_faiss(X, k, iters, seed):
+    import faiss
+    faiss.omp_set_num_threads(2)
+    km = faiss.Kmeans(X.shape[1], k, niter=iters, seed=seed, verbose=False,
+                      max_points_per_centroid=10 ** 7, min_points_per_centroid=1)
+    t0 = time.perf_counter()
+    km.train(X)
+    return time.perf_counter() - t0, km.centroids, iters
+
+
+def build_ours():
+    lib = os.path.join(REPO, "build", "libcoldstart.a")
+    if not os.path.exists(lib):
+        subprocess.run(["make", "-j2", "build/libcoldstart.a"], cwd=REPO,
+                       check=True)
+    os.makedirs(CACHE, exist_ok=True)
+    exe = os.path.join(CACHE, "kmeans_bench")
+    subprocess.run(
+        ["cc", "-std=c11", "-O3", "-march=native", "-Iinclude", "-Isrc",
+         "-D_GNU_SOURCE", "-I/usr/include/x86_64-linux-gnu/openblas-pthread",
+         "bench/kmeans_bench.c", lib, "-o", exe,
+         "-L/usr/lib/x86_64-linux-gnu/openblas-pthread", "-lopenblas",
+         "-lm", "-pthread"], cwd=REPO, check=True)
+    return exe
+
+
+def run_ours(exe, path, X, k, iters, seed, threads=2):
+    n, dim = X.shape
+    out_c = os.path.join(CACHE, "ours_centroids.f32")
+    res = subprocess.run(
+        [exe, path, str(n), str(dim), str(k), str(iters), str(threads),
+         str(seed), "fast", "1", out_c],
+        check=True, capture_output=True, text=True)
+    line = json.loads(res.stdout.strip().splitlines()[-1])
+    C = np.fromfile(out_c, dtype=np.float32).reshape(line["k"], dim)
+    return line["seconds"], C, line["n_iter"], line["inertia"]
+
+
+# --------------------------------------------------------------------------
+def machine():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        return ", ".join(f"{d['internal_api']} {d.get('architecture') or ''} "
+                         f"({d['num_threads']} threads)".replace("  ", " ")
+                         for d in threadpool_info())
+    except Exception as e:  # noqa: BLE001
+        return f"unknown ({e})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--npy", help="export-npy dir with train_target.npy")
+    ap.add_argument("--n", type=int, default=70000)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--k", type=int, default=1000)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results",
+                                                  "kmeans.md"))
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.k, args.iters, args.runs = 5000, 100, 10, 1
+
+    if args.npy:
+        X = np.load(os.path.join(args.npy, "train_target.npy"))
+        X = np.ascontiguousarray(X[np.linalg.norm(X, axis=1) > 0],
+                                 dtype=np.float32)
+        data_desc = (f"train_target.npy of {args.npy} (rows with a target): "
+                     f"{X.shape[0]} x {X.shape[1]}")
+    else:
+        X = make_synthetic(args.n, args.dim)
+        data_desc = (f"synthetic L2-normalized taste mixture (bench/kmeans.py "
+                     f"make_synthetic, seed 2021): {X.shape[0]} x {X.shape[1]}")
+    os.makedirs(CACHE, exist_ok=True)
+    path = os.path.join(CACHE, f"X_{X.shape[0]}x{X.shape[1]}.f32")
+    X.tofile(path)
+    exe = build_ours()
+    load_before = os.getloadavg()
+
+    results = {}
+    seeds = list(range(1, args.runs + 1))
+    tools = [("faiss", run_faiss), ("coldstart", None)]
+    if not args.skip_sklearn:
+        tools.insert(0, ("scikit-learn", run_sklearn))
+    for name, fn in tools:
+        times, inertias, iters = [], [], []
+        for seed in seeds:
+            if fn is None:
+                t, C, it, own = run_ours(exe, path, X, args.k, args.iters, seed)
+            else:
+                t, C, it = fn(X, args.k, args.iters, seed)
+            inertia = inertia_of(X, C)
+            if fn is None and abs(inertia - own) > 1e-4 * own:
+                sys.exit(f"coldstart inertia {own} != recomputed {inertia}")
+            times.append(t)
+            inertias.append(inertia)
+            iters.append(int(it))
+            print(f"{name:13s} seed {seed}: {t:7.3f} s  inertia {inertia:.6f}"
+                  f"  iterations {it}", flush=True)
+        results[name] = dict(times=times, inertias=inertias, iters=iters)
+    load_after = os.getloadavg()
+
+    f_t = statistics.median(results["faiss"]["times"])
+    f_i = statistics.mean(results["faiss"]["inertias"])
+    rows = []
+    for name, r in results.items():
+        t = statistics.median(r["times"])
+        i = statistics.mean(r["inertias"])
+        rows.append(f"| {name} | {t:.3f} | "
+                    f"{', '.join(f'{x:.3f}' for x in r['times'])} | {i:.4f} | "
+                    f"{t / f_t:.2f} | {100 * (i / f_i - 1):+.3f}% | "
+                    f"{', '.join(map(str, r['iters']))} |")
+    ours_t = statistics.median(results["coldstart"]["times"])
+    ours_i = statistics.mean(results["coldstart"]["inertias"])
+    verdict = ("met" if ours_t <= 0.5 * f_t and ours_i <= 1.005 * f_i
+               else "NOT met")
+    md = f"""# k-means benchmark: coldstart vs scikit-learn vs faiss
+
+Generated by `bench/kmeans.py` on {datetime.datetime.now(datetime.timezone.utc)
+    .strftime('%Y-%m-%d %H:%M UTC')}.
+
+- Machine: {machine()}, {os.cpu_count()} cores; load average before/after
+  the run {load_before[0]:.1f} / {load_after[0]:.1f} (other benchmarks share
+  these 2 cores, so absolute times are noisy; all tools ran interleaved in
+  the same script).
+- Data: {data_desc}.
+- Task: k = {args.k}, {args.iters} iterations, {args.runs} runs per tool
+  (seeds {', '.join(map(str, seeds))}), 2 threads each.
+- scikit-learn {_version('sklearn')}: `KMeans(n_clusters={args.k},
+  max_iter={args.iters}, n_init=1, init='k-means++', algorithm='lloyd',
+  tol=0, random_state=seed)` (greedy k-means++ seeding included in the time).
+- faiss {_version('faiss')}: `faiss.Kmeans(d, {args.k}, niter={args.iters},
+  seed=seed, max_points_per_centroid=10**7)` with `omp_set_num_threads(2)`
+  (random-row initialization, as faiss does).
+- coldstart: `cs_kmeans_fit` with `CS_KMEANS_FAST` through
+  `bench/kmeans_bench.c` (greedy k-means++ seeding included in the time,
+  then {args.iters} exact Lloyd iterations, stopping early only if no
+  assignment changes), 2 threads.
+- numpy BLAS: {blas_info()}. OPENBLAS_CORETYPE:
+  {os.environ.get('OPENBLAS_CORETYPE', 'not set')}.
+- Inertia: sum over all rows of the squared distance to the nearest final
+  centroid, recomputed identically for every tool (float64).
+
+| tool | median s | runs s | mean inertia | time / faiss | inertia vs faiss | iterations |
+| --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Target (DESIGN.md 6): coldstart <= 0.5 x faiss's time at an inertia within
+0.5% of faiss's: **{verdict}** (time ratio {ours_t / f_t:.2f}, inertia
+{100 * (ours_i / f_i - 1):+.3f}%).
+"""
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(md)
+    print(md)
+
+
+def _version(mod):
+    try:
+        return __import__(mod).__version__
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
