@@ -19,7 +19,7 @@ typedef struct cs_eval_params {
   int strategies[CS_N_STRATEGIES]; /* which to run, in this order */
   int n_strategies;
   int ndcg_mode; /* cs_ndcg_mode_t */
-  int song_tile; /* songs per scoring tile for full/d0-streams (0: 4096) */
+  int song_tile; /* songs per scoring tile for full/d0-streams (0: 1024) */
 } cs_eval_params_t;
 
 /* All six strategies, K = 50, m = 5, margin 4, list NDCG. */
