@@ -4,7 +4,6 @@
  * blocks so the dense Y^T Y products run as a register-blocked kernel. */
 #include "coldstart/embed.h"
 
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +441,38 @@ static int cmp_fold(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Solve a x = b in place (b becomes x) for symmetric positive definite a
+ * [n x n], of which only the lower triangle is read (and overwritten by the
+ * Cholesky factor). Plain C so that it is safe to call from many threads at
+ * once without touching BLAS threading. Returns CS_EINVAL when a is not
+ * positive definite. */
+static int cholesky_solve(double *a, int n, double *b) {
+  for (int j = 0; j < n; j++) {
+    double diag = a[(int64_t)j * n + j];
+    for (int k = 0; k < j; k++) diag -= a[(int64_t)j * n + k] * a[(int64_t)j * n + k];
+    if (!(diag > 0.0)) return CS_EINVAL;
+    diag = sqrt(diag);
+    a[(int64_t)j * n + j] = diag;
+    for (int i = j + 1; i < n; i++) {
+      double s = a[(int64_t)i * n + j];
+      const double *ri = a + (int64_t)i * n, *rj = a + (int64_t)j * n;
+      for (int k = 0; k < j; k++) s -= ri[k] * rj[k];
+      a[(int64_t)i * n + j] = s / diag;
+    }
+  }
+  for (int i = 0; i < n; i++) { /* L z = b */
+    double s = b[i];
+    for (int k = 0; k < i; k++) s -= a[(int64_t)i * n + k] * b[k];
+    b[i] = s / a[(int64_t)i * n + i];
+  }
+  for (int i = n - 1; i >= 0; i--) { /* L^T x = z */
+    double s = b[i];
+    for (int k = i + 1; k < n; k++) s -= a[(int64_t)k * n + i] * b[k];
+    b[i] = s / a[(int64_t)i * n + i];
+  }
+  return 0;
+}
+
 int cs_als_fold_in_gram(const float *song_f, int64_t n_songs, int dim,
                         const float *gram, const int32_t *songs,
                         const float *plays, int64_t n,
@@ -477,10 +508,7 @@ int cs_als_fold_in_gram(const float *song_f, int64_t n_songs, int dim,
       for (int c = 0; c <= r; c++) a[r * dim + c] += (conf - 1.0) * yi[r] * yi[c];
     }
   }
-  /* Only the lower triangle is referenced. */
-  int rc = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', dim, 1, a, dim, rhs, 1) == 0
-               ? 0
-               : CS_EINVAL;
+  int rc = cholesky_solve(a, dim, rhs);
   if (!rc)
     for (int c = 0; c < dim; c++) out_user[c] = (float)rhs[c];
   free(e);
