@@ -206,6 +206,49 @@ static void test_ppmi_hand_computed(void **state) {
   cs_csr_free(&b);
 }
 
+/* Dense reference: count pairs basket by basket, then PMI, positive part. */
+static void test_ppmi_matches_dense_reference(void **state) {
+  (void)state;
+  const int64_t n_songs = 40, n_baskets = 70;
+  cs_csr_t b;
+  random_sparse(&b, n_baskets, n_songs, 0.12, 17);
+  for (int64_t k = 0; k < cs_csr_nnz(&b); k++)
+    b.values[k] = fabsf(b.values[k]) + 0.5f; /* all present */
+  double *c = calloc(n_songs * n_songs, sizeof(double));
+  double row[40] = {0}, total = 0.0;
+  for (int64_t bk = 0; bk < n_baskets; bk++)
+    for (int64_t p = b.indptr[bk]; p < b.indptr[bk + 1]; p++)
+      for (int64_t q = b.indptr[bk]; q < b.indptr[bk + 1]; q++)
+        if (p != q) c[b.indices[p] * n_songs + b.indices[q]] += 1.0;
+  for (int64_t i = 0; i < n_songs; i++)
+    for (int64_t j = 0; j < n_songs; j++) {
+      row[i] += c[i * n_songs + j];
+      total += c[i * n_songs + j];
+    }
+  cs_csr_t ppmi;
+  cs_ctx_t ctx = make_ctx(3);
+  assert_int_equal(cs_ppmi_build(&ctx, &b, 1000, 1, &ppmi, NULL), 0);
+  double *got = calloc(n_songs * n_songs, sizeof(double));
+  for (int64_t i = 0; i < n_songs; i++)
+    for (int64_t k = ppmi.indptr[i]; k < ppmi.indptr[i + 1]; k++)
+      got[i * n_songs + ppmi.indices[k]] = ppmi.values[k];
+  int64_t n_pos = 0;
+  for (int64_t i = 0; i < n_songs; i++)
+    for (int64_t j = 0; j < n_songs; j++) {
+      double cij = c[i * n_songs + j], want = 0.0;
+      if (cij > 0) want = log(cij * total / (row[i] * row[j]));
+      if (want <= 1e-9) want = 0.0; /* positive part (exact ties excluded) */
+      n_pos += want > 0.0;
+      assert_float_equal(got[i * n_songs + j], want, 1e-5);
+    }
+  assert_true(n_pos > 50);
+  assert_int_equal(cs_csr_nnz(&ppmi), n_pos);
+  free(c);
+  free(got);
+  cs_csr_free(&ppmi);
+  cs_csr_free(&b);
+}
+
 static void test_ppmi_caps_long_baskets(void **state) {
   (void)state;
   const int64_t n_songs = 300;
@@ -310,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_csr_mm_matches_reference),
       cmocka_unit_test(test_rsvd_recovers_low_rank),
       cmocka_unit_test(test_ppmi_hand_computed),
+      cmocka_unit_test(test_ppmi_matches_dense_reference),
       cmocka_unit_test(test_ppmi_caps_long_baskets),
       cmocka_unit_test(test_ttsvd_groups_and_determinism),
   };
