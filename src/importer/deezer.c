@@ -140,6 +140,18 @@ static int read_embeddings(cs_pq_file_t *f, const char *name, int *dim,
   return 0;
 }
 
+/* A flat numeric chunk as `rows` floats (nulls -> 0). */
+static void chunk_to_float(const cs_pq_chunk_t *ch, int64_t rows, float *out) {
+  if (ch->n_values == rows && ch->type == CS_PQ_DOUBLE) {
+    const double *v = ch->values;
+    for (int64_t r = 0; r < rows; r++) out[r] = (float)v[r];
+    return;
+  }
+  int64_t v = 0;
+  for (int64_t r = 0; r < rows; r++)
+    out[r] = cs_pq_slot_null(ch, r) ? 0.0f : (float)cs_pq_value_double(ch, v++);
+}
+
 static int open_in(cs_pq_file_t **f, const char *dir, const char *file,
                    cs_err_t *err) {
   char path[4096];
@@ -268,19 +280,29 @@ static int read_split(const char *dir, const char *space, int split,
   }
   int songs_col = rc ? -1 : field_column(f, "d1d30_songs", 1, err);
   if (songs_col < 0 && !rc) rc = songs_col;
-  /* features: column chunk by column chunk, scattered into file-row order */
+  /* features: column chunk by column chunk, BATCH columns at a time into a
+   * column-major buffer, then written row by row (contiguous) */
+  enum { BATCH = 32 };
+  float *colbuf = NULL;
   int64_t base = 0;
   for (int g = 0; g < cs_pq_n_row_groups(f) && !rc; g++) {
     int64_t rows = cs_pq_row_group(f, g)->num_rows;
-    for (int j = 0; j < F && !rc; j++) {
-      if ((rc = cs_pq_read_chunk(f, g, cols[j], ch, err))) break;
-      if (ch->n_values == ch->n_rows) {
-        for (int64_t r = 0; r < rows; r++)
-          feat[(base + r) * F + j] = (float)cs_pq_value_double(ch, r);
-      } else {
-        int64_t v = 0;
-        for (int64_t r = 0; r < rows; r++)
-          if (!cs_pq_slot_null(ch, r)) feat[(base + r) * F + j] = (float)cs_pq_value_double(ch, v++);
+    free(colbuf);
+    colbuf = malloc((size_t)(rows ? rows : 1) * BATCH * sizeof *colbuf);
+    if (!colbuf) {
+      rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", cs_pq_name(f));
+      break;
+    }
+    for (int j0 = 0; j0 < F && !rc; j0 += BATCH) {
+      int nb = F - j0 < BATCH ? F - j0 : BATCH;
+      for (int k = 0; k < nb && !rc; k++) {
+        if ((rc = cs_pq_read_chunk(f, g, cols[j0 + k], ch, err))) break;
+        chunk_to_float(ch, rows, colbuf + (size_t)k * (size_t)rows);
+      }
+      if (rc) break;
+      for (int64_t r = 0; r < rows; r++) {
+        float *dst = feat + (base + r) * F + j0;
+        for (int k = 0; k < nb; k++) dst[k] = colbuf[(size_t)k * (size_t)rows + (size_t)r];
       }
     }
     if (rc) break;
@@ -368,6 +390,7 @@ static int read_split(const char *dir, const char *space, int split,
       }
     }
   }
+  free(colbuf);
   free(starts);
   free(ids);
   free(feat);
