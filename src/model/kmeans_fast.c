@@ -1,9 +1,13 @@
 /* kmeans_fast.c: exact accelerated Lloyd iterations and batch nearest-centroid
  * assignment. Distances come in tiles from one BLAS gemm
  * (||x||^2 - 2 x.c + ||c||^2), near-ties are re-decided on the exact distance
- * (cs__kmeans_dist2, lower index wins), and Hamerly bounds (one upper bound to
- * the own centroid, one lower bound to all others, plus half the distance to
- * the nearest other centroid) skip rows whose centroid cannot have changed.
+ * (cs__kmeans_dist2, lower index wins). Yinyang-style bounds skip work: each
+ * row keeps an upper bound on the distance to its centroid and one lower
+ * bound per group of centroids (groups fixed after seeding); a row whose
+ * bounds show its centroid cannot have changed is skipped, otherwise only
+ * the groups whose bound is below the upper bound are opened, and in them
+ * Elkan's rule (d(a, j) >= 2u) with the centroid-distance matrix skips most
+ * centroids. Rows with too much left go to the gemm path.
  * Rows are spread over threads; centroid sums are per-thread partials added
  * in thread order, so a seed and a thread count give the same bytes. */
 #include <cblas.h>
@@ -22,8 +26,8 @@ enum {
   MAX_THREADS = 64,
   /* The centroid-distance matrix (k x k floats) is kept up to this k. */
   CDIST_MAX_K = 4096,
-  /* A row with more candidate centroids than this takes the gemm path. */
-  CAND_MAX = 96
+  /* Centroids per group of the Yinyang bounds. */
+  GROUP_SIZE = 10
 };
 
 /* Relative margin on bound comparisons: covers the double rounding of the
@@ -35,9 +39,12 @@ typedef struct thread_scratch {
   float *tile_d;     /* [tile_rows x k] gemm output */
   int64_t *tile_idx; /* [tile_rows] row index of each gathered row */
   double *sums;      /* [k x dim] centroid sums (update pass) */
-  int32_t *cand;     /* [CAND_MAX] candidate centroids of one row */
+  float *gtmp;       /* [n_groups] */
+  double *gm1, *gm2; /* [n_groups] two smallest bounds in an opened group */
+  int32_t *garg;     /* [n_groups] centroid of gm1 */
+  uint8_t *gopen;    /* [n_groups] */
   int64_t *counts;   /* [k] */
-  int64_t changed, n_full, n_tight, n_cand_rows;
+  int64_t changed, n_full, n_tight, n_group_rows, n_opened;
 } thread_scratch_t;
 
 typedef struct fast_state {
@@ -50,13 +57,19 @@ typedef struct fast_state {
   float *xx;         /* [n] squared norms of the rows */
   int32_t *labels;   /* [n] */
   double *upper;     /* [n] >= distance to own centroid (NULL: no bounds) */
-  double *lower;     /* [n] <= distance to every other centroid */
+  int n_groups;
+  int32_t *group_of; /* [k] group of each centroid */
+  int32_t *gptr;     /* [n_groups + 1] members of g: gmem[gptr[g]..] */
+  int32_t *gmem;     /* [k] centroids by group, ascending within a group */
+  float *glb;        /* [n x n_groups] <= distance to the group's centroids
+                        other than the row's own */
+  float *gdrift;     /* [n_groups] >= largest move in the group */
+  int open_max;      /* more centroids to open than this: gemm path */
   double *half_sep;  /* [k] <= half the distance to the nearest other */
-  float *cdist;      /* [k x k] <= centroid-centroid distances, or NULL */
+  float *cdist;      /* [k x k] <= centroid-centroid distances, columns in
+                        gmem order, or NULL */
   uint8_t *force;    /* [n] 1: bounds unusable, recompute fully */
   const double *drift; /* [k] how far each centroid moved (NULL: first pass) */
-  double drift_max1, drift_max2;
-  int drift_argmax;
   int use_bounds;    /* 0: every row gets the full gemm pass */
   int tile_rows;
   int n_threads;
@@ -74,36 +87,36 @@ static double gemm_tol(int dim, double norms) {
 /* Row scans with GCC/Clang vector extensions (8 float lanes; plain scalar
  * code where the target has no vector unit). */
 typedef float vf8_t __attribute__((vector_size(32)));
-typedef int32_t vi8_t __attribute__((vector_size(32)));
+typedef int32_t vf8_mask_t __attribute__((vector_size(32)));
 
-static inline vf8_t vf8_load(const float *p) {
-  vf8_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+/* Macros rather than functions: no vector crosses a call (no ABI notes). */
+#define VF8_LOAD(dst, p) memcpy(&(dst), (p), sizeof(vf8_t))
+#define VF8_SPLAT(x) ((vf8_t){(x), (x), (x), (x), (x), (x), (x), (x)})
+/* select b where mask else a */
+#define VF8_SELECT(mask, b, a)                                                 \
+  ((vf8_t)(((mask) & (vf8_mask_t)(b)) | (~(mask) & (vf8_mask_t)(a))))
 
-static inline vf8_t vf8_min(vf8_t a, vf8_t b) {
-  vi8_t lt = a < b;
-  return (vf8_t)((lt & (vi8_t)a) | (~lt & (vi8_t)b));
-}
-
-static inline float vf8_hmin(vf8_t v) {
-  float r = v[0];
-  for (int l = 1; l < 8; l++) r = v[l] < r ? v[l] : r;
+static inline float vf8_hmin(const vf8_t *v) {
+  float lanes[8];
+  memcpy(lanes, v, sizeof lanes);
+  float r = lanes[0];
+  for (int l = 1; l < 8; l++) r = lanes[l] < r ? lanes[l] : r;
   return r;
 }
 
 /* v[j] += add[j]; returns the minimum of the result. */
 static float add_and_min(float *v, const float *add, int k) {
-  vf8_t m = {INFINITY, INFINITY, INFINITY, INFINITY,
-             INFINITY, INFINITY, INFINITY, INFINITY};
+  vf8_t m = VF8_SPLAT(INFINITY);
   int j = 0;
   for (; j + 8 <= k; j += 8) {
-    vf8_t x = vf8_load(v + j) + vf8_load(add + j);
+    vf8_t x, y;
+    VF8_LOAD(x, v + j);
+    VF8_LOAD(y, add + j);
+    x += y;
     memcpy(v + j, &x, sizeof x);
-    m = vf8_min(x, m);
+    m = VF8_SELECT(x < m, x, m);
   }
-  float r = vf8_hmin(m);
+  float r = vf8_hmin(&m);
   for (; j < k; j++) {
     v[j] += add[j];
     r = v[j] < r ? v[j] : r;
@@ -113,22 +126,24 @@ static float add_and_min(float *v, const float *add, int k) {
 
 /* Number of v[j] <= limit, and the minimum of the others. */
 static int count_within(const float *v, int k, float limit, float *out_other) {
-  const vf8_t inf = {INFINITY, INFINITY, INFINITY, INFINITY,
-                     INFINITY, INFINITY, INFINITY, INFINITY};
-  const vf8_t lim = {limit, limit, limit, limit, limit, limit, limit, limit};
+  const vf8_t inf = VF8_SPLAT(INFINITY);
+  const vf8_t lim = VF8_SPLAT(limit);
   vf8_t o = inf;
-  vi8_t cnt = {0, 0, 0, 0, 0, 0, 0, 0};
+  vf8_mask_t cnt = {0, 0, 0, 0, 0, 0, 0, 0};
   int j = 0;
   for (; j + 8 <= k; j += 8) {
-    vf8_t x = vf8_load(v + j);
-    vi8_t in = x <= lim;
+    vf8_t x;
+    VF8_LOAD(x, v + j);
+    vf8_mask_t in = x <= lim;
     cnt -= in; /* true lanes are -1 */
-    vf8_t y = (vf8_t)((in & (vi8_t)inf) | (~in & (vi8_t)x));
-    o = vf8_min(y, o);
+    vf8_t y = VF8_SELECT(in, inf, x);
+    o = VF8_SELECT(y < o, y, o);
   }
+  int32_t counts[8];
+  memcpy(counts, &cnt, sizeof counts);
   int total = 0;
-  for (int l = 0; l < 8; l++) total += cnt[l];
-  float r = vf8_hmin(o);
+  for (int l = 0; l < 8; l++) total += counts[l];
+  float r = vf8_hmin(&o);
   for (; j < k; j++) {
     if (v[j] <= limit)
       total++;
@@ -137,6 +152,18 @@ static int count_within(const float *v, int k, float limit, float *out_other) {
   }
   *out_other = r;
   return total;
+}
+
+/* sqrt(v) rounded down to a float (0 when v <= 0, FLT_MAX for +inf). */
+static inline float lower_bound_f(double v) {
+  if (!(v > 0.0)) return 0.f;
+  float f = (float)sqrt(v);
+  if (!(f > 0.f)) return 0.f;
+  uint32_t bits; /* positive float (or +inf): one ulp down is bits - 1 */
+  memcpy(&bits, &f, sizeof bits);
+  bits--;
+  memcpy(&f, &bits, sizeof f);
+  return f;
 }
 
 /* Decide the rows of one tile from their gemm distances. */
@@ -172,57 +199,126 @@ static void finish_tile(fast_state_t *s, thread_scratch_t *ts, int rows) {
     }
     ts->changed += best_j != s->labels[i];
     s->labels[i] = best_j;
+    (void)second_d;
+    (void)other_min;
     if (s->use_bounds) {
-      double other_lb = xxi + (double)other_min - tol;
-      double lb = second_d < other_lb ? second_d : other_lb;
+      /* group bounds from the gemm distances (lower bounds: minus tol) */
+      const int G = s->n_groups;
+      float *gm = ts->gtmp;
+      for (int g = 0; g < G; g++) gm[g] = INFINITY;
+      for (int j = 0; j < k; j++) {
+        int32_t g = s->group_of[j];
+        if (j != best_j && drow[j] < gm[g]) gm[g] = drow[j];
+      }
+      float *gl = s->glb + i * G;
+      for (int g = 0; g < G; g++) gl[g] = lower_bound_f(xxi + gm[g] - tol);
       s->upper[i] = sqrt(best_d);
-      s->lower[i] = lb > 0.0 ? sqrt(lb) : 0.0;
       s->force[i] = 0;
     }
   }
   ts->n_full += rows;
 }
 
-/* Elkan's rule with the centroid-distance matrix: with u the exact distance
- * from x to its centroid a, a centroid j with d(a, j) > 2u is farther than a.
- * The few others are decided on exact distances. Returns 0 when the row has
- * too many candidates (the caller sends it to the gemm path). */
-static int decide_by_candidates(fast_state_t *s, thread_scratch_t *ts,
-                                int64_t i, double d2a) {
-  const int k = s->k, dim = s->dim;
+/* The opened groups of a row (group bound <= u): their centroids are
+ * compared exactly, except those Elkan's rule rules out (d(a, j) > 2u, so
+ * d(x, j) >= d(a, j) - u > u). Returns 0 when too many centroids would be
+ * opened (the caller sends the row to the gemm path). */
+static int decide_by_groups(fast_state_t *s, thread_scratch_t *ts, int64_t i,
+                            double d2a) {
+  const int G = s->n_groups, dim = s->dim;
   const int32_t a = s->labels[i];
   const double u = s->upper[i];
-  const float *row = s->cdist + (int64_t)a * k;
-  float limit = nextafterf((float)(2.0 * u * (1.0 + BOUND_MARGIN)), INFINITY);
-  float other_min;
-  int n_within = count_within(row, k, limit, &other_min); /* includes a */
-  if (n_within - 1 > CAND_MAX) return 0;
-  int n_cand = 0;
-  for (int j = 0; j < k && n_cand < n_within - 1; j++)
-    if (row[j] <= limit && j != a) ts->cand[n_cand++] = j;
-  const float *x = s->X + i * dim;
-  double best_d = d2a, second_d = INFINITY;
-  int32_t best_j = a;
-  for (int c = 0; c < n_cand; c++) {
-    int32_t j = ts->cand[c];
-    double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
-    if (d < best_d || (d == best_d && j < best_j)) {
-      second_d = best_d < second_d ? best_d : second_d;
-      best_d = d;
-      best_j = j;
-    } else if (d < second_d) {
-      second_d = d;
-    }
+  const double thr = u * (1.0 + BOUND_MARGIN);
+  float *gl = s->glb + i * G;
+  int n_open = 0;
+  for (int g = 0; g < G; g++) {
+    ts->gopen[g] = (double)gl[g] <= thr;
+    if (ts->gopen[g]) n_open += s->gptr[g + 1] - s->gptr[g];
   }
-  /* Non-candidates: d(x, j) >= d(a, j) - u. */
-  double other_lb = (double)other_min - u * (1.0 + BOUND_MARGIN);
-  double second = sqrt(second_d);
-  ts->changed += best_j != a;
+  if (n_open > s->open_max) return 0;
+  const float *crow = s->cdist ? s->cdist + (int64_t)a * s->k : NULL;
+  const double lim = 2.0 * thr;
+  const float *x = s->X + i * dim;
+  double best_d = d2a;
+  int32_t best_j = a;
+  for (int g = 0; g < G; g++) {
+    if (!ts->gopen[g]) continue;
+    double m1 = INFINITY, m2 = INFINITY;
+    int32_t arg = -1;
+    for (int32_t e = s->gptr[g]; e < s->gptr[g + 1]; e++) {
+      int32_t j = s->gmem[e];
+      double v;
+      if (j == a) {
+        v = u;
+      } else if (crow && (double)crow[e] > lim) {
+        v = (double)crow[e] - thr;
+      } else {
+        double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
+        v = sqrt(d);
+        if (d < best_d || (d == best_d && j < best_j)) {
+          best_d = d;
+          best_j = j;
+        }
+        ts->n_opened++;
+      }
+      if (v < m1) {
+        m2 = m1;
+        m1 = v;
+        arg = j;
+      } else if (v < m2) {
+        m2 = v;
+      }
+    }
+    ts->gm1[g] = m1;
+    ts->gm2[g] = m2;
+    ts->garg[g] = arg;
+  }
+  for (int g = 0; g < G; g++) {
+    if (!ts->gopen[g]) continue;
+    double v = ts->garg[g] == best_j ? ts->gm2[g] : ts->gm1[g];
+    gl[g] = lower_bound_f(v * v);
+  }
+  if (best_j != a) {
+    int32_t ga = s->group_of[a];
+    if (!ts->gopen[ga]) {
+      float v = lower_bound_f(d2a);
+      gl[ga] = v < gl[ga] ? v : gl[ga];
+    }
+    ts->changed++;
+  }
   s->labels[i] = best_j;
   s->upper[i] = sqrt(best_d);
-  s->lower[i] = second < other_lb ? second : other_lb;
-  ts->n_cand_rows++;
+  ts->n_group_rows++;
   return 1;
+}
+
+/* gl[g] -= gdrift[g], kept a lower bound despite float rounding (minus
+ * 2^-22 relative, more than the half-ulp error); returns the minimum. */
+static float drift_group_bounds(float *gl, const float *gdrift, int G) {
+  const float c = 2.4e-7f;
+  const vf8_t cv = VF8_SPLAT(c);
+  const vf8_mask_t abs_mask = {0x7fffffff, 0x7fffffff, 0x7fffffff,
+                               0x7fffffff, 0x7fffffff, 0x7fffffff,
+                               0x7fffffff, 0x7fffffff};
+  vf8_t mv = VF8_SPLAT(FLT_MAX);
+  int g = 0;
+  for (; g + 8 <= G; g += 8) {
+    vf8_t v, d;
+    VF8_LOAD(v, gl + g);
+    VF8_LOAD(d, gdrift + g);
+    v -= d;
+    v -= (vf8_t)((vf8_mask_t)v & abs_mask) * cv;
+    memcpy(gl + g, &v, sizeof v);
+    mv = VF8_SELECT(v < mv, v, mv);
+  }
+  float m = vf8_hmin(&mv);
+  for (; g < G; g++) {
+    float v = gl[g] - gdrift[g];
+    v -= fabsf(v) * c;
+    gl[g] = v;
+    m = v < m ? v : m;
+  }
+  return m;
 }
 
 static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
@@ -239,15 +335,16 @@ static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
       if (s->use_bounds && s->drift && !s->force[i]) {
         int32_t a = s->labels[i];
         s->upper[i] += s->drift[a];
-        s->lower[i] -= a == s->drift_argmax ? s->drift_max2 : s->drift_max1;
-        double m = s->lower[i] > s->half_sep[a] ? s->lower[i] : s->half_sep[a];
+        double gmin = (double)drift_group_bounds(s->glb + i * s->n_groups,
+                                                 s->gdrift, s->n_groups);
+        double m = gmin > s->half_sep[a] ? gmin : s->half_sep[a];
         if (s->upper[i] * (1.0 + BOUND_MARGIN) < m) continue;
         double d2a = cs__kmeans_dist2(s->X + i * dim, s->C + (int64_t)a * dim,
                                       dim);
         s->upper[i] = sqrt(d2a);
         ts->n_tight++;
         if (s->upper[i] * (1.0 + BOUND_MARGIN) < m) continue;
-        if (s->cdist && decide_by_candidates(s, ts, i, d2a)) continue;
+        if (decide_by_groups(s, ts, i, d2a)) continue;
       }
       memcpy(ts->tile_x + (int64_t)rows * dim, s->X + i * dim,
              (size_t)dim * sizeof(float));
@@ -265,7 +362,7 @@ static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
 static int64_t assign_pass(fast_state_t *s) {
   for (int t = 0; t < s->n_threads; t++) {
     s->scratch[t].changed = s->scratch[t].n_full = s->scratch[t].n_tight = 0;
-    s->scratch[t].n_cand_rows = 0;
+    s->scratch[t].n_group_rows = s->scratch[t].n_opened = 0;
   }
   atomic_store(&s->next_chunk, 0);
   s->n_chunks = (s->n + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -300,13 +397,13 @@ static void sep_worker(void *arg, int64_t j0, int64_t j1, int tid) {
       s->half_sep[j] = lb > 0.0 ? 0.5 * sqrt(lb) : 0.0;
       if (s->cdist) {
         /* lower bounds of the distances, rounded down to float */
+        /* columns in group-member order (gmem), as the group pass reads */
         float *out = s->cdist + j * k;
-        for (int o = 0; o < k; o++) {
+        for (int e = 0; e < k; e++) {
+          int32_t o = s->gmem[e];
           double v = (double)drow[o] + (double)s->cc[o] + ccj - tol;
-          out[o] = v > 0.0 ? nextafterf((float)sqrt(v), 0.f) : 0.f;
-          if (out[o] < 0.f) out[o] = 0.f;
+          out[e] = o == j ? 0.f : lower_bound_f(v);
         }
-        out[j] = 0.f;
       }
     }
   }
@@ -349,7 +446,11 @@ static void scratch_free(fast_state_t *s) {
     free(s->scratch[t].tile_idx);
     free(s->scratch[t].sums);
     free(s->scratch[t].counts);
-    free(s->scratch[t].cand);
+    free(s->scratch[t].gtmp);
+    free(s->scratch[t].gm1);
+    free(s->scratch[t].gm2);
+    free(s->scratch[t].garg);
+    free(s->scratch[t].gopen);
   }
 }
 
@@ -373,9 +474,7 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
     ts->tile_x = cs_alloc_aligned((size_t)s->tile_rows * dim * sizeof(float));
     ts->tile_d = cs_alloc_aligned((size_t)s->tile_rows * k * sizeof(float));
     ts->tile_idx = malloc((size_t)s->tile_rows * sizeof *ts->tile_idx);
-    ts->cand = malloc(CAND_MAX * sizeof *ts->cand);
-    if (!ts->tile_x || !ts->tile_d || !ts->tile_idx || !ts->cand)
-      return CS_ENOMEM;
+    if (!ts->tile_x || !ts->tile_d || !ts->tile_idx) return CS_ENOMEM;
     if (with_sums) {
       ts->sums = malloc((size_t)k * (size_t)dim * sizeof *ts->sums);
       ts->counts = malloc((size_t)k * sizeof *ts->counts);
@@ -386,6 +485,95 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
   s->xx = malloc((size_t)n * sizeof *s->xx);
   if (!s->cc || !s->xx) return CS_ENOMEM;
   cs_parallel_for(s->n_threads, n, norms_worker, s);
+  return 0;
+}
+
+/* Group arrays (n_groups = k / GROUP_SIZE, at least 1) and the per-thread
+ * scratch the group pass needs. */
+static int groups_init(fast_state_t *s) {
+  const int k = s->k;
+  const int G = k / GROUP_SIZE > 1 ? k / GROUP_SIZE : 1;
+  s->n_groups = G;
+  s->open_max = k / 4 > 8 ? k / 4 : 8;
+  s->group_of = malloc((size_t)k * sizeof *s->group_of);
+  s->gptr = malloc((size_t)(G + 1) * sizeof *s->gptr);
+  s->gmem = malloc((size_t)k * sizeof *s->gmem);
+  s->glb = malloc((size_t)s->n * (size_t)G * sizeof *s->glb);
+  s->gdrift = malloc((size_t)G * sizeof *s->gdrift);
+  if (!s->group_of || !s->gptr || !s->gmem || !s->glb || !s->gdrift)
+    return CS_ENOMEM;
+  for (int t = 0; t < s->n_threads; t++) {
+    thread_scratch_t *ts = &s->scratch[t];
+    ts->gtmp = malloc((size_t)G * sizeof *ts->gtmp);
+    ts->gm1 = malloc((size_t)G * sizeof *ts->gm1);
+    ts->gm2 = malloc((size_t)G * sizeof *ts->gm2);
+    ts->garg = malloc((size_t)G * sizeof *ts->garg);
+    ts->gopen = malloc((size_t)G);
+    if (!ts->gtmp || !ts->gm1 || !ts->gm2 || !ts->garg || !ts->gopen)
+      return CS_ENOMEM;
+  }
+  return 0;
+}
+
+/* Group the seeded centroids: a few Lloyd rounds over the centroids with G
+ * evenly spaced ones as the start (k-means++ spreads them). Deterministic;
+ * any grouping is correct, a good one prunes more. */
+static int make_groups(fast_state_t *s) {
+  const int k = s->k, dim = s->dim, G = s->n_groups;
+  float *gc = malloc((size_t)G * dim * sizeof *gc);
+  double *gsum = malloc((size_t)G * dim * sizeof *gsum);
+  int64_t *gcount = malloc((size_t)G * sizeof *gcount);
+  int32_t *fill = malloc((size_t)G * sizeof *fill);
+  if (!gc || !gsum || !gcount || !fill) {
+    free(gc);
+    free(gsum);
+    free(gcount);
+    free(fill);
+    return CS_ENOMEM;
+  }
+  for (int g = 0; g < G; g++)
+    memcpy(gc + (int64_t)g * dim, s->C + (int64_t)g * k / G * dim,
+           (size_t)dim * sizeof(float));
+  for (int round = 0; round < 6; round++) {
+    for (int j = 0; j < k; j++) {
+      int best = 0;
+      float best_d = INFINITY;
+      for (int g = 0; g < G; g++) {
+        float d = cs__kmeans_dist2f(s->C + (int64_t)j * dim,
+                                    gc + (int64_t)g * dim, dim);
+        if (d < best_d) {
+          best_d = d;
+          best = g;
+        }
+      }
+      s->group_of[j] = best;
+    }
+    memset(gsum, 0, (size_t)G * dim * sizeof *gsum);
+    memset(gcount, 0, (size_t)G * sizeof *gcount);
+    for (int j = 0; j < k; j++) {
+      double *sum = gsum + (int64_t)s->group_of[j] * dim;
+      for (int d = 0; d < dim; d++) sum[d] += s->C[(int64_t)j * dim + d];
+      gcount[s->group_of[j]]++;
+    }
+    for (int g = 0; g < G; g++)
+      if (gcount[g] > 0)
+        for (int d = 0; d < dim; d++)
+          gc[(int64_t)g * dim + d] =
+              (float)(gsum[(int64_t)g * dim + d] / (double)gcount[g]);
+  }
+  /* members by group, ascending index within a group */
+  for (int g = 0; g <= G; g++) s->gptr[g] = 0;
+  for (int j = 0; j < k; j++) s->gptr[s->group_of[j] + 1]++;
+  for (int g = 0; g < G; g++) s->gptr[g + 1] += s->gptr[g];
+  for (int g = 0; g < G; g++) {
+    fill[g] = s->gptr[g];
+    s->gdrift[g] = 0.f;
+  }
+  for (int j = 0; j < k; j++) s->gmem[fill[s->group_of[j]]++] = j;
+  free(gc);
+  free(gsum);
+  free(gcount);
+  free(fill);
   return 0;
 }
 
@@ -411,15 +599,15 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   double *drift = malloc((size_t)k * sizeof *drift);
   float *old_c = malloc((size_t)k * (size_t)dim * sizeof *old_c);
   s->upper = malloc((size_t)n * sizeof *s->upper);
-  s->lower = malloc((size_t)n * sizeof *s->lower);
   s->half_sep = malloc((size_t)k * sizeof *s->half_sep);
   s->force = calloc((size_t)n, 1);
   if (k <= CDIST_MAX_K && k > 1) {
     s->cdist = malloc((size_t)k * (size_t)k * sizeof *s->cdist);
     if (!s->cdist) rc = CS_ENOMEM;
   }
+  if (rc == 0) rc = groups_init(s);
   if (rc != 0 || !sums || !counts || !dist2 || !drift || !old_c ||
-      !s->upper || !s->lower || !s->half_sep || !s->force) {
+      !s->upper || !s->half_sep || !s->force) {
     rc = cs_err_set(err, CS_ENOMEM, "kmeans: out of memory (n=%lld, k=%d)",
                     (long long)n, k);
     goto done;
@@ -428,6 +616,11 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   s->C = centroids;
   s->labels = labels;
   s->use_bounds = 1;
+  if (make_groups(s) != 0) {
+    cs__kmeans_blas_leave(s->n_threads, saved_blas);
+    rc = cs_err_set(err, CS_ENOMEM, "kmeans: out of memory (k=%d)", k);
+    goto done;
+  }
   for (int64_t i = 0; i < n; i++) labels[i] = -1;
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "kmeans", max_iter);
@@ -435,17 +628,18 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   for (;; iter++) {
     prepare_centroids(s);
     int64_t changed = assign_pass(s);
-    int64_t n_full = 0, n_tight = 0, n_cand = 0;
+    int64_t n_full = 0, n_tight = 0, n_group = 0, n_opened = 0;
     for (int t = 0; t < s->n_threads; t++) {
       n_full += s->scratch[t].n_full;
       n_tight += s->scratch[t].n_tight;
-      n_cand += s->scratch[t].n_cand_rows;
+      n_group += s->scratch[t].n_group_rows;
+      n_opened += s->scratch[t].n_opened;
     }
     cs_log(ctx, CS_LOG_DEBUG,
-           "kmeans: iteration %d: %lld changed, %lld bound checks, %lld by "
-           "candidates, %lld full scans",
-           iter, (long long)changed, (long long)n_tight, (long long)n_cand,
-           (long long)n_full);
+           "kmeans: iteration %d: %lld changed; %lld rows past the bounds, "
+           "%lld decided in their groups (%lld distances), %lld full scans",
+           iter, (long long)changed, (long long)n_tight, (long long)n_group,
+           (long long)n_opened, (long long)n_full);
     if (iter == max_iter || (iter > 0 && changed == 0)) break;
 
     cs_parallel_for(s->n_threads, n, sums_worker, s);
@@ -467,19 +661,15 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
     memcpy(old_c, centroids, (size_t)k * dim * sizeof *old_c);
     cs__kmeans_update(X, n, dim, k, labels, dist2, sums, counts, centroids,
                       any_empty ? s->force : NULL);
-    s->drift_max1 = s->drift_max2 = 0.0;
-    s->drift_argmax = -1;
+    for (int g = 0; g < s->n_groups; g++) s->gdrift[g] = 0.f;
     for (int j = 0; j < k; j++) {
       const float *c0 = old_c + (int64_t)j * dim;
       const float *c1 = centroids + (int64_t)j * dim;
       drift[j] = sqrt(cs__kmeans_dist2(c0, c1, dim)) * (1.0 + BOUND_MARGIN);
-      if (drift[j] > s->drift_max1) {
-        s->drift_max2 = s->drift_max1;
-        s->drift_max1 = drift[j];
-        s->drift_argmax = j;
-      } else if (drift[j] > s->drift_max2) {
-        s->drift_max2 = drift[j];
-      }
+      /* rounded up to float */
+      float up = nextafterf((float)drift[j], INFINITY);
+      int32_t g = s->group_of[j];
+      if (up > s->gdrift[g]) s->gdrift[g] = up;
     }
     s->drift = drift;
     cs_progress_update(&prog, iter + 1);
@@ -492,8 +682,12 @@ done:
   free(s->cc);
   free(s->xx);
   free(s->upper);
-  free(s->lower);
   free(s->half_sep);
+  free(s->group_of);
+  free(s->gptr);
+  free(s->gmem);
+  free(s->glb);
+  free(s->gdrift);
   free(s->cdist);
   free(s->force);
   free(s);

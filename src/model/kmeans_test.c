@@ -284,6 +284,7 @@ static void test_nearest_and_assign_vs_brute_force(void **state) {
   for (int q = 0; q < n; q++) {
     for (int t = 0; t < 4; t++) {
       int m = ms[t];
+      if (m == k && q % 40 != 0) continue; /* the O(k^2) reference is slow */
       cs_kmeans_nearest(C, k, dim, Q + q * dim, m, idx, dist);
       cs__kmeans_nearest_ref(C, k, dim, Q + q * dim, m, idx_ref, dist_ref);
       assert_memory_equal(idx, idx_ref, m * sizeof(int32_t));
