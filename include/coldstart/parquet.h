@@ -1,7 +1,8 @@
 /* parquet.h: a focused Parquet reader: footer and Thrift metadata, schema,
  * row groups, and column chunks decoded one at a time (pread, never the whole
  * file in memory). Supports PLAIN, dictionary, RLE/bit-packed levels,
- * DELTA_BINARY_PACKED and BYTE_STREAM_SPLIT; data pages v1 and v2; codecs
+ * DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY and
+ * BYTE_STREAM_SPLIT; data pages v1 and v2; codecs
  * UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW; flat columns and one level of
  * lists (3-level and legacy 2-level). Every malformed input is a cs_err_t
  * error naming the file and byte offset. */

@@ -201,6 +201,56 @@ static int decode_dict_indices(page_ctx_t *pc, cs_pq_chunk_t *out,
   return 0;
 }
 
+/* DELTA_LENGTH_BYTE_ARRAY (lengths, then the bytes) and DELTA_BYTE_ARRAY
+ * (prefix lengths, then suffixes as DELTA_LENGTH_BYTE_ARRAY; each value is
+ * the previous one's prefix plus its suffix). */
+static int decode_delta_strings(page_ctx_t *pc, int encoding, const uint8_t *src,
+                                size_t len, int64_t n, int64_t off) {
+  cs_pq_chunk_t *out = pc->out;
+  if (n == 0) return 0;
+  int64_t *prefix = NULL, *lens = malloc((size_t)n * sizeof *lens);
+  size_t pos = 0, used;
+  int rc = lens ? 0 : nomem(pc);
+  if (!rc && encoding == 7) {
+    prefix = malloc((size_t)n * sizeof *prefix);
+    rc = prefix ? cs__delta_decode(src, len, n, prefix, &used, pc->f->name, off,
+                                   pc->err)
+                : nomem(pc);
+    pos = used;
+  }
+  if (!rc)
+    rc = cs__delta_decode(src + pos, len - pos, n, lens, &used, pc->f->name,
+                          off + (int64_t)pos, pc->err);
+  if (!rc) pos += used;
+  if (!rc && reserve_values(pc, out, n)) rc = CS_ENOMEM;
+  for (int64_t i = 0; i < n && !rc; i++) {
+    int64_t pre = prefix ? prefix[i] : 0;
+    int64_t prev_len = i ? out->offsets[out->n_values] - out->offsets[out->n_values - 1] : 0;
+    if (lens[i] < 0 || (uint64_t)lens[i] > len - pos || pre < 0 || pre > prev_len ||
+        (i == 0 && pre != 0)) {
+      rc = fail(pc, CS_EFORMAT, off + (int64_t)pos, "%s value %lld: bad length "
+                "%lld or prefix %lld", cs_pq_encoding_name(encoding),
+                (long long)i, (long long)lens[i], (long long)pre);
+      break;
+    }
+    int64_t start = out->offsets[out->n_values];
+    if (grow((void **)&out->bytes, &out->cap_bytes, start + pre + lens[i] + 1, 1)) {
+      rc = nomem(pc);
+      break;
+    }
+    if (pre) memmove(out->bytes + start, out->bytes + out->offsets[out->n_values - 1], (size_t)pre);
+    memcpy(out->bytes + start + pre, src + pos, (size_t)lens[i]);
+    pos += (size_t)lens[i];
+    out->offsets[++out->n_values] = start + pre + lens[i];
+    if (out->type == CS_PQ_FIXED_LEN_BYTE_ARRAY && pre + lens[i] != out->type_length)
+      rc = fail(pc, CS_EFORMAT, off, "fixed-length value %lld has %lld bytes",
+                (long long)i, (long long)(pre + lens[i]));
+  }
+  free(prefix);
+  free(lens);
+  return rc;
+}
+
 static int decode_values(page_ctx_t *pc, int encoding, const uint8_t *src,
                          size_t len, int64_t n, int64_t off) {
   cs_pq_chunk_t *out = pc->out;
@@ -252,6 +302,13 @@ static int decode_values(page_ctx_t *pc, int encoding, const uint8_t *src,
     }
     free(tmp);
     return rc;
+  }
+  case 6:   /* DELTA_LENGTH_BYTE_ARRAY */
+  case 7: { /* DELTA_BYTE_ARRAY */
+    if (type != CS_PQ_BYTE_ARRAY && !(encoding == 7 && type == CS_PQ_FIXED_LEN_BYTE_ARRAY))
+      return fail(pc, CS_EFORMAT, off, "%s for type %d",
+                  cs_pq_encoding_name(encoding), type);
+    return decode_delta_strings(pc, encoding, src, len, n, off);
   }
   case 9: { /* BYTE_STREAM_SPLIT */
     size_t w = type == CS_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)out->type_length

@@ -439,9 +439,9 @@ static void tw_list(tw_t *w, int id, int elem_type, int n) {
 /* One optional INT32 column "x" nested in `n_opt` optional levels (1: flat,
  * 2: inside optional group "g"), one row group of `n_rows` rows; the chunk
  * is `pages` (already with headers). */
-static size_t build_file(uint8_t *out, int n_opt, int codec, int64_t n_rows,
-                         const uint8_t *pages, size_t pages_len,
-                         int64_t dict_offset) {
+static size_t build_file_typed(uint8_t *out, int type, int n_opt, int codec,
+                               int64_t n_rows, const uint8_t *pages,
+                               size_t pages_len, int64_t dict_offset) {
   memcpy(out, "PAR1", 4);
   memcpy(out + 4, pages, pages_len);
   size_t n = 4 + pages_len;
@@ -460,7 +460,7 @@ static size_t build_file(uint8_t *out, int n_opt, int codec, int64_t n_rows,
     tw_end(&w);
   }
   tw_begin(&w, 0);
-  tw_i32(&w, 1, CS_PQ_INT32);
+  tw_i32(&w, 1, type);
   tw_i32(&w, 3, 1);
   tw_str(&w, 4, "x");
   tw_end(&w);
@@ -471,7 +471,7 @@ static size_t build_file(uint8_t *out, int n_opt, int codec, int64_t n_rows,
   tw_begin(&w, 0);
   tw_i64(&w, 2, 4);
   tw_begin(&w, 3);
-  tw_i32(&w, 1, CS_PQ_INT32);
+  tw_i32(&w, 1, type);
   tw_list(&w, 2, CS__T_I32, 1);
   tw_varint(&w, 0);
   tw_list(&w, 3, CS__T_BINARY, 1);
@@ -494,6 +494,13 @@ static size_t build_file(uint8_t *out, int n_opt, int codec, int64_t n_rows,
   memcpy(out + n, &len, 4);
   memcpy(out + n + 4, "PAR1", 4);
   return n + 8;
+}
+
+static size_t build_file(uint8_t *out, int n_opt, int codec, int64_t n_rows,
+                         const uint8_t *pages, size_t pages_len,
+                         int64_t dict_offset) {
+  return build_file_typed(out, CS_PQ_INT32, n_opt, codec, n_rows, pages,
+                          pages_len, dict_offset);
 }
 
 /* A page: header (type 0 data v1 / 2 dictionary) + body. */
@@ -622,6 +629,49 @@ static void test_handmade_files(void **state) {
   expect_error(file, fl, CS_EFORMAT, "bad type 14");
 }
 
+/* DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY pages, encoded by hand. */
+static void test_delta_strings(void **state) {
+  (void)state;
+  uint8_t page[512], file[8192];
+  /* lengths 3 3 1: first 3, deltas 0 -2 (min -2, bw 2: 2 0), then bytes */
+  const uint8_t dlba[] = {2, 0, 0, 0, 3 << 1, 1,
+                          0x80, 0x01, 4, 3, 6, 3, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+                          'a', 'b', 'c', 'a', 'b', 'd', 'x'};
+  /* prefixes 0 2 0 (min -2, bw 3: 4 0); suffix lengths 3 1 1 (min -2, bw 2:
+   * 0 2); suffixes "abc" "d" "x" -> abc abd x */
+  const uint8_t dba[] = {2, 0, 0, 0, 3 << 1, 1,
+                         0x80, 0x01, 4, 3, 0, 3, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                         0x80, 0x01, 4, 3, 6, 3, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0,
+                         'a', 'b', 'c', 'd', 'x'};
+  for (int k = 0; k < 2; k++) {
+    const uint8_t *body = k ? dba : dlba;
+    size_t bl = k ? sizeof dba : sizeof dlba;
+    size_t pl = build_page(page, 0, 3, k ? 7 : 6, body, bl, (int64_t)bl, (int64_t)bl);
+    size_t fl = build_file_typed(file, CS_PQ_BYTE_ARRAY, 1, 0, 3, page, pl, -1);
+    cs_pq_file_t *f;
+    cs_err_t err;
+    cs_err_clear(&err);
+    if (cs_pq_open_mem(&f, file, fl, "t.parquet", &err)) fail_msg("%s", err.msg);
+    cs_pq_chunk_t ch;
+    cs_pq_chunk_init(&ch);
+    if (cs_pq_read_chunk(f, 0, 0, &ch, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(ch.n_values, 3);
+    const int64_t want_off[4] = {0, 3, 6, 7};
+    assert_memory_equal(ch.offsets, want_off, sizeof want_off);
+    assert_memory_equal(ch.bytes, "abcabdx", 7);
+    cs_pq_chunk_free(&ch);
+    cs_pq_close(f);
+    /* one byte short: an error, not a read past the page */
+    pl = build_page(page, 0, 3, k ? 7 : 6, body, bl - 1, (int64_t)bl - 1, (int64_t)bl - 1);
+    fl = build_file_typed(file, CS_PQ_BYTE_ARRAY, 1, 0, 3, page, pl, -1);
+    assert_int_equal(cs_pq_open_mem(&f, file, fl, "t.parquet", &err), 0);
+    assert_true(cs_pq_read_chunk(f, 0, 0, &ch, &err) < 0);
+    assert_non_null(strstr(err.msg, "t.parquet: offset "));
+    cs_pq_chunk_free(&ch);
+    cs_pq_close(f);
+  }
+}
+
 /* ---- malformed files: every failure is an error naming file + offset --- */
 
 static uint8_t *read_all(const char *path, size_t *size) {
@@ -706,6 +756,7 @@ int main(void) {
       cmocka_unit_test(test_duckdb),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_handmade_files),
+      cmocka_unit_test(test_delta_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
