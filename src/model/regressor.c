@@ -104,6 +104,7 @@ int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
   r->size[0] = n_in;
   for (int l = 0; l < CS__REG_N_BN; l++) r->size[l + 1] = hidden[l];
   r->size[CS__REG_N_LINEAR] = dim;
+  r->tile = CS__REG_DEFAULT_TILE;
   if (reg_alloc(r)) {
     free(r);
     return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
@@ -393,6 +394,7 @@ int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
   r->size[0] = r->n_in;
   for (int l = 0; l < CS__REG_N_BN; l++) r->size[l + 1] = (int)h[3 + l];
   r->size[CS__REG_N_LINEAR] = r->dim;
+  r->tile = CS__REG_DEFAULT_TILE;
   r->n_floats = cs__regressor_layout(r, NULL, &r->p, &r->n_trainable);
   reg_section_t s[32];
   int n = reg_sections(r, prefix, s);

@@ -32,7 +32,13 @@ struct cs_regressor {
   float *arena;
   size_t n_trainable; /* floats at the start of the arena that Adam updates */
   size_t n_floats;    /* whole arena */
+  /* Training only (not saved): column tile width of the first layer;
+   * tiles that are all zero in a row are skipped (registration-day feature
+   * blocks are often empty). 0 = one dense GEMM. */
+  int tile;
 };
+
+#define CS__REG_DEFAULT_TILE 128
 
 /* Lay the arrays of a regressor with r->size out over `base` (NULL: just
  * count). Returns the number of floats; sets *n_trainable. */

@@ -135,6 +135,11 @@ static void make_problem(uint64_t seed, int n, int n_in, int dim, float *X,
       for (int j = 0; j < dim; j++) v += y[j] * M[j * n_in + q];
       x[q] = (float)(v + 0.2 * cs_rng_normal(&rng));
     }
+    /* blocks of 4 features missing at random (zero), like empty
+     * registration-day feature blocks */
+    for (int q = 0; q + 4 < n_in; q += 4)
+      if (cs_rng_uniform(&rng) < 0.5)
+        for (int k = q; k < q + 4; k++) x[k] = 0.0f;
     x[n_in - 1] = (float)(100.0 * (1.0 + y[0]) + 5.0 * cs_rng_normal(&rng));
   }
   free(M);
@@ -143,17 +148,26 @@ static void make_problem(uint64_t seed, int n, int n_in, int dim, float *X,
 
 /* --- tests ------------------------------------------------------------------ */
 
-static void test_gradient_check(void **state) {
-  (void)state;
+/* Backprop vs finite differences of the double reference. tile: the first
+ * layer's column tiles (0 = one dense GEMM; 2 = sparse, dense, sparse and
+ * empty tiles on this batch). Returns the gradient through *grad_out. */
+static void gradient_check(int tile, float **grad_out) {
   enum { F = 7, DIM = 3, B = 5 };
   const int hidden[3] = {6, 5, 4};
   cs_regressor_t *r;
   assert_int_equal(cs__regressor_create_hidden(&r, F, hidden, DIM, 7, NULL), 0);
+  r->tile = tile;
   float X[B * F], Y[B * DIM];
   cs_rng_t rng;
   cs_rng_seed(&rng, 99);
   fill_normal(&rng, X, B * F, 2.0);
-  X[3] += 50.0f; /* a feature with an offset: standardization matters */
+  for (int i = 0; i < B; i++) {
+    X[i * F + 3] += 50.0f; /* an offset: standardization matters, and this
+                              tile cannot be folded */
+    if (i < 3) X[i * F + 0] = X[i * F + 1] = 0.0f; /* tile 0: 2 of 5 rows */
+    if (i > 0) X[i * F + 4] = X[i * F + 5] = 0.0f; /* tile 2: 1 of 5 rows */
+    X[i * F + 6] = 0.0f;                           /* tile 3: empty */
+  }
   fill_normal(&rng, Y, B * DIM, 1.0);
   for (int i = 0; i < B; i++) cs_normalize(DIM, Y + i * DIM);
   /* non-trivial BatchNorm affine parameters */
@@ -196,8 +210,24 @@ static void test_gradient_check(void **state) {
   assert_true(rv[0] != 1.0f || rm[0] != 0.0f);
   free(fd);
   free(D);
-  free(grad);
   cs_regressor_free(r);
+  *grad_out = grad;
+}
+
+static void test_gradient_check(void **state) {
+  (void)state;
+  float *dense, *tiled;
+  gradient_check(0, &dense);
+  gradient_check(2, &tiled);
+  /* the tiled (sparse) first layer agrees with the dense one */
+  enum { N_W0 = 6 * 7 };
+  double max_d = 0;
+  for (int i = 0; i < N_W0; i++)
+    if (fabs(dense[i]) > max_d) max_d = fabs(dense[i]);
+  for (int i = 0; i < N_W0; i++)
+    assert_true(fabs(dense[i] - tiled[i]) <= 1e-5 * max_d);
+  free(dense);
+  free(tiled);
 }
 
 static void test_forward_matches_reference(void **state) {
@@ -264,6 +294,7 @@ static void test_training_learns(void **state) {
   problem_t pb = problem_new(2000, 500, 20, 4);
   cs_regressor_t *r;
   assert_int_equal(cs_regressor_create(&r, pb.n_in, pb.dim, 11, NULL), 0);
+  r->tile = 4; /* exercise the sparse first layer */
   cs__regressor_fit_standardizer(r, pb.X, pb.n, 1);
   double initial = cs_regressor_mse(r, pb.Xv, pb.Yv, pb.n_val);
   cs_regressor_params_t p;
@@ -298,6 +329,7 @@ static void test_determinism(void **state) {
   assert_int_equal(cs_regressor_create(&a, pb.n_in, pb.dim, 4, NULL), 0);
   assert_int_equal(cs_regressor_create(&b, pb.n_in, pb.dim, 4, NULL), 0);
   assert_memory_equal(a->arena, b->arena, a->n_floats * sizeof(float));
+  a->tile = b->tile = 4;
   assert_int_equal(cs_regressor_train(&ctx, a, pb.X, pb.Y, pb.n, pb.Xv, pb.Yv,
                                       pb.n_val, &p, NULL, NULL), 0);
   assert_int_equal(cs_regressor_train(&ctx, b, pb.X, pb.Y, pb.n, pb.Xv, pb.Yv,

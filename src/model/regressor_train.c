@@ -27,11 +27,29 @@ typedef struct {
   float *d_a, *d_b;         /* [cap x widest] gradient scratch */
   double *acc0, *acc1;      /* [widest] column reductions */
   float *block;             /* the single allocation */
+  /* First layer on column tiles (see first_forward): */
+  int n_tiles, tile;        /* tile width; n_tiles = 0: one dense GEMM */
+  float *mu_eff;            /* [n_in] what x[j] - mu_eff[j] subtracts */
+  float *ms_eff;            /* [n_in] (mean - mu_eff) / std: folded part */
+  int any_fold;
+  float *bias0;             /* [size[1]] b0 - W0 ms_eff */
+  float *gx;                /* [cap x n_in] gathered rows of sparse tiles */
+  int *kind;                /* [n_tiles] TILE_EMPTY / TILE_DENSE / TILE_SPARSE */
+  int *n_rows;              /* [n_tiles] active rows */
+  int *rows;                /* [n_tiles x cap] their indices */
+  size_t *goff;             /* [n_tiles] offsets into gx */
 } work_t;
+
+enum { TILE_EMPTY = 0, TILE_DENSE = 1, TILE_SPARSE = 2 };
+/* A tile is folded (kept sparse) when its columns' |mean / std| are at most
+ * this: x' = x/std - mean/std then loses at most ~2 bits to cancellation. */
+#define FOLD_MAX_RATIO 4.0f
 
 static void work_free(work_t *w) {
   free(w->block);
   free(w->acc0);
+  free(w->kind);
+  free(w->goff);
   memset(w, 0, sizeof(*w));
 }
 
@@ -44,6 +62,7 @@ static int work_init(work_t *w, const cs_regressor_t *r, int cap) {
   for (int l = 0; l < CS__REG_N_BN; l++)
     total += 3 * c * r->size[l + 1] + (size_t)r->size[l + 1] + 16 * 4;
   total += 2 * c * r->dim + c + 2 * c * widest + 16 * 6;
+  total += 2 * (size_t)r->n_in + (size_t)r->size[1] + c * r->n_in + 16 * 4;
   w->block = cs_alloc_aligned(total * sizeof(float));
   w->acc0 = calloc(2 * (size_t)widest, sizeof(double));
   if (!w->block || !w->acc0) {
@@ -69,8 +88,40 @@ static int work_init(work_t *w, const cs_regressor_t *r, int cap) {
   WORK_TAKE(w->norm, c);
   WORK_TAKE(w->d_a, c * widest);
   WORK_TAKE(w->d_b, c * widest);
+  WORK_TAKE(w->mu_eff, r->n_in);
+  WORK_TAKE(w->ms_eff, r->n_in);
+  WORK_TAKE(w->bias0, r->size[1]);
+  WORK_TAKE(w->gx, c * r->n_in);
 #undef WORK_TAKE
   w->acc1 = w->acc0 + widest;
+  /* Column tiles: a tile whose columns can be folded keeps raw zeros as
+   * zeros (x/std), so rows with nothing in it are skipped. */
+  w->tile = r->tile > 0 && r->tile < r->n_in ? r->tile : 0;
+  w->n_tiles = w->tile ? (r->n_in + w->tile - 1) / w->tile : 0;
+  const float *mu = r->p.in_mean, *sd = r->p.in_std;
+  for (int t = 0; t < (w->n_tiles ? w->n_tiles : 1); t++) {
+    int k0 = t * w->tile, k1 = w->tile ? k0 + w->tile : r->n_in;
+    if (k1 > r->n_in) k1 = r->n_in;
+    int fold = w->tile > 0;
+    for (int j = k0; j < k1 && fold; j++)
+      fold = fabsf(mu[j] / sd[j]) <= FOLD_MAX_RATIO;
+    for (int j = k0; j < k1; j++) {
+      w->mu_eff[j] = fold ? 0.0f : mu[j];
+      w->ms_eff[j] = fold ? mu[j] / sd[j] : 0.0f;
+      if (fold && w->ms_eff[j] != 0.0f) w->any_fold = 1;
+    }
+  }
+  if (w->n_tiles) {
+    size_t nt = (size_t)w->n_tiles;
+    w->kind = calloc(nt * (2 + c), sizeof(int));
+    w->goff = calloc(nt, sizeof(size_t));
+    if (!w->kind || !w->goff) {
+      work_free(w);
+      return CS_ENOMEM;
+    }
+    w->n_rows = w->kind + nt;
+    w->rows = w->n_rows + nt;
+  }
   return 0;
 }
 
@@ -92,6 +143,125 @@ static void linear_forward(const float *in, int rows, int k, const float *w,
           n_out);
 }
 
+/* Rows X[idx[i]] into w->x as (x - mu_eff) / std (= standardized, or x/std
+ * in folded tiles), and each tile's active rows (any nonzero value). */
+static void gather(const cs_regressor_t *r, work_t *w, const float *X,
+                   const int64_t *idx, int rows) {
+  const float *mu = w->mu_eff, *sd = r->p.in_std;
+  int n_in = r->n_in, tile = w->tile;
+  for (int t = 0; t < w->n_tiles; t++) w->n_rows[t] = 0;
+  for (int i = 0; i < rows; i++) {
+    const float *x = X + (idx ? idx[i] : i) * (int64_t)n_in;
+    float *xs = w->x + (size_t)i * n_in;
+    for (int j = 0; j < n_in; j++) xs[j] = (x[j] - mu[j]) / sd[j];
+    for (int t = 0; t < w->n_tiles; t++) {
+      int k0 = t * tile, k1 = k0 + tile < n_in ? k0 + tile : n_in, nz = 0;
+      for (int j = k0; j < k1; j++) nz |= xs[j] != 0.0f;
+      if (nz) w->rows[(size_t)t * w->cap + w->n_rows[t]++] = i;
+    }
+  }
+  /* Classify tiles; gather the inputs of sparse ones, contiguous. */
+  size_t off = 0;
+  for (int t = 0; t < w->n_tiles; t++) {
+    int nr = w->n_rows[t], k0 = t * tile;
+    int kw = k0 + tile < n_in ? tile : n_in - k0;
+    w->kind[t] = nr == 0 ? TILE_EMPTY
+                 : (int64_t)nr * 4 >= (int64_t)rows * 3 ? TILE_DENSE
+                                                         : TILE_SPARSE;
+    if (w->kind[t] != TILE_SPARSE) continue;
+    w->goff[t] = off;
+    const int *ri = w->rows + (size_t)t * w->cap;
+    for (int q = 0; q < nr; q++)
+      memcpy(w->gx + off + (size_t)q * kw, w->x + (size_t)ri[q] * n_in + k0,
+             sizeof(float) * kw);
+    off += (size_t)nr * kw;
+  }
+}
+
+/* Columns [k0, k1) of the next run of consecutive dense tiles from *t on
+ * (or the whole width when not tiled); returns 0 when none is left. */
+static int next_dense_run(const work_t *w, int n_in, int *t, int *k0,
+                          int *k1) {
+  if (!w->n_tiles) {
+    if (*t > 0) return 0;
+    *t = 1;
+    *k0 = 0;
+    *k1 = n_in;
+    return 1;
+  }
+  while (*t < w->n_tiles && w->kind[*t] != TILE_DENSE) (*t)++;
+  if (*t >= w->n_tiles) return 0;
+  *k0 = *t * w->tile;
+  while (*t < w->n_tiles && w->kind[*t] == TILE_DENSE) (*t)++;
+  *k1 = *t * w->tile < n_in ? *t * w->tile : n_in;
+  return 1;
+}
+
+/* First Linear layer, z = x' W0^T + b0 with x' = xs - ms_eff:
+ * z = xs W0^T + (b0 - W0 ms_eff), where xs is zero on a row's inactive
+ * tiles: dense tiles run as one GEMM per run of columns, sparse tiles on
+ * their gathered rows only (scatter-added), empty tiles not at all. */
+static void first_forward(const cs_regressor_t *r, work_t *w, int rows,
+                          float *z) {
+  int n_in = r->n_in, n_out = r->size[1];
+  const float *W = r->p.w[0];
+  memcpy(w->bias0, r->p.b[0], sizeof(float) * n_out);
+  if (w->any_fold)
+    cs_gemv(CS_NOTRANS, n_out, n_in, -1.0f, W, n_in, w->ms_eff, 1.0f,
+            w->bias0);
+  for (int i = 0; i < rows; i++)
+    memcpy(z + (size_t)i * n_out, w->bias0, sizeof(float) * n_out);
+  int t = 0, k0, k1;
+  while (next_dense_run(w, n_in, &t, &k0, &k1))
+    cs_gemm(CS_NOTRANS, CS_TRANS, rows, n_out, k1 - k0, 1.0f, w->x + k0, n_in,
+            W + k0, n_in, 1.0f, z, n_out);
+  float *tmp = w->d_b; /* free until the BatchNorm below */
+  for (t = 0; t < w->n_tiles; t++) {
+    if (w->kind[t] != TILE_SPARSE) continue;
+    int nr = w->n_rows[t], kb = t * w->tile;
+    int kw = kb + w->tile < n_in ? w->tile : n_in - kb;
+    cs_gemm(CS_NOTRANS, CS_TRANS, nr, n_out, kw, 1.0f, w->gx + w->goff[t], kw,
+            W + kb, n_in, 0.0f, tmp, n_out);
+    const int *ri = w->rows + (size_t)t * w->cap;
+    for (int q = 0; q < nr; q++) {
+      float *zr = z + (size_t)ri[q] * n_out;
+      const float *tr = tmp + (size_t)q * n_out;
+      for (int o = 0; o < n_out; o++) zr[o] += tr[o];
+    }
+  }
+}
+
+/* dW0 = dz^T x' = dz^T xs - (dz^T 1) ms_eff^T, tile by tile like the
+ * forward; col_sum = dz^T 1 (the bias gradient). scratch: [rows x n_out]. */
+static void first_backward(const cs_regressor_t *r, work_t *w, int rows,
+                           const float *dz, const float *col_sum,
+                           float *scratch, float *dW) {
+  int n_in = r->n_in, n_out = r->size[1];
+  int t = 0, k0, k1;
+  while (next_dense_run(w, n_in, &t, &k0, &k1))
+    cs_gemm(CS_TRANS, CS_NOTRANS, n_out, k1 - k0, rows, 1.0f, dz, n_out,
+            w->x + k0, n_in, 0.0f, dW + k0, n_in);
+  for (t = 0; t < w->n_tiles; t++) {
+    int kb = t * w->tile, kw = kb + w->tile < n_in ? w->tile : n_in - kb;
+    if (w->kind[t] == TILE_EMPTY) {
+      for (int o = 0; o < n_out; o++)
+        memset(dW + (size_t)o * n_in + kb, 0, sizeof(float) * kw);
+      continue;
+    }
+    if (w->kind[t] != TILE_SPARSE) continue;
+    int nr = w->n_rows[t];
+    const int *ri = w->rows + (size_t)t * w->cap;
+    for (int q = 0; q < nr; q++)
+      memcpy(scratch + (size_t)q * n_out, dz + (size_t)ri[q] * n_out,
+             sizeof(float) * n_out);
+    cs_gemm(CS_TRANS, CS_NOTRANS, n_out, kw, nr, 1.0f, scratch, n_out,
+            w->gx + w->goff[t], kw, 0.0f, dW + kb, n_in);
+  }
+  if (w->any_fold)
+    cs_gemm(CS_NOTRANS, CS_NOTRANS, n_out, n_in, 1, -1.0f, col_sum, 1,
+            w->ms_eff, n_in, 1.0f, dW, n_in);
+}
+
 /* Train-mode forward of a gathered batch; returns the MSE loss and leaves
  * dL/dout in w->d_a ([rows x dim]). */
 static double forward_train(cs_regressor_t *r, work_t *w, const float *Y,
@@ -101,7 +271,10 @@ static double forward_train(cs_regressor_t *r, work_t *w, const float *Y,
   for (int l = 0; l < CS__REG_N_BN; l++) {
     int n_out = r->size[l + 1], k = r->size[l];
     float *a = w->act[l];
-    linear_forward(in, rows, k, p->w[l], p->b[l], n_out, a);
+    if (l == 0)
+      first_forward(r, w, rows, a);
+    else
+      linear_forward(in, rows, k, p->w[l], p->b[l], n_out, a);
     size_t n_el = (size_t)rows * n_out;
     for (size_t e = 0; e < n_el; e++) a[e] = a[e] > 0.0f ? a[e] : 0.0f;
     /* batch statistics (biased variance for normalization) */
@@ -183,7 +356,7 @@ static void backward(const cs_regressor_t *r, work_t *w, int rows,
   float *dz = w->d_a, *dnext = w->d_b;
   for (int l = CS__REG_N_LINEAR - 1; l >= 0; l--) {
     int n_out = r->size[l + 1], k = r->size[l];
-    const float *in = l == 0 ? w->x : w->h[l - 1];
+    const float *in = l == 0 ? NULL : w->h[l - 1];
     if (l < CS__REG_N_BN) {
       /* dz holds dL/dh (BatchNorm output): BN then ReLU backward. */
       const float *xh = w->xhat[l], *a = w->act[l], *gam = p->gamma[l];
@@ -214,11 +387,15 @@ static void backward(const cs_regressor_t *r, work_t *w, int rows,
       }
     }
     /* dz = dL/dz for Linear l */
-    cs_gemm(CS_TRANS, CS_NOTRANS, n_out, k, rows, 1.0f, dz, n_out, in, k, 0.0f,
-            g->w[l], k);
     double *sb = w->acc0;
     col_sums(dz, rows, n_out, sb);
     for (int j = 0; j < n_out; j++) g->b[l][j] = (float)sb[j];
+    if (l == 0) {
+      first_backward(r, w, rows, dz, g->b[0], dnext, g->w[0]);
+      break;
+    }
+    cs_gemm(CS_TRANS, CS_NOTRANS, n_out, k, rows, 1.0f, dz, n_out, in, k, 0.0f,
+            g->w[l], k);
     if (l > 0) {
       cs_gemm(CS_NOTRANS, CS_NOTRANS, rows, k, n_out, 1.0f, dz, n_out, p->w[l],
               k, 0.0f, dnext, k);
@@ -226,17 +403,6 @@ static void backward(const cs_regressor_t *r, work_t *w, int rows,
       dz = dnext;
       dnext = t;
     }
-  }
-}
-
-/* Standardize rows X[idx[i]] into w->x. */
-static void gather(const cs_regressor_t *r, work_t *w, const float *X,
-                   const int64_t *idx, int rows) {
-  const float *mu = r->p.in_mean, *sd = r->p.in_std;
-  for (int i = 0; i < rows; i++) {
-    const float *x = X + (idx ? idx[i] : i) * (int64_t)r->n_in;
-    float *xs = w->x + (size_t)i * r->n_in;
-    for (int j = 0; j < r->n_in; j++) xs[j] = (x[j] - mu[j]) / sd[j];
   }
 }
 
