@@ -285,6 +285,10 @@ static int read_split(const char *dir, const char *space, int split,
   enum { BATCH = 32 };
   float *colbuf = NULL;
   int64_t base = 0;
+  cs_progress_t prog;
+  char label[64];
+  snprintf(label, sizeof label, "import-deezer %s", cs_split_name(split));
+  cs_progress_start(&prog, ctx, label, (int64_t)cs_pq_n_row_groups(f) * F);
   for (int g = 0; g < cs_pq_n_row_groups(f) && !rc; g++) {
     int64_t rows = cs_pq_row_group(f, g)->num_rows;
     free(colbuf);
@@ -304,6 +308,7 @@ static int read_split(const char *dir, const char *space, int split,
         float *dst = feat + (base + r) * F + j0;
         for (int k = 0; k < nb; k++) dst[k] = colbuf[(size_t)k * (size_t)rows + (size_t)r];
       }
+      cs_progress_update(&prog, (int64_t)g * F + j0 + nb);
     }
     if (rc) break;
     /* truth lists (kept in file order, mapped to song rows) */
@@ -339,6 +344,7 @@ static int read_split(const char *dir, const char *space, int split,
     }
     base += rows;
   }
+  cs_progress_finish(&prog);
   if (!rc && n_unknown)
     cs_log(ctx, CS_LOG_WARN, "%s: %lld d1d30_songs entries name songs missing "
            "from song_embeddings.parquet; left out", cs_pq_name(f),
