@@ -28,6 +28,11 @@ typedef struct cs_segments {
   float *p;           /* [nnz] p_c(s) */
   int32_t *counts;    /* [nnz] n_c(s) */
   int64_t *n_users;   /* [k] users counted in each segment */
+  /* The same entries ordered by song row within each segment, for p_c(s)
+   * lookups by binary search (cs_segments_p); NULL in files written
+   * before they existed (lookups then scan the ranking). */
+  int32_t *by_song;   /* [nnz] */
+  float *by_song_p;   /* [nnz] */
   int owned;          /* 1: arrays malloc'ed (cs_segments_free frees them);
                          0: they point into a container map */
 } cs_segments_t;
@@ -46,7 +51,8 @@ int cs_segments_build(int32_t k, const int32_t *assign, int64_t n_users,
                       cs_segments_t *out, cs_err_t *err);
 void cs_segments_free(cs_segments_t *s);
 
-/* p_c(s) by scanning segment c's list (O(list length)); 0 when absent. */
+/* p_c(s): binary search in the by-song order (O(log length)), or a scan of
+ * the ranking when that order is absent; 0 when s is not in the list. */
 float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song);
 
 /* The first `n` songs of segment c's full ranking over ALL songs: the stored

@@ -18,6 +18,11 @@ static int entry_cmp(const void *a, const void *b) {
   return (x->song > y->song) - (x->song < y->song);
 }
 
+static int song_cmp(const void *a, const void *b) {
+  const entry_t *x = a, *y = b;
+  return (x->song > y->song) - (x->song < y->song);
+}
+
 void cs_segments_free(cs_segments_t *s) {
   if (!s) return;
   if (s->owned) {
@@ -26,6 +31,8 @@ void cs_segments_free(cs_segments_t *s) {
     free(s->p);
     free(s->counts);
     free(s->n_users);
+    free(s->by_song);
+    free(s->by_song_p);
   }
   memset(s, 0, sizeof *s);
 }
@@ -83,7 +90,11 @@ int cs_segments_build(int32_t k, const int32_t *assign, int64_t n_users,
   out->songs = malloc(((size_t)cap + 1) * sizeof *out->songs);
   out->p = malloc(((size_t)cap + 1) * sizeof *out->p);
   out->counts = malloc(((size_t)cap + 1) * sizeof *out->counts);
-  if (!out->songs || !out->p || !out->counts) goto fail;
+  out->by_song = malloc(((size_t)cap + 1) * sizeof *out->by_song);
+  out->by_song_p = malloc(((size_t)cap + 1) * sizeof *out->by_song_p);
+  if (!out->songs || !out->p || !out->counts || !out->by_song ||
+      !out->by_song_p)
+    goto fail;
 
   int64_t nnz = 0;
   for (int32_t c = 0; c < k; c++) {
@@ -116,6 +127,16 @@ int cs_segments_build(int32_t k, const int32_t *assign, int64_t n_users,
       nnz++;
     }
     out->indptr[c + 1] = nnz;
+    /* by-song order: the touched songs sorted by row */
+    for (int64_t i = 0; i < n_touched; i++) {
+      ent[i].song = out->songs[out->indptr[c] + i];
+      ent[i].count = (int32_t)i; /* position in the ranking */
+    }
+    qsort(ent, (size_t)n_touched, sizeof *ent, song_cmp);
+    for (int64_t i = 0; i < n_touched; i++) {
+      out->by_song[out->indptr[c] + i] = ent[i].song;
+      out->by_song_p[out->indptr[c] + i] = out->p[out->indptr[c] + ent[i].count];
+    }
   }
   rc = 0;
 fail:
@@ -132,9 +153,21 @@ fail:
 }
 
 float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song) {
-  for (int64_t i = s->indptr[c]; i < s->indptr[c + 1]; i++)
-    if (s->songs[i] == song) return s->p[i];
-  return 0.0f;
+  if (!s->by_song) {
+    for (int64_t i = s->indptr[c]; i < s->indptr[c + 1]; i++)
+      if (s->songs[i] == song) return s->p[i];
+    return 0.0f;
+  }
+  int64_t lo = s->indptr[c], hi = s->indptr[c + 1];
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (s->by_song[mid] < song)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < s->indptr[c + 1] && s->by_song[lo] == song ? s->by_song_p[lo]
+                                                         : 0.0f;
 }
 
 int64_t cs_segments_take(const cs_segments_t *s, int32_t c, int64_t n,
@@ -207,7 +240,14 @@ int cs_segments_save(const cs_segments_t *s, cs_container_writer_t *w,
   if ((rc = cs_container_add(w, name, s->p, nnz * sizeof(float), err)))
     return rc;
   sec_name(name, sizeof name, prefix, "counts");
-  return cs_container_add(w, name, s->counts, nnz * sizeof(int32_t), err);
+  if ((rc = cs_container_add(w, name, s->counts, nnz * sizeof(int32_t), err)))
+    return rc;
+  if (!s->by_song) return 0;
+  sec_name(name, sizeof name, prefix, "by_song");
+  if ((rc = cs_container_add(w, name, s->by_song, nnz * sizeof(int32_t), err)))
+    return rc;
+  sec_name(name, sizeof name, prefix, "by_song_p");
+  return cs_container_add(w, name, s->by_song_p, nnz * sizeof(float), err);
 }
 
 int cs_segments_load(cs_segments_t *s, const cs_container_t *c,
@@ -252,6 +292,17 @@ int cs_segments_load(cs_segments_t *s, const cs_container_t *c,
   s->k = (int32_t)meta.k;
   s->n_songs = n_songs;
   s->owned = 0;
+  /* Optional by-song order (absent in older files). */
+  sec_name(name, sizeof name, prefix, "by_song");
+  if (cs_container_get(c, name, &size)) {
+    if ((rc = cs_container_require(c, name, nnz * 4, &data, &size, err)))
+      return rc;
+    s->by_song = (int32_t *)data;
+    sec_name(name, sizeof name, prefix, "by_song_p");
+    if ((rc = cs_container_require(c, name, nnz * 4, &data, &size, err)))
+      return rc;
+    s->by_song_p = (float *)data;
+  }
   /* Validate: monotone indptr, songs in range, ranking order. */
   if (s->indptr[0] != 0 || s->indptr[s->k] != meta.nnz)
     goto bad;
@@ -268,6 +319,13 @@ int cs_segments_load(cs_segments_t *s, const cs_container_t *c,
         goto bad;
     }
   }
+  if (s->by_song)
+    for (int32_t g = 0; g < s->k; g++)
+      for (int64_t i = s->indptr[g]; i < s->indptr[g + 1]; i++)
+        if (s->by_song[i] < 0 || s->by_song[i] >= n_songs ||
+            (i > s->indptr[g] && s->by_song[i] <= s->by_song[i - 1]) ||
+            !(s->by_song_p[i] > 0.0f))
+          goto bad;
   return 0;
 bad:
   memset(s, 0, sizeof *s);

@@ -69,6 +69,9 @@ struct cs_rec_ws {
   float *top_score; /* [cap_items] */
   int32_t *fill_song; /* [cap_items] */
   float *fill_score;  /* [cap_items] */
+  uint32_t *fill_mask; /* [cap_items] */
+  uint32_t *seen;     /* [n_songs] threshold fill: seen when == seen_epoch */
+  uint32_t seen_epoch;
   cs_rec_t rec;
 };
 
@@ -87,6 +90,8 @@ void cs_rec_ws_free(cs_rec_ws_t *ws) {
   free(ws->top_score);
   free(ws->fill_song);
   free(ws->fill_score);
+  free(ws->fill_mask);
+  free(ws->seen);
   free(ws->rec.songs);
   free(ws->rec.scores);
   free(ws->rec.item_mask);
@@ -123,6 +128,8 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   ws->top_score = malloc(ci * sizeof(float));
   ws->fill_song = malloc(ci * sizeof(int32_t));
   ws->fill_score = malloc(ci * sizeof(float));
+  ws->fill_mask = malloc(ci * sizeof(uint32_t));
+  ws->seen = calloc(ns, sizeof(uint32_t));
   ws->rec.songs = malloc(ci * sizeof(int32_t));
   ws->rec.scores = malloc(ci * sizeof(float));
   ws->rec.item_mask = malloc(ci * sizeof(uint32_t));
@@ -131,7 +138,8 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   ws->rec.member_dist = malloc(cm * sizeof(float));
   if (!ws->pred || !ws->xnorm || !ws->dots || !ws->acc || !ws->accmask ||
       !ws->touched || !ws->stamp || !ws->pos || !ws->cdist || !ws->top_idx ||
-      !ws->top_score || !ws->fill_song || !ws->fill_score || !ws->rec.songs ||
+      !ws->top_score || !ws->fill_song || !ws->fill_score || !ws->fill_mask ||
+      !ws->seen || !ws->rec.songs ||
       !ws->rec.scores || !ws->rec.item_mask || !ws->rec.member_cluster ||
       !ws->rec.member_weight || !ws->rec.member_dist) {
     cs_rec_ws_free(ws);
@@ -252,6 +260,94 @@ static int64_t accumulate_mixture(const cs_segments_t *seg, const cs_rec_t *r,
   return n_touched;
 }
 
+/* Exact mixture score of one song (same float operations, in the same
+ * order, as accumulate_mixture) and the memberships that have it. */
+static float mixture(const cs_segments_t *seg, const cs_rec_t *r,
+                     const double *w, int n_m, int32_t s, uint32_t *mask) {
+  float sum = 0.0f;
+  uint32_t mk = 0;
+  for (int j = 0; j < n_m; j++) {
+    float pj = cs_segments_p(seg, r->member_cluster[j], s);
+    if (pj > 0.0f) {
+      sum += (float)(w[j] * (double)pj);
+      mk |= 1u << j;
+    }
+  }
+  *mask = mk;
+  return sum;
+}
+
+/* Keep the best `need` (score desc, song asc) in ws->fill_*. */
+static void fill_insert(cs_rec_ws_t *ws, int need, int *n_fill, float sc,
+                        int32_t s, uint32_t mask) {
+  int n = *n_fill;
+  if (n == need && !(sc > ws->fill_score[n - 1] ||
+                     (sc == ws->fill_score[n - 1] && s < ws->fill_song[n - 1])))
+    return;
+  int i = n < need ? n++ : need - 1;
+  while (i > 0 && (sc > ws->fill_score[i - 1] ||
+                   (sc == ws->fill_score[i - 1] && s < ws->fill_song[i - 1]))) {
+    ws->fill_score[i] = ws->fill_score[i - 1];
+    ws->fill_song[i] = ws->fill_song[i - 1];
+    ws->fill_mask[i] = ws->fill_mask[i - 1];
+    i--;
+  }
+  ws->fill_score[i] = sc;
+  ws->fill_song[i] = s;
+  ws->fill_mask[i] = mask;
+  *n_fill = n;
+}
+
+/* Reference fill: over the accumulated mixture of every listed song. */
+static int fill_accumulated(int64_t n_touched, int need, uint32_t e,
+                            cs_rec_ws_t *ws) {
+  int n_fill = 0;
+  for (int64_t t = 0; t < n_touched; t++) {
+    int32_t s = ws->touched[t];
+    if (ws->stamp[s] != e)
+      fill_insert(ws, need, &n_fill, ws->acc[s], s, ws->accmask[s]);
+  }
+  return n_fill;
+}
+
+/* Fast fill (threshold algorithm): walk the m rankings depth by depth,
+ * scoring each newly seen song exactly (binary-search lookups); an unseen
+ * song scores at most sum_j w_j p_j(depth) over the lists not exhausted,
+ * so once the need-th best beats that bound (with a margin above float
+ * rounding) nothing unseen can enter. Same result as fill_accumulated. */
+static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
+                          const double *w, int n_m, int need, uint32_t e,
+                          cs_rec_ws_t *ws) {
+  if (++ws->seen_epoch == 0) {
+    memset(ws->seen, 0, (size_t)ws->n_songs * sizeof(uint32_t));
+    ws->seen_epoch = 1;
+  }
+  uint32_t es = ws->seen_epoch;
+  int n_fill = 0;
+  for (int64_t depth = 0;; depth++) {
+    int active = 0;
+    double bound = 0.0;
+    for (int j = 0; j < n_m; j++) {
+      int32_t c = r->member_cluster[j];
+      if (depth >= cs_segments_len(seg, c)) continue;
+      active = 1;
+      int64_t at = seg->indptr[c] + depth;
+      bound += w[j] * (double)seg->p[at];
+      int32_t s = seg->songs[at];
+      if (ws->stamp[s] == e || ws->seen[s] == es) continue;
+      ws->seen[s] = es;
+      uint32_t mk;
+      float sc = mixture(seg, r, w, n_m, s, &mk);
+      fill_insert(ws, need, &n_fill, sc, s, mk);
+    }
+    if (!active) break;
+    if (n_fill == need &&
+        (double)ws->fill_score[need - 1] > bound * (1.0 + 1e-5))
+      break;
+  }
+  return n_fill;
+}
+
 /* Soft allocation, DESIGN.md 1.6. `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
@@ -271,20 +367,6 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   }
   int a[CS_SOFT_M_MAX];
   cs_soft_slots(w, n_m, total, a);
-
-  /* Mixture scores sum_j w_j p_j(s) over the union of the m lists (exact:
-   * lists are untruncated), and which clusters have s at all. Needed for
-   * the scores, and for the fill when the candidates fall short of K. */
-  int need_mix = !p->skip_scores;
-  if (!need_mix) {
-    int64_t upper = 0; /* candidates before dedup */
-    for (int j = 0; j < n_m; j++) {
-      int64_t len = cs_segments_len(seg, r->member_cluster[j]);
-      upper += a[j] < len ? a[j] : len;
-    }
-    need_mix = upper < k; /* else decided after dedup below */
-  }
-  int64_t n_touched = need_mix ? accumulate_mixture(seg, r, w, n_m, ws) : 0;
 
   /* Candidates: top a_j of cluster j in order j = 1..m, first occurrence
    * kept; a later duplicate only adds its cluster to the item. Only songs
@@ -311,51 +393,37 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   }
   if (n > k) n = k;
 
-  /* Fill: best remaining songs by mixture score (desc, then song asc). */
+  /* Fill: the best remaining songs by mixture score sum_j w_j p_j(s)
+   * (desc, then song row asc), then zero-score songs by row. */
   int need = k - n, n_fill = 0;
-  if (need > 0 && !need_mix) { /* duplicates made room: mixture after all */
-    need_mix = 1;
+  int64_t n_touched = 0;
+  if (seg->by_song) {
+    if (need > 0) n_fill = fill_threshold(seg, r, w, n_m, need, e, ws);
+  } else if (need > 0 || !p->skip_scores) {
     n_touched = accumulate_mixture(seg, r, w, n_m, ws);
+    if (need > 0) n_fill = fill_accumulated(n_touched, need, e, ws);
   }
-  if (need > 0) {
-    for (int64_t t = 0; t < n_touched; t++) {
-      int32_t s = ws->touched[t];
-      if (ws->stamp[s] == e) continue;
-      float sc = ws->acc[s];
-      if (n_fill == need &&
-          !(sc > ws->fill_score[n_fill - 1] ||
-            (sc == ws->fill_score[n_fill - 1] && s < ws->fill_song[n_fill - 1])))
-        continue;
-      int i = n_fill < need ? n_fill++ : need - 1;
-      while (i > 0 && (sc > ws->fill_score[i - 1] ||
-                       (sc == ws->fill_score[i - 1] && s < ws->fill_song[i - 1]))) {
-        ws->fill_score[i] = ws->fill_score[i - 1];
-        ws->fill_song[i] = ws->fill_song[i - 1];
-        i--;
-      }
-      ws->fill_score[i] = sc;
-      ws->fill_song[i] = s;
-    }
-    for (int i = 0; i < n_fill; i++) {
-      int32_t s = ws->fill_song[i];
-      ws->stamp[s] = e;
-      r->songs[n] = s;
-      r->item_mask[n] = ws->accmask[s];
-      n++;
-    }
-    /* Zero-score songs by ascending row (all songs with a positive
-     * mixture score are taken or were just used above). */
-    for (int32_t s = 0; n < k && s < m->n_songs; s++) {
-      if (ws->stamp[s] == e) continue;
-      ws->stamp[s] = e;
-      r->songs[n] = s;
-      r->item_mask[n] = 0;
-      n++;
-    }
+  for (int i = 0; i < n_fill; i++) {
+    int32_t s = ws->fill_song[i];
+    ws->stamp[s] = e;
+    r->songs[n] = s;
+    r->item_mask[n] = ws->fill_mask[i];
+    n++;
+  }
+  for (int32_t s = 0; n < k && s < m->n_songs; s++) {
+    if (ws->stamp[s] == e) continue;
+    ws->stamp[s] = e;
+    r->songs[n] = s;
+    r->item_mask[n] = 0;
+    n++;
   }
   r->n_items = n;
-  for (int i = 0; i < n; i++)
-    r->scores[i] = need_mix ? ws->acc[r->songs[i]] : 0.0f;
+  for (int i = 0; i < n; i++) {
+    uint32_t mk;
+    r->scores[i] = p->skip_scores ? 0.0f
+                   : seg->by_song ? mixture(seg, r, w, n_m, r->songs[i], &mk)
+                                  : ws->acc[r->songs[i]];
+  }
   for (int64_t t = 0; t < n_touched; t++) {
     ws->acc[ws->touched[t]] = 0.0f;
     ws->accmask[ws->touched[t]] = 0;

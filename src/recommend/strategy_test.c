@@ -392,6 +392,19 @@ static void test_soft_property(void **state) {
         assert_int_equal(r->songs[i], songs[i]);
         assert_int_equal(r->item_mask[i], masks[i]);
       }
+      /* The reference fill (accumulate every listed song; used for files
+       * without the by-song order) gives the same songs, clusters and
+       * bitwise the same scores as the threshold fill. */
+      float sc[128];
+      memcpy(sc, r->scores, (size_t)K * sizeof *sc);
+      int32_t *bs = m.segments.by_song;
+      m.segments.by_song = NULL;
+      assert_int_equal(cs_recommend(&m, CS_STRAT_SOFT, &p, NULL, pred, ws, &r,
+                                    NULL), 0);
+      m.segments.by_song = bs;
+      assert_memory_equal(r->songs, songs, (size_t)K * sizeof *songs);
+      assert_memory_equal(r->item_mask, masks, (size_t)K * sizeof *masks);
+      assert_memory_equal(r->scores, sc, (size_t)K * sizeof *sc);
       /* without scores (evaluation): the same songs and clusters */
       cs_strategy_params_t pq = p;
       pq.skip_scores = 1;
