@@ -384,7 +384,6 @@ static void target_range(void *arg, int64_t begin, int64_t end, int tid) {
   int d = P->dim;
   int32_t *buf = NULL;
   int64_t cap = 0;
-  float *plays = NULL;
   double *acc = malloc((size_t)d * sizeof(double));
   if (!acc) goto fail;
   for (int64_t i = begin; i < end; i++) {
@@ -405,36 +404,16 @@ static void target_range(void *arg, int64_t begin, int64_t end, int tid) {
     } else if (J->split == CS_SPLIT_TRAIN && P->cf_row[u] >= 0) {
       memcpy(t, P->user_f + (size_t)P->cf_row[u] * d, (size_t)d * sizeof(float));
     } else {
-      /* fold in from the days-1-30 plays: (song, count) pairs */
-      qsort(buf, (size_t)n, sizeof *buf, cmp_i32);
-      float *np = realloc(plays, (size_t)n * sizeof(float));
-      if (!np) goto fail;
-      plays = np;
-      int64_t m = 0;
-      for (int64_t k = 0; k < n; k++) {
-        if (m > 0 && buf[m - 1] == buf[k]) {
-          plays[m - 1] += 1.0f;
-        } else {
-          buf[m] = buf[k];
-          plays[m++] = 1.0f;
-        }
-      }
-      cs_als_params_t ap = P->p->als;
-      ap.dim = d;
-      if (cs_als_fold_in_gram(P->song_emb, P->L->n_songs, d, P->gram, buf,
-                              plays, m, &ap, t))
-        goto fail;
+      continue; /* validation/test in UT-ALS: fold_in_split() */
     }
     J->out->has_target[i] = (uint8_t)normalize(t, d);
   }
   free(buf);
-  free(plays);
   free(acc);
   return;
 fail:
   J->failed[tid & 63] = 1;
   free(buf);
-  free(plays);
   free(acc);
 }
 
@@ -473,6 +452,63 @@ static int build_truth(prep_t *P, int s, cs_split_t *out, cs_err_t *err) {
   return 0;
 }
 
+/* UT-ALS targets of validation/test users: their days-1-30 play counts
+ * solved against the fixed song factors, exactly as the training users'
+ * half-steps are (cs_als_solve_rows, `iters` passes of cg_steps CG from
+ * zero), then L2-normalized. The model itself never sees these rows. */
+static int fold_in_split(prep_t *P, int s, cs_split_t *sp, cs_err_t *err) {
+  int64_t n = P->n_rows[s], t = 0;
+  int32_t *buf = NULL;
+  int64_t cap = 0, n_plays = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t m = window_streams(P, P->rows[s][i], &buf, &cap);
+    if (m < 0) {
+      free(buf);
+      return cs_err_set(err, CS_ENOMEM, "prepare: fold-in");
+    }
+    n_plays += m;
+  }
+  int64_t *rows = malloc((size_t)(n_plays + 1) * sizeof(int64_t));
+  int32_t *cols = malloc((size_t)(n_plays + 1) * sizeof(int32_t));
+  float *vals = malloc((size_t)(n_plays + 1) * sizeof(float));
+  float *x = calloc((size_t)(n + 1) * P->dim, sizeof(float));
+  cs_csr_t plays;
+  memset(&plays, 0, sizeof plays);
+  int rc = 0;
+  if (!rows || !cols || !vals || !x)
+    rc = cs_err_set(err, CS_ENOMEM, "prepare: fold-in");
+  for (int64_t i = 0; i < n && !rc; i++) {
+    int64_t m = window_streams(P, P->rows[s][i], &buf, &cap);
+    for (int64_t k = 0; k < m; k++, t++) {
+      rows[t] = i;
+      cols[t] = buf[k];
+      vals[t] = 1.0f;
+    }
+  }
+  if (!rc)
+    rc = cs_csr_from_triplets(&plays, n, P->L->n_songs, rows, cols, vals, t,
+                              err);
+  free(rows);
+  free(cols);
+  free(vals);
+  free(buf);
+  cs_als_params_t ap = P->p->als;
+  ap.dim = P->dim;
+  int passes = ap.iters > 0 ? ap.iters : 1;
+  for (int it = 0; it < passes && !rc; it++)
+    rc = cs_als_solve_rows(P->ctx, &plays, P->song_emb, P->gram, &ap, x, err);
+  for (int64_t i = 0; i < n && !rc; i++) {
+    float *tg = sp->targets + (size_t)i * P->dim;
+    memcpy(tg, x + (size_t)i * P->dim, (size_t)P->dim * sizeof(float));
+    int has = plays.indptr[i + 1] > plays.indptr[i];
+    sp->has_target[i] = (uint8_t)(has && normalize(tg, P->dim));
+    if (!sp->has_target[i]) memset(tg, 0, (size_t)P->dim * sizeof(float));
+  }
+  cs_csr_free(&plays);
+  free(x);
+  return rc;
+}
+
 static int stage_targets(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
                          cs_err_t *err) {
   size_t d = (size_t)P->dim;
@@ -499,6 +535,10 @@ static int stage_targets(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
       if (job.failed[i])
         return cs_err_set(err, CS_ENOMEM, "prepare: %s targets",
                           cs_split_name(s));
+    if (P->is_mf && s != CS_SPLIT_TRAIN) {
+      rc = fold_in_split(P, s, sp, err);
+      if (rc) return rc;
+    }
     for (int64_t i = 0; i < n; i++) {
       rep->n_no_target[s] += !sp->has_target[i];
       rep->n_no_truth[s] += sp->truth_indptr[i + 1] == sp->truth_indptr[i];

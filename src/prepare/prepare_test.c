@@ -239,6 +239,60 @@ static void test_no_leak_mf(void **state) {
   leak_check("mf");
 }
 
+/* UT-ALS validation targets (folded in, never trained on): unit vectors
+ * close to the exact least-squares fold-in of their days-1-30 plays. */
+static void test_mf_fold_in(void **state) {
+  (void)state;
+  gen(NULL, 0);
+  cs_dataset_t ds;
+  cs_prepare_report_t rep;
+  run("mf", &ds, &rep);
+  cs_logs_t L;
+  cs_err_t err;
+  cs_err_clear(&err);
+  assert_int_equal(cs_logs_read(&L, dir, NULL, &err), 0);
+  cs_als_params_t ap;
+  cs_als_params_default(&ap);
+  ap.dim = DIM;
+  const cs_split_t *va = &ds.splits[CS_SPLIT_VALIDATION];
+  int checked = 0;
+  for (int64_t i = 0; i < va->n_users; i++) {
+    if (!va->has_target[i]) continue;
+    /* this user's days-1-30 plays straight from the logs */
+    int32_t songs[256];
+    float plays[256];
+    int64_t n = 0, u = -1;
+    for (int64_t r = 0; r < L.n_users; r++)
+      if (L.user_ids[r] == va->user_ids[i]) u = r;
+    assert_true(u >= 0);
+    for (int64_t e = 0; e < L.n_events; e++) {
+      int64_t rel = (int64_t)L.ev_day[e] - L.user_reg_day[u];
+      if (L.ev_user[e] != u || L.ev_action[e] != CS_ACTION_STREAM || rel < 1 || rel > 30)
+        continue;
+      songs[n] = L.ev_song[e];
+      plays[n++] = 1.0f;
+    }
+    float exact[DIM];
+    assert_int_equal(cs_als_fold_in(ds.song_emb, ds.n_songs, DIM, songs, plays, n,
+                                    &ap, exact), 0);
+    double dot = 0, nn = 0, nt = 0;
+    const float *t = va->targets + (size_t)i * DIM;
+    for (int j = 0; j < DIM; j++) {
+      dot += (double)t[j] * exact[j];
+      nn += (double)exact[j] * exact[j];
+      nt += (double)t[j] * t[j];
+    }
+    assert_true(fabs(nt - 1.0) < 1e-4);
+    double cosine = dot / sqrt(nn * nt);
+    if (cosine < 0.95) fail_msg("user %lld: cosine %.4f to the exact fold-in",
+                                (long long)va->user_ids[i], cosine);
+    checked++;
+  }
+  assert_true(checked > 5);
+  cs_logs_free(&L);
+  cs_dataset_free(&ds);
+}
+
 static void test_bad_params(void **state) {
   (void)state;
   gen(NULL, 0);
@@ -263,6 +317,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_splits_truth_targets),
       cmocka_unit_test(test_no_leak_svd), cmocka_unit_test(test_no_leak_mf),
+      cmocka_unit_test(test_mf_fold_in),
       cmocka_unit_test(test_bad_params)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }
