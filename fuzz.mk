@@ -1,7 +1,8 @@
 # fuzz.mk: libFuzzer targets (clang). `make fuzz` (= make -f fuzz.mk) builds
 # them into build-fuzz/; run e.g.
 #   build-fuzz/parquet_fuzz -max_total_time=300 build-fuzz/corpus/parquet
-# (the corpus directory is seeded with every Parquet fixture in ../shared).
+# (the corpus directory is seeded with every Parquet fixture in ../shared and,
+# when `make` has built it, the unit test's small hand-built files).
 CC := clang
 BUILD := build-fuzz
 CS_SHARED ?= ../shared
@@ -37,5 +38,9 @@ corpus:
 	@mkdir -p $(BUILD)/corpus/parquet
 	@n=0; for f in $$(find $(CS_SHARED)/fixtures -name '*.parquet'); do \
 	  n=$$((n+1)); cp -f $$f $(BUILD)/corpus/parquet/seed_$$n.parquet; done
+	@# small hand-built files (dictionary, snappy, delta strings) from the test
+	@if [ -x build/tests/parquet/parquet_test ]; then \
+	  CS_SHARED=$(CS_SHARED) CS_PQ_SEED_DIR=$(BUILD)/corpus/parquet \
+	    build/tests/parquet/parquet_test >/dev/null 2>&1 || true; fi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

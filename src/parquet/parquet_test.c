@@ -384,6 +384,18 @@ static void test_byte_stream_split(void **state) {
 }
 
 
+/* With CS_PQ_SEED_DIR set, keep a valid hand-built file as a fuzz seed. */
+static void save_seed(const char *name, const uint8_t *data, size_t n) {
+  const char *dir = getenv("CS_PQ_SEED_DIR");
+  if (!dir || !*dir) return;
+  char path[2048];
+  snprintf(path, sizeof path, "%s/%s.parquet", dir, name);
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(data, 1, n, fp), n);
+  assert_int_equal(fclose(fp), 0);
+}
+
 /* ---- hand-built files: a tiny Thrift compact writer ---------------------- */
 
 typedef struct {
@@ -600,6 +612,7 @@ static void test_handmade_files(void **state) {
   idx[8] = 1 | (0 << 3) | (1 << 6);
   pl = build_page(pages + dl, 0, 3, 8, idx, sizeof idx, sizeof idx, sizeof idx);
   fl = build_file(file, 1, 0, 3, pages, dl + pl, 4);
+  save_seed("hand_dictionary", file, fl);
   assert_int_equal(read_x(file, fl, vals, &n_vals, &err), 0);
   assert_int_equal(n_vals, 3);
   assert_int_equal(vals[0], 20);
@@ -616,6 +629,7 @@ static void test_handmade_files(void **state) {
                    SNAPPY_OK);
   pl = build_page(page, 0, 3, 0, body, clen, sizeof ok_body, (int64_t)clen);
   fl = build_file(file, 1, 1, 3, page, pl, -1);
+  save_seed("hand_snappy", file, fl);
   assert_int_equal(read_x(file, fl, vals, &n_vals, &err), 0);
   pl = build_page(page, 0, 3, 0, body, clen, sizeof ok_body + 1, (int64_t)clen);
   fl = build_file(file, 1, 1, 3, page, pl, -1);
@@ -648,6 +662,7 @@ static void test_delta_strings(void **state) {
     size_t bl = k ? sizeof dba : sizeof dlba;
     size_t pl = build_page(page, 0, 3, k ? 7 : 6, body, bl, (int64_t)bl, (int64_t)bl);
     size_t fl = build_file_typed(file, CS_PQ_BYTE_ARRAY, 1, 0, 3, page, pl, -1);
+    save_seed(k ? "hand_delta_byte_array" : "hand_delta_length", file, fl);
     cs_pq_file_t *f;
     cs_err_t err;
     cs_err_clear(&err);
