@@ -73,7 +73,9 @@
   X("d0-streams", d0_streams, 0, 5, 5, 5, 0, 1000,                           \
     "median registration-day streams (log-normal, sigma 1)")                   \
   X("d0-noise", d0_noise, 0, 0.35, 0.35, 0.35, 0, 1,                         \
-    "share of registration-day items unrelated to taste")                      \
+    "share of other registration-day items unrelated to taste")                      \
+  X("d0-stream-noise", d0_stream_noise, 0, 0.6, 0.6, 0.6, 0, 1,             \
+    "share of registration-day streams from charts/onboarding flows")         \
   X("d0-onboarding", d0_onboarding, 0, 0.5, 0.5, 0.5, 0, 1,                  \
     "share of cold users who like artists at onboarding")                      \
   X("month-plays", month_plays, 0, 50, 50, 50, 0, 100000,                    \

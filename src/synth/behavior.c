@@ -131,7 +131,7 @@ static int registration_day(cs__events_t *e, const cs__user_t *u,
   int64_t n_streams = cs__lognormal_count(rng, p->d0_streams, 1.0);
   if (!rc)
     rc = burst(e, u, w, p, day, CS__ACT_STREAM, CS__KIND_SONG, n_streams,
-               noise, rng);
+               p->d0_stream_noise, rng);
   if (!rc)
     rc = burst(e, u, w, p, day, CS__ACT_SKIP, CS__KIND_SONG,
                (int64_t)cs_rng_poisson(rng, 0.3 * (double)n_streams + 0.3),
