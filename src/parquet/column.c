@@ -209,7 +209,7 @@ static int decode_delta_strings(page_ctx_t *pc, int encoding, const uint8_t *src
   cs_pq_chunk_t *out = pc->out;
   if (n == 0) return 0;
   int64_t *prefix = NULL, *lens = malloc((size_t)n * sizeof *lens);
-  size_t pos = 0, used;
+  size_t pos = 0, used = 0;
   int rc = lens ? 0 : nomem(pc);
   if (!rc && encoding == 7) {
     prefix = malloc((size_t)n * sizeof *prefix);
