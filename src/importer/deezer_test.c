@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "coldstart/importer.h"
@@ -182,6 +184,71 @@ static void test_import_mf(void **state) {
   import_space("mf", 16);
 }
 
+static void same_dataset(const cs_dataset_t *a, const cs_dataset_t *b) {
+  assert_int_equal(a->dim, b->dim);
+  assert_int_equal(a->n_songs, b->n_songs);
+  assert_memory_equal(a->song_ids, b->song_ids, (size_t)a->n_songs * sizeof(int64_t));
+  assert_memory_equal(a->song_emb, b->song_emb, (size_t)(a->n_songs * a->dim) * sizeof(float));
+  for (int s = 0; s < CS_N_SPLITS; s++) {
+    const cs_split_t *x = &a->splits[s], *y = &b->splits[s];
+    assert_int_equal(x->n_users, y->n_users);
+    size_t n = (size_t)x->n_users;
+    assert_memory_equal(x->user_ids, y->user_ids, n * sizeof(int64_t));
+    assert_memory_equal(x->features, y->features, n * (size_t)a->n_features * sizeof(float));
+    assert_memory_equal(x->truth_indptr, y->truth_indptr, (n + 1) * sizeof(int64_t));
+    assert_memory_equal(x->truth_indices, y->truth_indices,
+                        (size_t)x->truth_indptr[n] * sizeof(int64_t));
+    assert_memory_equal(x->targets, y->targets, n * (size_t)a->dim * sizeof(float));
+    assert_memory_equal(x->has_target, y->has_target, n);
+  }
+}
+
+/* Each variant writer's files (other codecs, plain vs dictionary, pages v2,
+ * 32-row groups, legacy lists, pandas' reordered rows) swapped into the
+ * release folder must import to exactly the same dataset. */
+static void test_import_variants(void **state) {
+  (void)state;
+  static const char *const variants[] = {"gzip_v1_plain", "lz4raw_v2_plain", "none_v1_plain",
+                                         "pandas_default", "snappy_legacy_lists",
+                                         "snappy_rg32", "zstd_v2_dict"};
+  static const char *const files[] = {"song_embeddings.parquet", "user_embeddings.parquet",
+                                      "user_features_train_svd.parquet",
+                                      "user_features_validation_svd.parquet",
+                                      "user_features_test_svd.parquet"};
+  char rel[1024], dir[1024], src[2048], dst[2048];
+  snprintf(rel, sizeof rel, "%s/fixtures/deezer-parquet/release", shared_dir());
+  cs_dataset_t want, got;
+  cs_err_t err;
+  if (cs_import_deezer(rel, "svd", &want, NULL, &err)) fail_msg("%s", err.msg);
+  const char *tmp = getenv("CS_TMP");
+  for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+    snprintf(dir, sizeof dir, "%s/import_variant_%d_%zu", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid(), v);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    int n_swapped = 0;
+    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+      snprintf(src, sizeof src, "%s/fixtures/deezer-parquet/variants/%s/%s", shared_dir(),
+               variants[v], files[k]);
+      if (access(src, R_OK) == 0) n_swapped++;
+      else snprintf(src, sizeof src, "%s/%s", rel, files[k]);
+      char abs_src[PATH_MAX];
+      assert_non_null(realpath(src, abs_src));
+      snprintf(dst, sizeof dst, "%s/%s", dir, files[k]);
+      assert_int_equal(symlink(abs_src, dst), 0);
+    }
+    assert_true(n_swapped >= 2);
+    if (cs_import_deezer(dir, "svd", &got, NULL, &err)) fail_msg("%s: %s", variants[v], err.msg);
+    same_dataset(&want, &got);
+    cs_dataset_free(&got);
+    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+      snprintf(dst, sizeof dst, "%s/%s", dir, files[k]);
+      unlink(dst);
+    }
+    rmdir(dir);
+  }
+  cs_dataset_free(&want);
+}
+
 static void test_import_errors(void **state) {
   (void)state;
   cs_dataset_t ds;
@@ -201,6 +268,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_import_svd),
       cmocka_unit_test(test_import_mf),
+      cmocka_unit_test(test_import_variants),
       cmocka_unit_test(test_import_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
