@@ -1,5 +1,17 @@
 /* kmeans.h: k-means (k-means++ init, seeded) with a plain Lloyd reference and
- * a fast exact variant that gives the same assignments from the same start. */
+ * a fast exact variant that gives the same assignments from the same start.
+ *
+ * Seeding: k-means++ (each next center drawn with probability proportional
+ * to the squared distance to the nearest center so far), deterministic for a
+ * seed whatever the thread count. Then Lloyd iterations: assign every row to
+ * its nearest centroid (exact distance, lower index on ties), move each
+ * centroid to the mean of its rows; stop after max_iter updates or as soon
+ * as an assignment pass changes nothing. A final assignment makes `assign`
+ * match the returned centroids. An empty cluster is re-seeded, in index
+ * order, with the row farthest from its centroid among clusters of >= 2 rows
+ * (ties to the lower row). CS_KMEANS_FAST gives the same labels as
+ * CS_KMEANS_LLOYD (centroids equal up to the order of the double sums);
+ * same seed and thread count, same bytes. */
 #ifndef COLDSTART_KMEANS_H
 #define COLDSTART_KMEANS_H
 
