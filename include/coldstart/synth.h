@@ -92,6 +92,10 @@
     "mean plays per active day (a day's plays form one session)")             \
   X("session-focus", session_focus, 0, 0.6, 0.6, 0.6, 0, 1,                  \
     "share of a session's new songs from that day's single taste")            \
+  X("song-spread", song_spread, 0, 0, 0, 0, 0, 10,                          \
+    "noise of a song's vector around its artist's (0: songs share it)")        \
+  X("song-sharpness", song_sharpness, 0, 8, 8, 8, 0, 50,                     \
+    "beta for picking songs within an artist when song-spread > 0")           \
   X("playlist-len", playlist_len, 0, 30, 30, 30, 1, 10000,                   \
     "mean songs per playlist (10 + Poisson)")
 

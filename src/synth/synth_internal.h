@@ -19,6 +19,7 @@ enum { CS__KIND_SONG, CS__KIND_ARTIST, CS__KIND_ALBUM, CS__KIND_PLAYLIST };
 #define CS__STREAM_WORLD 1
 #define CS__STREAM_PLAYLIST 2
 #define CS__STREAM_REGDAYS 3
+#define CS__STREAM_SONGS 4
 #define CS__STREAM_USER 1000
 
 /* The hidden world. Songs are stored grouped by artist (and album), so an
@@ -41,6 +42,9 @@ typedef struct cs__world {
   int32_t *song_artist;     /* [n_songs] */
   int32_t *song_album;      /* [n_songs] */
   double *song_cum;         /* [n_songs] cumulative share within its artist */
+  float *song_vec;          /* [n_songs][dim] when song_spread > 0, else NULL */
+  double song_sharpness;
+  int64_t max_artist_songs;
   cs_alias_t chart_songs;   /* global popularity of songs */
   cs_alias_t chart_artists; /* global popularity of artists */
   int64_t *song_id, *artist_id, *album_id, *playlist_id; /* external ids */
@@ -68,6 +72,7 @@ typedef struct cs__user {
   int country_known, age_known;
   int age;
   int64_t cap_artist_cum;
+  double *song_w; /* [max_artist_songs] scratch for song-level taste */
 } cs__user_t;
 
 /* One event before writing: day, action, kind and internal item index. */
@@ -117,6 +122,10 @@ int32_t cs__user_disliked_artist(const cs__user_t *u, const cs__world_t *w,
 int32_t cs__user_playlist(const cs__user_t *u, const cs__world_t *w,
                           double noise, cs_rng_t *rng);
 int32_t cs__artist_song(const cs__world_t *w, int64_t artist, cs_rng_t *rng);
+/* A song of `artist` picked by this user: by share, tilted by song-level
+ * taste when the world has song vectors. */
+int32_t cs__user_artist_song(const cs__user_t *u, const cs__world_t *w,
+                             int64_t artist, cs_rng_t *rng);
 
 /* Behaviour: append one user's events (cold: registration day + days 1-30;
  * warm: long history until last_day). */

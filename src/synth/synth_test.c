@@ -605,6 +605,33 @@ static void test_registration_day_informative(void **state) {
   free(m.ptr), free(m.songs);
 }
 
+/* Song-level taste is opt-in: it changes the plays, not the catalog. */
+static void test_song_spread(void **state) {
+  fixture_t *f = *state;
+  char dir[700];
+  snprintf(dir, sizeof dir, "%s/songs", f->root);
+  cs_synth_params_t p;
+  cs_err_t err;
+  cs_ctx_t ctx;
+  cs_ctx_init(&ctx);
+  cs_synth_params_default(&p, "tiny", 7, &err);
+  p.song_spread = 0.8;
+  assert_int_equal(cs_synth_generate(&p, dir, 0, &ctx, NULL, &err), CS_OK);
+  size_t na, nb;
+  char *a = slurp(f->tiny_a, "catalog.tsv", &na), *b = slurp(dir, "catalog.tsv", &nb);
+  assert_int_equal(na, nb);
+  assert_memory_equal(a, b, na);
+  free(a), free(b);
+  a = slurp(f->tiny_a, "events.tsv", &na);
+  b = slurp(dir, "events.tsv", &nb);
+  assert_true(na != nb || memcmp(a, b, na) != 0);
+  free(a), free(b);
+  world_t w;
+  load_world(dir, &w); /* integrity checks */
+  free_world(&w);
+  remove_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_params),
@@ -615,6 +642,7 @@ int main(void) {
       cmocka_unit_test(test_demographics_correlate),
       cmocka_unit_test(test_registration_day_informative),
       cmocka_unit_test(test_refuses_nonempty),
+      cmocka_unit_test(test_song_spread),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -66,6 +66,7 @@ void cs__world_free(cs__world_t *w) {
   free(w->song_artist);
   free(w->song_album);
   free(w->song_cum);
+  free(w->song_vec);
   cs_alias_free(&w->chart_songs);
   cs_alias_free(&w->chart_artists);
   free(w->song_id);
@@ -334,6 +335,31 @@ static int build_playlists(cs__world_t *w, const cs_synth_params_t *p,
   return CS_OK;
 }
 
+/* Song-level taste (only when song_spread > 0, from its own RNG stream so
+ * the rest of the world does not change): a song's vector is its artist's
+ * plus noise. */
+static int build_song_vectors(cs__world_t *w, const cs_synth_params_t *p) {
+  for (int64_t a = 0; a < w->n_artists; a++) {
+    int64_t len = w->artist_song[a + 1] - w->artist_song[a];
+    if (len > w->max_artist_songs) w->max_artist_songs = len;
+  }
+  w->song_sharpness = p->song_sharpness;
+  if (p->song_spread <= 0.0) return CS_OK;
+  int dim = w->dim;
+  cs_rng_t rng;
+  cs_rng_seed_stream(&rng, p->seed, CS__STREAM_SONGS);
+  w->song_vec = malloc((size_t)w->n_songs * dim * sizeof *w->song_vec);
+  if (!w->song_vec) return CS_ENOMEM;
+  double v[256], spread = p->song_spread / sqrt((double)dim);
+  for (int64_t s = 0; s < w->n_songs; s++) {
+    const float *av = w->artist_vec + (size_t)w->song_artist[s] * dim;
+    for (int i = 0; i < dim; i++) v[i] = av[i] + spread * cs_rng_normal(&rng);
+    normalize(v, dim);
+    for (int i = 0; i < dim; i++) w->song_vec[(size_t)s * dim + i] = (float)v[i];
+  }
+  return CS_OK;
+}
+
 int cs__world_build(cs__world_t *w, const cs_synth_params_t *p,
                     cs_err_t *err) {
   memset(w, 0, sizeof *w);
@@ -354,6 +380,7 @@ int cs__world_build(cs__world_t *w, const cs_synth_params_t *p,
     if (!w->song_id || !w->artist_id || !w->album_id || !w->playlist_id)
       rc = CS_ENOMEM;
   }
+  if (!rc) rc = build_song_vectors(w, p);
   if (!rc) rc = build_playlists(w, p, err);
   if (rc) {
     cs__world_free(w);
@@ -372,7 +399,8 @@ int cs__user_init(cs__user_t *u, const cs__world_t *w, cs_err_t *err) {
   u->near_cum = malloc((size_t)w->n_styles * sizeof *u->near_cum);
   u->cap_artist_cum = 256;
   u->artist_cum = malloc((size_t)u->cap_artist_cum * sizeof *u->artist_cum);
-  if (!u->vec || !u->near_cum || !u->artist_cum) {
+  u->song_w = malloc((size_t)(w->max_artist_songs + 1) * sizeof *u->song_w);
+  if (!u->vec || !u->near_cum || !u->artist_cum || !u->song_w) {
     cs__user_free(u);
     return cs_err_set(err, CS_ENOMEM, "user scratch");
   }
@@ -384,6 +412,7 @@ void cs__user_free(cs__user_t *u) {
   free(u->vec);
   free(u->near_cum);
   free(u->artist_cum);
+  free(u->song_w);
   memset(u, 0, sizeof *u);
 }
 
@@ -482,6 +511,21 @@ int cs__user_pick_taste(const cs__user_t *u, cs_rng_t *rng) {
   return (int)search_cum(u->taste_w, 0, u->n_tastes, cs_rng_uniform(rng));
 }
 
+int32_t cs__user_artist_song(const cs__user_t *u, const cs__world_t *w,
+                             int64_t artist, cs_rng_t *rng) {
+  if (!w->song_vec) return cs__artist_song(w, artist, rng);
+  int64_t lo = w->artist_song[artist], hi = w->artist_song[artist + 1];
+  double cum = 0.0, prev = 0.0;
+  for (int64_t s = lo; s < hi; s++) {
+    double d = dotf(u->vec, w->song_vec + (size_t)s * w->dim, w->dim);
+    cum += (w->song_cum[s] - prev) * exp(w->song_sharpness * (d - 1.0));
+    prev = w->song_cum[s];
+    u->song_w[s - lo] = cum;
+  }
+  double x = cs_rng_uniform(rng) * cum;
+  return (int32_t)(lo + search_cum(u->song_w, 0, hi - lo, x));
+}
+
 /* An artist of the user's taste k, by the user's affinity. */
 static int64_t taste_k_artist(const cs__user_t *u, const cs__world_t *w, int k,
                               cs_rng_t *rng) {
@@ -499,7 +543,7 @@ static int64_t taste_artist(const cs__user_t *u, const cs__world_t *w,
 
 int32_t cs__user_taste_song(const cs__user_t *u, const cs__world_t *w, int k,
                             cs_rng_t *rng) {
-  return cs__artist_song(w, taste_k_artist(u, w, k, rng), rng);
+  return cs__user_artist_song(u, w, taste_k_artist(u, w, k, rng), rng);
 }
 
 /* An artist of a style near the user's taste, by popularity. */
@@ -517,7 +561,7 @@ int32_t cs__user_song(const cs__user_t *u, const cs__world_t *w, double chart,
   if (x < chart) return (int32_t)cs_alias_sample(&w->chart_songs, rng);
   int64_t a = x < chart + explore ? near_artist(u, w, rng)
                                   : taste_artist(u, w, rng);
-  return cs__artist_song(w, a, rng);
+  return cs__user_artist_song(u, w, a, rng);
 }
 
 int32_t cs__user_artist(const cs__user_t *u, const cs__world_t *w,
