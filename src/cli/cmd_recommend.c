@@ -79,6 +79,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   }
   cs_rec_ws_t *ws = NULL;
   char *buf = NULL;
+  float *pred = NULL;
   int rc = cs_model_check_dataset(&model, &ds, &err);
   if (rc == 0) rc = cs_rec_ws_create(&ws, &model, &sp, &err);
   const cs_split_t *s = &ds.splits[split];
@@ -90,11 +91,28 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
     buf = malloc(cap);
     if (!buf) rc = cs_err_set(&err, CS_ENOMEM, "out of memory");
   }
+  /* Predicted embeddings in batches (as `evaluate` computes them), so the
+   * per-user work is only the strategy itself. */
+  enum { CHUNK = 1024 };
+  int need_pred = strategy == CS_STRAT_FULL || strategy == CS_STRAT_SEMI ||
+                  strategy == CS_STRAT_SOFT;
+  if (rc == 0 && need_pred) {
+    pred = malloc((size_t)CHUNK * model.dim * sizeof *pred);
+    if (!pred) rc = cs_err_set(&err, CS_ENOMEM, "out of memory");
+  }
   for (int64_t u = 0; rc == 0 && u < n; u++) {
+    if (need_pred && u % CHUNK == 0) {
+      int64_t rows = n - u < CHUNK ? n - u : CHUNK;
+      rc = cs_regressor_predict(model.regressor,
+                                s->features + (size_t)u * model.n_features,
+                                rows, pred, &err);
+      if (rc) break;
+    }
     const cs_rec_t *r;
     rc = cs_recommend(&model, strategy, &sp,
-                      s->features + (size_t)u * model.n_features, NULL, ws, &r,
-                      &err);
+                      s->features + (size_t)u * model.n_features,
+                      need_pred ? pred + (size_t)(u % CHUNK) * model.dim : NULL,
+                      ws, &r, &err);
     if (rc) break;
     int64_t len = cs_rec_write_json(&model, s->user_ids[u], r, buf, cap);
     if (len < 0) {
@@ -109,6 +127,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   if (rc == 0 && fflush(stdout) != 0)
     rc = cs_err_set(&err, CS_EIO, "writing to stdout failed");
   free(buf);
+  free(pred);
   cs_rec_ws_free(ws);
   cs_dataset_free(&ds);
   cs_model_free(&model);
