@@ -5,11 +5,14 @@
 # microseconds per user, and reading events.tsv next to plain Unix tools
 # reading the same bytes (cat, wc -l, awk summing a column) as reference
 # points. Writes bench/results/prepare.md.
-# usage: bench/prepare.sh   (RUNS=3 MF=1 by default)
+# usage: bench/prepare.sh   (RUNS=3 MF=1 ALS_ITERS=5 by default; SKIP_SVD=1
+# reuses the TT-SVD runs already in bench/.cache/prepare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 MF=${MF:-1}
+SKIP_SVD=${SKIP_SVD:-0}
+ALS_ITERS=${ALS_ITERS:-5}
 CACHE=bench/.cache/prepare
 LOGS=$CACHE/deezer_logs
 OUT=bench/results/prepare.md
@@ -27,19 +30,24 @@ stage() { grep "seconds: read" "$1" | tr ',' '\n' | sed 's/.*seconds: //' |
   awk -v s="$2" '$1 == s {print $2}'; }
 STAGES="read cohort cf_data embed targets featurizer features save"
 
-run_prepare() { # tag space dim
-  /usr/bin/time -f "%e %M" -o "$CACHE/$1.time" \
-    build/coldstart prepare --logs "$LOGS" --space "$2" --dim "$3" --seed 1 \
-    --out "$CACHE/$1.ds" 2>"$CACHE/$1.err" || { cat "$CACHE/$1.err"; exit 1; }
+run_prepare() { # tag space dim [more flags]
+  local tag=$1 space=$2 dim=$3
+  shift 3
+  /usr/bin/time -f "%e %M" -o "$CACHE/$tag.time" \
+    build/coldstart prepare --logs "$LOGS" --space "$space" --dim "$dim" \
+    --seed 1 --out "$CACHE/$tag.ds" "$@" 2>"$CACHE/$tag.err" ||
+    { cat "$CACHE/$tag.err"; exit 1; }
 }
 
-for i in $(seq 1 "$RUNS"); do
-  echo "prepare svd d=128, run $i/$RUNS" >&2
-  run_prepare "svd_$i" svd 128
-done
+if [ "$SKIP_SVD" != 1 ]; then
+  for i in $(seq 1 "$RUNS"); do
+    echo "prepare svd d=128, run $i/$RUNS" >&2
+    run_prepare "svd_$i" svd 128
+  done
+fi
 if [ "$MF" = 1 ]; then
-  echo "prepare mf d=256" >&2
-  run_prepare mf_1 mf 256
+  echo "prepare mf d=256, $ALS_ITERS ALS iterations" >&2
+  run_prepare mf_1 mf 256 --als-iters "$ALS_ITERS"
 fi
 
 # reference points: the same bytes through plain tools (page cache warm)
@@ -79,7 +87,7 @@ FEAT=$("$CACHE/featurize_bench" "$CACHE/svd_1.ds" "$LOGS")
   printf " %s |" "$(for i in $(seq 1 "$RUNS"); do cut -d' ' -f1 "$CACHE/svd_$i.time"; done | median)"
   echo " $(for i in $(seq 1 "$RUNS"); do cut -d' ' -f2 "$CACHE/svd_$i.time"; done | median | awk '{printf "%.2f GB", $1/1e6}') |"
   if [ "$MF" = 1 ]; then
-    printf "| UT-ALS d=256 (1 run) |"
+    printf "| UT-ALS d=256, %s iterations (1 run) |" "$ALS_ITERS"
     for s in $STAGES; do printf " %s |" "$(stage "$CACHE/mf_1.err" "$s")"; done
     echo " $(cut -d' ' -f1 "$CACHE/mf_1.time") | $(cut -d' ' -f2 "$CACHE/mf_1.time" | awk '{printf "%.2f GB", $1/1e6}') |"
   fi
@@ -90,6 +98,11 @@ FEAT=$("$CACHE/featurize_bench" "$CACHE/svd_1.ds" "$LOGS")
   echo "targets = days-1-30 truth and targets (fold-in for UT-ALS val/test);"
   echo "features = every cohort user's F-vector; save = the dataset file (fsync)."
   echo
+  if [ "$MF" = 1 ]; then
+    grep "UT-ALS:" "$CACHE/mf_1.err" | sed 's/^ */UT-ALS (src\/embed): /' |
+      cat
+    echo
+  fi
   echo "## Reading events.tsv ($EVENTS_MB MB)"
   echo
   echo "| reader | seconds | MB/s |"
