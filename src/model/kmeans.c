@@ -256,13 +256,16 @@ void cs_kmeans_nearest(const float *centroids, int k, int dim, const float *x,
    * others are decided on the exact distance. */
   const double rel = (double)(dim + 4) * FLT_EPSILON;
   int count = 0;
+  float skip_from = INFINITY; /* approx >= this: cannot enter the list */
   for (int j = 0; j < k; j++) {
     const float *c = centroids + (int64_t)j * dim;
-    if (count == m) {
-      double approx = (double)cs__kmeans_dist2f(x, c, dim);
-      if (approx / (1.0 + rel) >= best_d[m - 1]) continue;
-    }
+    if (count == m && cs__kmeans_dist2f(x, c, dim) >= skip_from) continue;
     insert_sorted(best_d, best_j, &count, m, cs__kmeans_dist2(x, c, dim), j);
+    if (count == m) {
+      /* approx >= best_d[m-1] (1 + rel) implies exact >= best_d[m-1];
+       * rounded up to float, so the test stays on the safe side */
+      skip_from = nextafterf((float)(best_d[m - 1] * (1.0 + rel)), INFINITY);
+    }
   }
   for (int i = 0; i < m; i++) {
     out_idx[i] = best_j[i];
