@@ -318,7 +318,9 @@ static int stage_embed(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
     cs_svd_params_t sp = P->p->svd;
     sp.dim = P->dim;
     sp.seed = P->p->seed;
-    return cs_ttsvd_fit(P->ctx, &P->cf, &sp, P->song_emb, err);
+    int rc = cs_ttsvd_fit(P->ctx, &P->cf, &sp, P->song_emb, err);
+    cs_csr_free(&P->cf); /* not needed past this point */
+    return rc;
   }
   cs_als_params_t ap = P->p->als;
   ap.dim = P->dim;
@@ -329,6 +331,7 @@ static int stage_embed(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
     return cs_err_set(err, CS_ENOMEM, "prepare: ALS factors");
   int rc = cs_als_fit(P->ctx, &P->cf, &ap, P->user_f, P->song_emb, &rep->als,
                       err);
+  cs_csr_free(&P->cf);
   if (rc) return rc;
   cs_als_gram(P->song_emb, ns, P->dim, P->gram);
   return 0;
