@@ -43,6 +43,8 @@ typedef struct thread_scratch {
   double *gm1, *gm2; /* [n_groups] two smallest bounds in an opened group */
   int32_t *garg;     /* [n_groups] centroid of gm1 */
   uint8_t *gopen;    /* [n_groups] */
+  int32_t *ev_idx;   /* [k] centroids measured for one row */
+  float *ev_d;       /* [k] their float distances */
   int64_t *counts;   /* [k] */
   int64_t changed, n_full, n_tight, n_group_rows, n_opened;
 } thread_scratch_t;
@@ -239,8 +241,11 @@ static int decide_by_groups(fast_state_t *s, thread_scratch_t *ts, int64_t i,
   const float *crow = s->cdist ? s->cdist + (int64_t)a * s->k : NULL;
   const double lim = 2.0 * thr;
   const float *x = s->X + i * dim;
-  double best_d = d2a;
-  int32_t best_j = a;
+  /* float distances first (relative error <= rel); only those that may
+   * tie with the smallest are decided on the exact distance */
+  const double rel = (double)(dim + 4) * FLT_EPSILON;
+  int n_ev = 0;
+  float min_df = INFINITY;
   for (int g = 0; g < G; g++) {
     if (!ts->gopen[g]) continue;
     double m1 = INFINITY, m2 = INFINITY;
@@ -253,12 +258,11 @@ static int decide_by_groups(fast_state_t *s, thread_scratch_t *ts, int64_t i,
       } else if (crow && (double)crow[e] > lim) {
         v = (double)crow[e] - thr;
       } else {
-        double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
-        v = sqrt(d);
-        if (d < best_d || (d == best_d && j < best_j)) {
-          best_d = d;
-          best_j = j;
-        }
+        float df = cs__kmeans_dist2f(x, s->C + (int64_t)j * dim, dim);
+        v = sqrt((double)df / (1.0 + rel));
+        ts->ev_idx[n_ev] = j;
+        ts->ev_d[n_ev++] = df;
+        min_df = df < min_df ? df : min_df;
         ts->n_opened++;
       }
       if (v < m1) {
@@ -273,6 +277,22 @@ static int decide_by_groups(fast_state_t *s, thread_scratch_t *ts, int64_t i,
     ts->gm2[g] = m2;
     ts->garg[g] = arg;
   }
+  /* a member with df > min_df (1 + rel) / (1 - rel) is farther than the
+   * member of min_df, whatever the rounding */
+  double best_d = d2a;
+  int32_t best_j = a;
+  const double recheck = (double)min_df * (1.0 + rel) / (1.0 - rel);
+  for (int c = 0; c < n_ev; c++) {
+    if ((double)ts->ev_d[c] > recheck) continue;
+    int32_t j = ts->ev_idx[c];
+    double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
+    if (d < best_d || (d == best_d && j < best_j)) {
+      best_d = d;
+      best_j = j;
+    }
+  }
+  /* group bounds: the smallest lower bound of the members other than the
+   * best (the smallest of all is still a valid, if weaker, bound) */
   for (int g = 0; g < G; g++) {
     if (!ts->gopen[g]) continue;
     double v = ts->garg[g] == best_j ? ts->gm2[g] : ts->gm1[g];
@@ -451,6 +471,8 @@ static void scratch_free(fast_state_t *s) {
     free(s->scratch[t].gm2);
     free(s->scratch[t].garg);
     free(s->scratch[t].gopen);
+    free(s->scratch[t].ev_idx);
+    free(s->scratch[t].ev_d);
   }
 }
 
@@ -509,7 +531,10 @@ static int groups_init(fast_state_t *s) {
     ts->gm2 = malloc((size_t)G * sizeof *ts->gm2);
     ts->garg = malloc((size_t)G * sizeof *ts->garg);
     ts->gopen = malloc((size_t)G);
-    if (!ts->gtmp || !ts->gm1 || !ts->gm2 || !ts->garg || !ts->gopen)
+    ts->ev_idx = malloc((size_t)k * sizeof *ts->ev_idx);
+    ts->ev_d = malloc((size_t)k * sizeof *ts->ev_d);
+    if (!ts->gtmp || !ts->gm1 || !ts->gm2 || !ts->garg || !ts->gopen ||
+        !ts->ev_idx || !ts->ev_d)
       return CS_ENOMEM;
   }
   return 0;
