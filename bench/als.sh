@@ -74,5 +74,25 @@ ANCHOR_NNZ=17535655 # last.fm-360k user-artist nonzeros
   echo
   awk -F'\t' -v a="$ANCHOR_S" -v annz="$ANCHOR_NNZ" '$1=="als" && $2=="deezer" && $6==128 {
       printf "deezer d=128: %s s/iter on %s nnz -> %.2f s/iter at %d nnz (anchor %.2f).\n", $8, $5, $8 * annz / $5, annz, a }' "$TSV"
+  echo
+  echo "## Notes"
+  cat <<'NOTES'
+
+- Where the time goes (perf, 1 thread, deezer d=128): the sparse part of
+  the CG row solves is bound by memory latency on random factor rows (each
+  nonzero pulls a 512-byte row of the other side's factors; song rows of
+  popular songs are long, so their CG steps re-stream the user factors);
+  the dense Y^T Y products run as a register-blocked kernel at about
+  50 GFLOP/s per core and are a minor share. Rows are prefetched a few
+  nonzeros ahead. d=256 costs about 3x d=128 (twice the bytes per nonzero,
+  four times the dense work).
+- TT-SVD = PPMI build (two passes of a Gustavson row product with a
+  per-thread bitmap) + 6 sparse x dense products (range finder, 2 power
+  iterations, projection) of the ~19M-nonzero PPMI matrix with 138
+  columns, plus Householder QRs of 50k x 138 blocks.
+- The `make run` path (small scale, 5k songs, 30k users): ALS at d=64 is
+  about 0.12 cpu-s per iteration (under 2 cpu-s for 15 iterations) and
+  TT-SVD about 0.7 cpu-s: well under the minute budget.
+NOTES
 } >bench/results/als.md
 cat bench/results/als.md
