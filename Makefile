@@ -32,6 +32,8 @@ LIB := $(BUILD)/libcoldstart.a
 BIN := $(BUILD)/coldstart
 
 .PHONY: all test asan run deps clean fuzz bench
+# keep test objects between runs (they are intermediate in the pattern chain)
+.SECONDARY:
 all: $(BIN) $(TEST_BIN)
 
 deps:
