@@ -74,6 +74,7 @@ static inline void prefetch_row(const float *row, int d) {
 }
 
 #define PREFETCH_AHEAD 4
+#define LONG_ROW_FLOATS (64 * 1024) /* 256 KB of factor rows */
 
 static inline void vaxpy(float a, const float *restrict x, float *restrict y,
                          int n) {
@@ -214,7 +215,12 @@ static void solve_rows(void *arg, int64_t begin, int64_t end, int tid) {
         float *x = xb + b * d, *r = rb + b * d, *p = pb + b * d,
               *ap = apb + b * d;
         const int64_t row = r0 + b;
-        for (int64_t k = j->m->indptr[row]; k < j->m->indptr[row + 1]; k++) {
+        const int64_t k_beg = j->m->indptr[row], k_end = j->m->indptr[row + 1];
+        /* Long rows (popular songs) do not stay in cache between steps. */
+        const int long_row = (k_end - k_beg) * d > LONG_ROW_FLOATS;
+        for (int64_t k = k_beg; k < k_end; k++) {
+          if (long_row && k + PREFETCH_AHEAD < k_end)
+            prefetch_row(y + (int64_t)j->m->indices[k + PREFETCH_AHEAD] * d, d);
           const float *yi = y + (int64_t)j->m->indices[k] * d;
           float conf = 1.f + alpha * j->m->values[k];
           vaxpy((conf - 1.f) * vdot(yi, p, d), yi, ap, d);
