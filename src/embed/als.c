@@ -81,9 +81,14 @@ static inline void vaxpy(float a, const float *restrict x, float *restrict y,
   for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-/* out[RB x dim] = in[RB x dim] * g[dim x dim]: 4 rows by 16 columns held in
- * registers across the k loop. Every output is sum_k in[b][k] * g[k][j]
- * accumulated in k order, whatever path computes it. */
+typedef float v16f __attribute__((vector_size(64)));
+#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v16f))
+#define STORE16(p, v) memcpy((p), &(v), sizeof(v16f))
+
+/* out[RB x dim] = in[RB x dim] * g[dim x dim]: 4 rows by 32 columns held in
+ * registers across the k loop (16-float vectors: one AVX-512 register, two
+ * AVX2 ones). Every output is sum_k in[b][k] * g[k][j] accumulated in k
+ * order, whatever path computes it. */
 static void block_gmul(const float *restrict in, const float *restrict g,
                        int dim, float *restrict out) {
   for (int b = 0; b < RB; b += 4) {
@@ -92,14 +97,14 @@ static void block_gmul(const float *restrict in, const float *restrict g,
     float *o0 = out + (int64_t)b * dim, *o1 = o0 + dim, *o2 = o1 + dim,
           *o3 = o2 + dim;
     int j = 0;
-    for (; j + 16 <= dim; j += 16) {
-      v8f a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0}, a20 = {0}, a21 = {0},
-          a30 = {0}, a31 = {0};
+    for (; j + 32 <= dim; j += 32) {
+      v16f a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0}, a20 = {0}, a21 = {0},
+           a30 = {0}, a31 = {0};
       for (int k = 0; k < dim; k++) {
         const float *gk = g + (int64_t)k * dim + j;
-        v8f g0, g1;
-        LOAD8(g0, gk);
-        LOAD8(g1, gk + 8);
+        v16f g0, g1;
+        LOAD16(g0, gk);
+        LOAD16(g1, gk + 16);
         float x0 = i0[k], x1 = i1[k], x2 = i2[k], x3 = i3[k];
         a00 += x0 * g0;
         a01 += x0 * g1;
@@ -110,14 +115,29 @@ static void block_gmul(const float *restrict in, const float *restrict g,
         a30 += x3 * g0;
         a31 += x3 * g1;
       }
-      STORE8(o0 + j, a00);
-      STORE8(o0 + j + 8, a01);
-      STORE8(o1 + j, a10);
-      STORE8(o1 + j + 8, a11);
-      STORE8(o2 + j, a20);
-      STORE8(o2 + j + 8, a21);
-      STORE8(o3 + j, a30);
-      STORE8(o3 + j + 8, a31);
+      STORE16(o0 + j, a00);
+      STORE16(o0 + j + 16, a01);
+      STORE16(o1 + j, a10);
+      STORE16(o1 + j + 16, a11);
+      STORE16(o2 + j, a20);
+      STORE16(o2 + j + 16, a21);
+      STORE16(o3 + j, a30);
+      STORE16(o3 + j + 16, a31);
+    }
+    for (; j + 16 <= dim; j += 16) {
+      v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      for (int k = 0; k < dim; k++) {
+        v16f g0;
+        LOAD16(g0, g + (int64_t)k * dim + j);
+        a0 += i0[k] * g0;
+        a1 += i1[k] * g0;
+        a2 += i2[k] * g0;
+        a3 += i3[k] * g0;
+      }
+      STORE16(o0 + j, a0);
+      STORE16(o1 + j, a1);
+      STORE16(o2 + j, a2);
+      STORE16(o3 + j, a3);
     }
     for (; j < dim; j++) {
       float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;

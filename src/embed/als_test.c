@@ -143,20 +143,21 @@ static void test_loss_matches_brute_force_and_decreases(void **state) {
   free(y);
 }
 
-static void test_cg_rows_match_exact_solve(void **state) {
-  (void)state;
+/* dim 10 runs the scalar column tail of the dense kernel; 53 = 32 + 16 + 5
+ * runs all three paths. */
+static void check_cg_rows(int dim) {
   cs_csr_t m;
   random_plays(&m, 30, 50, 0.2, 2, 4, -1);
   cs_als_params_t p;
   cs_als_params_default(&p);
-  p.dim = 10; /* not a multiple of 8 or 16: exercises the tails */
-  p.cg_steps = 40;
+  p.dim = dim;
+  p.cg_steps = 2 * dim;
   p.alpha = 5.f;
   p.lambda = 0.3f;
   const int d = p.dim;
   float *y = malloc(50 * d * sizeof(float));
   float *x = malloc(30 * d * sizeof(float));
-  float gram[100];
+  float gram[64 * 64];
   cs_rng_t rng;
   cs_rng_seed(&rng, 3);
   for (int i = 0; i < 50 * d; i++) y[i] = (float)(0.3 * cs_rng_normal(&rng));
@@ -170,7 +171,7 @@ static void test_cg_rows_match_exact_solve(void **state) {
     }
   cs_ctx_t ctx = make_ctx(3);
   assert_int_equal(cs_als_solve_rows(&ctx, &m, y, gram, &p, x, NULL), 0);
-  double want[10];
+  double want[64];
   for (int64_t u = 0; u < 30; u++) {
     if (u == 4) {
       for (int c = 0; c < d; c++) assert_float_equal(x[u * d + c], 0.f, 0);
@@ -180,8 +181,8 @@ static void test_cg_rows_match_exact_solve(void **state) {
     for (int c = 0; c < d; c++)
       assert_float_equal(x[u * d + c], want[c], 1e-3 * (1.0 + fabs(want[c])));
     /* fold-in of the same plays (split into duplicates) is the same row */
-    int32_t songs[64];
-    float plays[64];
+    int32_t songs[128]; /* up to 2 x 50 songs */
+    float plays[128];
     int64_t n = 0;
     for (int64_t k = m.indptr[u]; k < m.indptr[u + 1]; k++) {
       songs[n] = m.indices[k];
@@ -189,12 +190,12 @@ static void test_cg_rows_match_exact_solve(void **state) {
       songs[n] = m.indices[k];
       plays[n++] = 0.5f;
     }
-    float fold[10];
+    float fold[64];
     assert_int_equal(cs_als_fold_in(y, 50, d, songs, plays, n, &p, fold), 0);
     for (int c = 0; c < d; c++)
       assert_float_equal(fold[c], want[c], 1e-4 * (1.0 + fabs(want[c])));
   }
-  float fold[10];
+  float fold[64];
   int32_t bad_song = 50;
   float one = 1.f;
   assert_int_equal(cs_als_fold_in(y, 50, d, &bad_song, &one, 1, &p, fold),
@@ -204,6 +205,12 @@ static void test_cg_rows_match_exact_solve(void **state) {
   cs_csr_free(&m);
   free(x);
   free(y);
+}
+
+static void test_cg_rows_match_exact_solve(void **state) {
+  (void)state;
+  check_cg_rows(10);
+  check_cg_rows(53);
 }
 
 static void test_fit_independent_of_threads(void **state) {
