@@ -124,12 +124,25 @@ int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
       r->p.run_var[l][j] = 1.0f;
     }
   for (int j = 0; j < n_in; j++) r->p.in_std[j] = 1.0f;
+  if (cs__regressor_build_serving(r) != CS_OK) {
+    cs_regressor_free(r);
+    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  }
   *out = r;
   return 0;
 }
 
+void cs__regressor_drop_serving(cs_regressor_t *r) {
+  free(r->serve_w0t);
+  free(r->serve_base);
+  r->serve_w0t = r->serve_base = NULL;
+  for (int l = 0; l < CS__REG_N_BN; l++) r->serve_scale[l] = r->serve_shift[l] = NULL;
+}
+
+
 void cs_regressor_free(cs_regressor_t *r) {
   if (!r) return;
+  cs__regressor_drop_serving(r);
   free(r->arena);
   free(r);
 }
@@ -236,11 +249,104 @@ static void forward_infer(const cs_regressor_t *r, const float *X,
   }
 }
 
+/* --- one-row inference -------------------------------------------------------
+ * A cold user's feature vector is mostly empty blocks. With the input
+ * standardization folded into the first layer, h = base + sum over nonzero
+ * x_j of x_j * (W0[:, j] / std_j), where base is the layer's output for an
+ * all-zero input: only the columns of nonzero features are read (instead of
+ * the whole n_in x 400 matrix), and the next layers are matrix-vector
+ * products. Same function as forward_infer; float rounding differs in the
+ * last bits (tested within 1e-5). */
+
+#define SERVE_MAX_WIDTH 2048 /* widest hidden layer the one-row path takes */
+
+int cs__regressor_build_serving(cs_regressor_t *r) {
+  cs__regressor_drop_serving(r);
+  const cs__reg_arrays_t *p = &r->p;
+  int n_in = r->n_in, h0 = r->size[1];
+  size_t n_bn = 0;
+  for (int l = 0; l < CS__REG_N_BN; l++) n_bn += 2 * (size_t)r->size[l + 1];
+  r->serve_w0t = cs_alloc_aligned((size_t)n_in * (size_t)h0 * sizeof(float));
+  r->serve_base = cs_alloc_aligned(((size_t)h0 + n_bn) * sizeof(float));
+  if (!r->serve_w0t || !r->serve_base) {
+    cs__regressor_drop_serving(r);
+    return CS_ENOMEM;
+  }
+  for (int o = 0; o < h0; o++) {
+    const float *w = p->w[0] + (size_t)o * n_in;
+    double acc = p->b[0][o];
+    for (int j = 0; j < n_in; j++) {
+      float wj = w[j] / p->in_std[j];
+      r->serve_w0t[(size_t)j * h0 + o] = wj;
+      acc -= (double)wj * (double)p->in_mean[j];
+    }
+    r->serve_base[o] = (float)acc;
+  }
+  float *bn = r->serve_base + h0;
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    int width = r->size[l + 1];
+    r->serve_scale[l] = bn;
+    r->serve_shift[l] = bn + width;
+    bn += 2 * (size_t)width;
+    for (int j = 0; j < width; j++) {
+      float sc = p->gamma[l][j] / sqrtf(p->run_var[l][j] + CS__REG_BN_EPS);
+      r->serve_scale[l][j] = sc;
+      r->serve_shift[l][j] = p->beta[l][j] - p->run_mean[l][j] * sc;
+    }
+  }
+  return CS_OK;
+}
+
+static void relu_bn(float *z, int width, const float *scale, const float *shift) {
+  for (int j = 0; j < width; j++) {
+    float a = z[j] > 0.0f ? z[j] : 0.0f;
+    z[j] = a * scale[j] + shift[j];
+  }
+}
+
+static void predict_one(const cs_regressor_t *r, const float *x, float *out) {
+  const cs__reg_arrays_t *p = &r->p;
+  float buf[2][SERVE_MAX_WIDTH];
+  int h0 = r->size[1];
+  float *h = buf[0];
+  memcpy(h, r->serve_base, sizeof(float) * (size_t)h0);
+  for (int j = 0; j < r->n_in; j++) {
+    if (x[j] == 0.0f) continue;
+    const float *col = r->serve_w0t + (size_t)j * h0;
+    float v = x[j];
+    for (int o = 0; o < h0; o++) h[o] += v * col[o];
+  }
+  relu_bn(h, h0, r->serve_scale[0], r->serve_shift[0]);
+  for (int l = 1; l < CS__REG_N_LINEAR; l++) {
+    int n_out = r->size[l + 1], k = r->size[l];
+    float *z = l == CS__REG_N_LINEAR - 1 ? out : buf[l & 1];
+    memcpy(z, p->b[l], sizeof(float) * (size_t)n_out);
+    cs_gemv(CS_NOTRANS, n_out, k, 1.0f, p->w[l], k, h, 1.0f, z);
+    if (l < CS__REG_N_BN) relu_bn(z, n_out, r->serve_scale[l], r->serve_shift[l]);
+    h = z;
+  }
+  double nrm = sqrt(cs_norm2_sq(r->dim, out));
+  if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
+  float inv = (float)(1.0 / nrm);
+  for (int j = 0; j < r->dim; j++) out[j] *= inv;
+}
+
+static int serving_ready(const cs_regressor_t *r) {
+  if (!r->serve_w0t) return 0;
+  for (int l = 1; l < CS__REG_N_LINEAR; l++)
+    if (r->size[l] > SERVE_MAX_WIDTH) return 0;
+  return 1;
+}
+
 int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
                          float *out, cs_err_t *err) {
   if (n < 0) return cs_err_set(err, CS_EINVAL, "regressor: n=%lld < 0",
                                (long long)n);
   if (n == 0) return 0;
+  if (n == 1 && serving_ready(r)) {
+    predict_one(r, X, out);
+    return 0;
+  }
   int64_t chunk = n < REG_CHUNK ? n : REG_CHUNK;
   int widest = 0;
   for (int l = 1; l < CS__REG_N_LINEAR; l++)
@@ -424,6 +530,10 @@ int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
       }
     }
     *s[i].slot = (float *)(uintptr_t)data; /* read-only: never written */
+  }
+  if (cs__regressor_build_serving(r) != CS_OK) {
+    cs_regressor_free(r);
+    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
   }
   *out = r;
   return 0;

@@ -36,6 +36,12 @@ struct cs_regressor {
    * tiles that are all zero in a row are skipped (registration-day feature
    * blocks are often empty). 0 = one dense GEMM. */
   int tile;
+  /* One-row inference form (owned, NULL until cs__regressor_build_serving):
+   * the first layer transposed [n_in x size[1]] with the input
+   * standardization folded in, its output for an all-zero input, and the
+   * BatchNorm running statistics as scale/shift per hidden unit. */
+  float *serve_w0t, *serve_base;
+  float *serve_scale[CS__REG_N_BN], *serve_shift[CS__REG_N_BN];
 };
 
 #define CS__REG_DEFAULT_TILE 128
@@ -63,6 +69,13 @@ void cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
 double cs__regressor_batch_grad(cs_regressor_t *r, const float *X,
                                 const float *Y, const int64_t *idx,
                                 int n_batch, float *grad);
+
+/* (Re)build the one-row inference form from the current weights; called
+ * after training and loading. Returns 0 or CS_ENOMEM (predict then keeps
+ * using the batch path). */
+int cs__regressor_build_serving(cs_regressor_t *r);
+/* Forget the one-row form (weights are about to change). */
+void cs__regressor_drop_serving(cs_regressor_t *r);
 
 /* Adam (PyTorch's formulation) over n floats: step t >= 1. */
 void cs__adam_step(int n_threads, float *param, const float *grad, float *m,

@@ -544,6 +544,7 @@ int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
   int rc = check_inputs(r, X, Y, n, X_val, Y_val, n_val, p, err);
   if (rc) return rc;
   if (ensure_owned(r)) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  cs__regressor_drop_serving(r); /* weights change: rebuilt at the end */
   int n_threads = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
   cs__regressor_fit_standardizer(r, X, n, n_threads);
 
@@ -636,6 +637,10 @@ int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
     cs_log(ctx, CS_LOG_INFO,
            "regressor: restored the best weights (epoch %d, validation MSE "
            "%.6f)", best_epoch, best_val);
+  }
+  if (cs__regressor_build_serving(r) != CS_OK) {
+    rc = cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+    goto done;
   }
   if (report) {
     report->epochs_run = epoch;
