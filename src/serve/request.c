@@ -3,7 +3,6 @@
  * same JSON writer serves `coldstart recommend`. */
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,51 +21,82 @@ struct cs_handler {
   size_t cap_out;
 };
 
-/* Append to buf at *pos; returns 0, or -1 when out of room. */
-static int put(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int put(char *buf, size_t cap, size_t *pos, const char *fmt, ...) {
-  if (*pos >= cap) return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf + *pos, cap - *pos, fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= cap - *pos) return -1;
-  *pos += (size_t)n;
-  return 0;
+/* A bounded output buffer; `full` latches when anything did not fit. */
+typedef struct {
+  char *buf;
+  size_t cap, pos;
+  int full;
+} out_t;
+
+static void put_str(out_t *o, const char *str, size_t len) {
+  if (o->full || len > o->cap - o->pos) {
+    o->full = 1;
+    return;
+  }
+  memcpy(o->buf + o->pos, str, len);
+  o->pos += len;
+}
+#define PUT_LIT(o, lit) put_str(o, lit, sizeof(lit) - 1)
+
+static void put_i64(out_t *o, int64_t v) {
+  char tmp[24];
+  int n = 0;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
+  put_str(o, tmp + sizeof tmp - n, (size_t)n);
 }
 
-/* Shortest float text that reads back to the same float; finite only. */
-static double json_num(float x) { return isfinite(x) ? (double)x : 0.0; }
+/* A float as JSON: 9 significant digits read back to the same float;
+ * non-finite values (never produced) are written as 0. */
+static void put_float(out_t *o, float x) {
+  char tmp[32];
+  if (!isfinite(x)) x = 0.0f;
+  int n = snprintf(tmp, sizeof tmp, "%.9g", (double)x);
+  put_str(o, tmp, (size_t)n);
+}
 
 int64_t cs_rec_write_json(const cs_model_t *m, int64_t user_id,
                           const cs_rec_t *rec, char *buf, size_t cap) {
-  size_t pos = 0;
-  if (put(buf, cap, &pos, "{\"user_id\": %lld, \"strategy\": \"%s\", \"memberships\": [",
-          (long long)user_id, cs_strategy_name(rec->strategy)))
-    return -1;
-  for (int j = 0; j < rec->n_members; j++)
-    if (put(buf, cap, &pos, "%s{\"cluster\": %d, \"weight\": %.9g, \"distance\": %.9g}",
-            j ? ", " : "", rec->member_cluster[j], json_num(rec->member_weight[j]),
-            json_num(rec->member_dist[j])))
-      return -1;
-  if (put(buf, cap, &pos, "], \"items\": [")) return -1;
+  out_t o = {buf, cap, 0, 0};
+  const char *name = cs_strategy_name(rec->strategy);
+  PUT_LIT(&o, "{\"user_id\": ");
+  put_i64(&o, user_id);
+  PUT_LIT(&o, ", \"strategy\": \"");
+  put_str(&o, name, strlen(name));
+  PUT_LIT(&o, "\", \"memberships\": [");
+  for (int j = 0; j < rec->n_members; j++) {
+    if (j) PUT_LIT(&o, ", ");
+    PUT_LIT(&o, "{\"cluster\": ");
+    put_i64(&o, rec->member_cluster[j]);
+    PUT_LIT(&o, ", \"weight\": ");
+    put_float(&o, rec->member_weight[j]);
+    PUT_LIT(&o, ", \"distance\": ");
+    put_float(&o, rec->member_dist[j]);
+    PUT_LIT(&o, "}");
+  }
+  PUT_LIT(&o, "], \"items\": [");
   for (int i = 0; i < rec->n_items; i++) {
-    if (put(buf, cap, &pos, "%s{\"song_id\": %lld, \"score\": %.9g, \"clusters\": [",
-            i ? ", " : "", (long long)m->song_ids[rec->songs[i]],
-            json_num(rec->scores[i])))
-      return -1;
+    if (i) PUT_LIT(&o, ", ");
+    PUT_LIT(&o, "{\"song_id\": ");
+    put_i64(&o, m->song_ids[rec->songs[i]]);
+    PUT_LIT(&o, ", \"score\": ");
+    put_float(&o, rec->scores[i]);
+    PUT_LIT(&o, ", \"clusters\": [");
     int first = 1;
     for (int j = 0; j < rec->n_members; j++) {
       if (!(rec->item_mask[i] >> j & 1u)) continue;
-      if (put(buf, cap, &pos, "%s%d", first ? "" : ", ", rec->member_cluster[j]))
-        return -1;
+      if (!first) PUT_LIT(&o, ", ");
+      put_i64(&o, rec->member_cluster[j]);
       first = 0;
     }
-    if (put(buf, cap, &pos, "]}")) return -1;
+    PUT_LIT(&o, "]}");
   }
-  if (put(buf, cap, &pos, "]}")) return -1;
-  return (int64_t)pos;
+  PUT_LIT(&o, "]}");
+  return o.full ? -1 : (int64_t)o.pos;
 }
 
 void cs_handler_params_default(cs_handler_params_t *p) {
