@@ -18,68 +18,75 @@ static inline int ranks_before(float sa, int64_t ia, float sb, int64_t ib) {
 }
 
 /* Min-heap by rank: the root is the worst-ranked kept element. */
+static inline void swap_pair(float *hs, int64_t *hi, int64_t a, int64_t b) {
+  float ts = hs[a];
+  hs[a] = hs[b];
+  hs[b] = ts;
+  int64_t ti = hi[a];
+  hi[a] = hi[b];
+  hi[b] = ti;
+}
+
 static void sift_down(float *hs, int64_t *hi, int64_t size, int64_t pos) {
   for (;;) {
     int64_t l = 2 * pos + 1, r = l + 1, worst = pos;
     if (l < size && ranks_before(hs[worst], hi[worst], hs[l], hi[l])) worst = l;
     if (r < size && ranks_before(hs[worst], hi[worst], hs[r], hi[r])) worst = r;
     if (worst == pos) return;
-    float ts = hs[pos];
-    hs[pos] = hs[worst];
-    hs[worst] = ts;
-    int64_t ti = hi[pos];
-    hi[pos] = hi[worst];
-    hi[worst] = ti;
+    swap_pair(hs, hi, pos, worst);
     pos = worst;
   }
 }
 
-static void sift_up(float *hs, int64_t *hi, int64_t pos) {
-  while (pos > 0) {
-    int64_t parent = (pos - 1) / 2;
-    if (!ranks_before(hs[parent], hi[parent], hs[pos], hi[pos])) return;
-    float ts = hs[pos];
-    hs[pos] = hs[parent];
-    hs[parent] = ts;
-    int64_t ti = hi[pos];
-    hi[pos] = hi[parent];
-    hi[parent] = ti;
-    pos = parent;
+void cs_topk_heap_init(cs_topk_heap_t *h, float *scores, int64_t *idx,
+                       int64_t k) {
+  h->scores = scores;
+  h->idx = idx;
+  h->k = k;
+  h->n = 0;
+}
+
+void cs_topk_heap_push(cs_topk_heap_t *h, float score, int64_t idx) {
+  float *hs = h->scores;
+  int64_t *hi = h->idx;
+  if (h->n < h->k) {
+    int64_t pos = h->n++;
+    hs[pos] = score;
+    hi[pos] = idx;
+    while (pos > 0) {
+      int64_t parent = (pos - 1) / 2;
+      if (!ranks_before(hs[parent], hi[parent], hs[pos], hi[pos])) return;
+      swap_pair(hs, hi, pos, parent);
+      pos = parent;
+    }
+  } else if (h->k > 0 && ranks_before(score, idx, hs[0], hi[0])) {
+    hs[0] = score;
+    hi[0] = idx;
+    sift_down(hs, hi, h->n, 0);
   }
+}
+
+int64_t cs_topk_heap_sort(cs_topk_heap_t *h) {
+  /* Pop the worst to the back: the arrays end sorted best-first. */
+  for (int64_t end = h->n - 1; end > 0; end--) {
+    swap_pair(h->scores, h->idx, 0, end);
+    sift_down(h->scores, h->idx, end, 0);
+  }
+  return h->n;
 }
 
 int64_t cs_topk(const float *scores, int64_t n, int64_t k,
                 const uint8_t *skip, int64_t *out_idx, float *out_scores) {
   if (k <= 0 || n <= 0) return 0;
-  /* The heap lives in the output arrays; scores go to a small scratch. */
+  /* The heap lives in out_idx; scores go to a small scratch. */
   float stack_scores[256];
   float *hs = k <= 256 ? stack_scores : malloc((size_t)k * sizeof *hs);
   if (!hs) return 0;
-  int64_t *hi = out_idx, size = 0;
-  for (int64_t i = 0; i < n; i++) {
-    if (skip && skip[i]) continue;
-    float s = scores[i];
-    if (size < k) {
-      hs[size] = s;
-      hi[size] = i;
-      sift_up(hs, hi, size);
-      size++;
-    } else if (ranks_before(s, i, hs[0], hi[0])) {
-      hs[0] = s;
-      hi[0] = i;
-      sift_down(hs, hi, size, 0);
-    }
-  }
-  /* Pop the worst to the back: the arrays end sorted best-first. */
-  for (int64_t end = size - 1; end > 0; end--) {
-    float ts = hs[0];
-    hs[0] = hs[end];
-    hs[end] = ts;
-    int64_t ti = hi[0];
-    hi[0] = hi[end];
-    hi[end] = ti;
-    sift_down(hs, hi, end, 0);
-  }
+  cs_topk_heap_t h;
+  cs_topk_heap_init(&h, hs, out_idx, k);
+  for (int64_t i = 0; i < n; i++)
+    if (!skip || !skip[i]) cs_topk_heap_push(&h, scores[i], i);
+  int64_t size = cs_topk_heap_sort(&h);
   if (out_scores)
     for (int64_t j = 0; j < size; j++) out_scores[j] = hs[j];
   if (hs != stack_scores) free(hs);

@@ -151,51 +151,14 @@ static void run_block_rows(void *arg, int64_t begin, int64_t end, int tid) {
  * The full-row path below (GEMM over all songs, cs_topk) is the reference
  * and serves the sklearn NDCG mode. */
 
-/* a is worse than b: lower score, or equal score and higher row */
-static inline int worse(float sa, int32_t ia, float sb, int32_t ib) {
-  return sa < sb || (sa == sb && ia > ib);
-}
-
-static void heap_sift_down(float *hs, int32_t *hi, int n, int pos) {
-  for (;;) {
-    int l = 2 * pos + 1, r = l + 1, w = pos;
-    if (l < n && worse(hs[l], hi[l], hs[w], hi[w])) w = l;
-    if (r < n && worse(hs[r], hi[r], hs[w], hi[w])) w = r;
-    if (w == pos) return;
-    float ts = hs[pos];
-    hs[pos] = hs[w];
-    hs[w] = ts;
-    int32_t ti = hi[pos];
-    hi[pos] = hi[w];
-    hi[w] = ti;
-    pos = w;
-  }
-}
-
-static void heap_push(float *hs, int32_t *hi, int *n, float s, int32_t i) {
-  int pos = (*n)++;
-  hs[pos] = s;
-  hi[pos] = i;
-  while (pos > 0) {
-    int parent = (pos - 1) / 2;
-    if (!worse(hs[pos], hi[pos], hs[parent], hi[parent])) return;
-    float ts = hs[pos];
-    hs[pos] = hs[parent];
-    hs[parent] = ts;
-    int32_t ti = hi[pos];
-    hi[pos] = hi[parent];
-    hi[parent] = ti;
-    pos = parent;
-  }
-}
-
 /* Per-thread buffers of the tiled path. */
 typedef struct {
   float *vec;     /* [EVAL_TILE_USERS x dim] user vectors */
   float *scores;  /* [EVAL_TILE_USERS x tile] */
   float *heap_s;  /* [EVAL_TILE_USERS x k] */
-  int32_t *heap_i;
-  int *heap_n;    /* [EVAL_TILE_USERS] */
+  int64_t *heap_i;
+  cs_topk_heap_t *heap; /* [EVAL_TILE_USERS] running top-K per user */
+  int32_t *list;  /* [k] one user's ranked songs */
   uint8_t *zero;  /* [EVAL_TILE_USERS] d0 rows with a zero block */
 } tile_buf_t;
 
@@ -227,30 +190,28 @@ static inline int any_above16(const float *c, float thr) {
 }
 #endif
 
-static void scan_row(const float *c, int64_t len, int64_t first, int k,
-                     float *hs, int32_t *hi, int *n_heap) {
-  int n = *n_heap;
+/* Offer one row of a score tile (songs first..first+len-1) to a user's
+ * running top-K. Songs arrive in ascending row order, so once the heap is
+ * full only a score strictly above the root can enter: 16 scores are
+ * checked against it with one vector compare. */
+static void scan_row(const float *c, int64_t len, int64_t first,
+                     cs_topk_heap_t *h) {
   int64_t i = 0;
-  for (; n < k && i < len; i++) heap_push(hs, hi, &n, c[i], (int32_t)(first + i));
-  float thr = hs[0];
+  for (; h->n < h->k && i < len; i++) cs_topk_heap_push(h, c[i], first + i);
+  float thr = h->scores[0];
   for (; i + 16 <= len; i += 16) {
     if (!any_above16(c + i, thr)) continue;
     for (int t = 0; t < 16; t++)
       if (c[i + t] > thr) {
-        hs[0] = c[i + t];
-        hi[0] = (int32_t)(first + i + t);
-        heap_sift_down(hs, hi, n, 0);
-        thr = hs[0];
+        cs_topk_heap_push(h, c[i + t], first + i + t);
+        thr = h->scores[0];
       }
   }
   for (; i < len; i++)
     if (c[i] > thr) {
-      hs[0] = c[i];
-      hi[0] = (int32_t)(first + i);
-      heap_sift_down(hs, hi, n, 0);
-      thr = hs[0];
+      cs_topk_heap_push(h, c[i], first + i);
+      thr = h->scores[0];
     }
-  *n_heap = n;
 }
 
 /* Blocks [bbegin, bend) of EVAL_TILE_USERS users, all on this thread: GEMM per
@@ -276,7 +237,8 @@ static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
       int nonzero = !d0;
       for (int i = 0; i < m->dim && !nonzero; i++) nonzero = v[i] != 0.0f;
       B->zero[r] = (uint8_t)!nonzero;
-      B->heap_n[r] = 0;
+      cs_topk_heap_init(&B->heap[r], B->heap_s + (size_t)r * k,
+                        B->heap_i + (size_t)r * k, k);
     }
     for (int64_t s0 = 0; s0 < m->n_songs; s0 += t->tile) {
       int64_t len = m->n_songs - s0 < t->tile ? m->n_songs - s0 : t->tile;
@@ -285,9 +247,7 @@ static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
               len);
       for (int64_t r = 0; r < rows; r++)
         if (!B->zero[r])
-          scan_row(B->scores + (size_t)r * len, len, s0, k,
-                   B->heap_s + (size_t)r * k, B->heap_i + (size_t)r * k,
-                   &B->heap_n[r]);
+          scan_row(B->scores + (size_t)r * len, len, s0, &B->heap[r]);
     }
     for (int64_t r = 0; r < rows; r++) {
       int64_t e = b + r;
@@ -304,20 +264,9 @@ static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
         score_user(j, e, rec->songs, rec->n_items, NULL, NULL, 0);
         continue;
       }
-      float *hs = B->heap_s + (size_t)r * k;
-      int32_t *hi = B->heap_i + (size_t)r * k;
-      int n = B->heap_n[r];
-      for (int x = 1; x < n; x++) /* insertion sort, best first */
-        for (int y = x; y > 0 && worse(hs[y - 1], hi[y - 1], hs[y], hi[y]);
-             y--) {
-          float ts = hs[y];
-          hs[y] = hs[y - 1];
-          hs[y - 1] = ts;
-          int32_t ti = hi[y];
-          hi[y] = hi[y - 1];
-          hi[y - 1] = ti;
-        }
-      score_user(j, e, hi, n, NULL, NULL, 0);
+      int n = (int)cs_topk_heap_sort(&B->heap[r]);
+      for (int x = 0; x < n; x++) B->list[x] = (int32_t)B->heap[r].idx[x];
+      score_user(j, e, B->list, n, NULL, NULL, 0);
     }
   }
 }
@@ -335,11 +284,12 @@ static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
     B->vec = cs_alloc_aligned((size_t)EVAL_TILE_USERS * m->dim * sizeof(float));
     B->scores = cs_alloc_aligned((size_t)EVAL_TILE_USERS * tile * sizeof(float));
     B->heap_s = malloc((size_t)EVAL_TILE_USERS * k * sizeof(float));
-    B->heap_i = malloc((size_t)EVAL_TILE_USERS * k * sizeof(int32_t));
-    B->heap_n = malloc((size_t)EVAL_TILE_USERS * sizeof(int));
+    B->heap_i = malloc((size_t)EVAL_TILE_USERS * k * sizeof(int64_t));
+    B->heap = malloc((size_t)EVAL_TILE_USERS * sizeof(cs_topk_heap_t));
+    B->list = malloc((size_t)k * sizeof(int32_t));
     B->zero = malloc(EVAL_TILE_USERS);
-    if (!B->vec || !B->scores || !B->heap_s || !B->heap_i || !B->heap_n ||
-        !B->zero)
+    if (!B->vec || !B->scores || !B->heap_s || !B->heap_i || !B->heap ||
+        !B->list || !B->zero)
       rc = cs_err_set(err, CS_ENOMEM, "evaluate: out of memory");
   }
   if (!rc) {
@@ -360,7 +310,8 @@ static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
     free(B->scores);
     free(B->heap_s);
     free(B->heap_i);
-    free(B->heap_n);
+    free(B->heap);
+    free(B->list);
     free(B->zero);
   }
   free(t.buf);
