@@ -51,6 +51,15 @@ int cs_cli_parse_int(const cs_cli_t *cli, const char *flag, const char *s,
 int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
                         double lo, double hi, double *out);
 
+struct cs_model;
+struct cs_dataset;
+/* Load a model and a dataset and check they belong together (dim,
+ * features, song table). Returns 0, or the exit status after reporting
+ * the error (nothing is left open then). */
+int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,
+                              const char *dataset_path, struct cs_model *model,
+                              struct cs_dataset *ds);
+
 /* Handle the result of getopt_long's '?' / ':' and common options in one
  * call; typical loop:
  *   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -98,15 +98,12 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
   }
   if (optind != argc - 2)
     return cs_cli_usage_error(cli, "expected MODEL and DATASET");
-  cs_err_t err;
-  cs_err_clear(&err);
   cs_model_t model;
   cs_dataset_t ds;
-  if (cs_model_load(&model, argv[optind], &err)) return cs_cli_report(cli, &err);
-  if (cs_dataset_load(&ds, argv[optind + 1], &err)) {
-    cs_model_free(&model);
-    return cs_cli_report(cli, &err);
-  }
+  int status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
+  if (status) return status;
+  cs_err_t err;
+  cs_err_clear(&err);
   cs_eval_result_t res;
   double t0 = cs_now();
   int rc = cs_evaluate(&cli->ctx, &model, &ds, split, &ep, &res, &err);

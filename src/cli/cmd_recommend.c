@@ -68,20 +68,16 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   }
   if (optind != argc - 2)
     return cs_cli_usage_error(cli, "expected MODEL and DATASET");
-  cs_err_t err;
-  cs_err_clear(&err);
   cs_model_t model;
   cs_dataset_t ds;
-  if (cs_model_load(&model, argv[optind], &err)) return cs_cli_report(cli, &err);
-  if (cs_dataset_load(&ds, argv[optind + 1], &err)) {
-    cs_model_free(&model);
-    return cs_cli_report(cli, &err);
-  }
+  int status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
+  if (status) return status;
+  cs_err_t err;
+  cs_err_clear(&err);
   cs_rec_ws_t *ws = NULL;
   char *buf = NULL;
   float *pred = NULL;
-  int rc = cs_model_check_dataset(&model, &ds, &err);
-  if (rc == 0) rc = cs_rec_ws_create(&ws, &model, &sp, &err);
+  int rc = cs_rec_ws_create(&ws, &model, &sp, &err);
   const cs_split_t *s = &ds.splits[split];
   int64_t n = s->n_users;
   if (max_users >= 0 && max_users < n) n = max_users;

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "coldstart/dataset.h"
 #include "coldstart/mat.h"
+#include "coldstart/model.h"
 
 typedef struct {
   const char *name, *usage, *help;
@@ -120,6 +122,24 @@ int cs_cli_default_option(cs_cli_t *cli, int opt, const char *arg) {
   /* getopt already printed what was wrong ("unrecognized option") */
   cs_cli_usage_error(cli, "bad option");
   return -1;
+}
+
+int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,
+                              const char *dataset_path, cs_model_t *model,
+                              cs_dataset_t *ds) {
+  cs_err_t err;
+  cs_err_clear(&err);
+  if (cs_model_load(model, model_path, &err)) return cs_cli_report(cli, &err);
+  if (cs_dataset_load(ds, dataset_path, &err)) {
+    cs_model_free(model);
+    return cs_cli_report(cli, &err);
+  }
+  if (cs_model_check_dataset(model, ds, &err)) {
+    cs_dataset_free(ds);
+    cs_model_free(model);
+    return cs_cli_report(cli, &err);
+  }
+  return 0;
 }
 
 int cs_cmd_version(int argc, char **argv, cs_cli_t *cli) {
