@@ -17,6 +17,9 @@ static inline int64_t cs_csr_nnz(const cs_csr_t *m) {
   return m->indptr ? m->indptr[m->n_rows] : 0;
 }
 
+/* Allocate an n_rows x n_cols matrix with room for nnz entries: indptr
+ * zeroed, indices and values uninitialized. Returns 0 or CS_ENOMEM. */
+int cs_csr_alloc(cs_csr_t *out, int64_t n_rows, int64_t n_cols, int64_t nnz);
 /* Build from triplets; duplicate (row, col) pairs are summed. Inputs are not
  * modified. Returns 0, CS_EINVAL (index out of range) or CS_ENOMEM. */
 int cs_csr_from_triplets(cs_csr_t *out, int64_t n_rows, int64_t n_cols,

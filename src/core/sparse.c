@@ -16,8 +16,7 @@ void cs_csr_free(cs_csr_t *m) {
   m->n_rows = m->n_cols = 0;
 }
 
-static int alloc_csr(cs_csr_t *out, int64_t n_rows, int64_t n_cols,
-                     int64_t nnz) {
+int cs_csr_alloc(cs_csr_t *out, int64_t n_rows, int64_t n_cols, int64_t nnz) {
   out->n_rows = n_rows;
   out->n_cols = n_cols;
   out->indptr = calloc((size_t)n_rows + 1, sizeof(int64_t));
@@ -78,7 +77,7 @@ int cs_csr_from_triplets(cs_csr_t *out, int64_t n_rows, int64_t n_cols,
     if (k == 0 || rows[t] != rows[order[k - 1]] || cols[t] != cols[order[k - 1]])
       nnz++;
   }
-  int rc = alloc_csr(out, n_rows, n_cols, nnz);
+  int rc = cs_csr_alloc(out, n_rows, n_cols, nnz);
   if (rc) {
     free(order);
     free(row_start);
@@ -112,7 +111,7 @@ int cs_csr_transpose(cs_csr_t *out, const cs_csr_t *m, cs_err_t *err) {
   if (m->n_rows > INT32_MAX)
     return cs_err_set(err, CS_EINVAL, "csr: %lld rows cannot become columns",
                       (long long)m->n_rows);
-  int rc = alloc_csr(out, m->n_cols, m->n_rows, nnz);
+  int rc = cs_csr_alloc(out, m->n_cols, m->n_rows, nnz);
   if (rc) return cs_err_set(err, rc, "csr transpose: %lld nonzeros",
                             (long long)nnz);
   for (int64_t k = 0; k < nnz; k++) out->indptr[m->indices[k] + 1]++;

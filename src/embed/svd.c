@@ -88,15 +88,7 @@ static int capped_baskets(const cs_csr_t *in, int max_basket, uint64_t seed,
       len += in->values[k] > 0.f;
     nnz += len < max_basket ? len : max_basket;
   }
-  out->n_rows = n_rows;
-  out->n_cols = in->n_cols;
-  out->indptr = calloc((size_t)n_rows + 1, sizeof(int64_t));
-  out->indices = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(int32_t));
-  out->values = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(float));
-  if (!out->indptr || !out->indices || !out->values) {
-    cs_csr_free(out);
-    return CS_ENOMEM;
-  }
+  if (cs_csr_alloc(out, n_rows, in->n_cols, nnz)) return CS_ENOMEM;
   int64_t max_len = 1;
   for (int64_t r = 0; r < n_rows; r++)
     if (in->indptr[r + 1] - in->indptr[r] > max_len)
