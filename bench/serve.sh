@@ -15,8 +15,8 @@ model=$dir/$scale.model
 bodies=$dir/requests.jsonl
 if [ ! -s "$bodies" ]; then
   from=$(awk -F'\t' 'NR > 1 && $2 > m { m = $2 } END { print m - 6 }' "$dir/logs/users.tsv")
-  awk -F'\t' -v from="$from" -f bench/serve_requests.awk "$dir/logs/users.tsv" "$dir/logs/events.tsv" \
-    | head -n 20000 >"$bodies.tmp"
+  awk -F'\t' -v from="$from" -v max=20000 -f bench/serve_requests.awk \
+    "$dir/logs/users.tsv" "$dir/logs/events.tsv" >"$bodies.tmp"
   mv "$bodies.tmp" "$bodies"
 fi
 n_bodies=$(wc -l <"$bodies")

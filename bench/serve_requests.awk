@@ -1,10 +1,11 @@
 # serve_requests.awk: turn a raw-log folder's cohort users into /recommend
 # request bodies (one JSON object per line): registration-day events and
 # demographics, exactly what a client would send on registration day.
-# Usage: awk -F'\t' -v from=DAY -f serve_requests.awk users.tsv events.tsv
+# Usage: awk -F'\t' -v from=DAY [-v max=N] -f serve_requests.awk users.tsv events.tsv
+# (max: only the first N cohort users of users.tsv)
 FNR == 1 { file++; next }
 file == 1 {
-  if ($2 + 0 >= from + 0) {
+  if ($2 + 0 >= from + 0 && (max == "" || n < max + 0)) {
     reg[$1] = $2
     age[$1] = ($3 == "" ? "null" : $3)
     country[$1] = ($4 == "" ? "null" : "\"" $4 "\"")
