@@ -172,13 +172,14 @@ def main():
                  "songs, one single-threaded sgemm per tile on each of our threads, with "
                  "each user's running top-50 updated while the tile is in cache; the "
                  "GEMM (2 x 10k x 50k x 128 = 128 GFLOP per strategy) is most of their time.")
-    lines.append("- Latency is dominated by the regressor's one-row forward pass, which "
-                 "goes through sgemm with M = 1. Measured on this machine for the first "
-                 "layer alone (400 x 2579): sgemm M=1 412 us, sgemv 129 us, and a "
-                 "sparsity-aware product over only the non-zero inputs (640 of 2579, "
-                 "standardization folded into the weights and bias, input-major weights) "
-                 "29 us. Such a fast path in cs_regressor_predict for small n would put "
-                 "semi near 45 us and soft near 100 us.")
+    lines.append("- The regressor's one-row forward pass is most of the latency of full, "
+                 "semi and soft. It no longer goes through sgemm with M = 1 (412 us for "
+                 "the first layer alone here): the input standardization is folded into "
+                 "an input-major copy of the first layer, so a user only reads the "
+                 "columns of their nonzero features (registration-day blocks are mostly "
+                 "empty), and the later layers are sgemv calls. What remains is memory "
+                 "traffic: about 1 MB of first-layer columns per user plus 0.8 MB for "
+                 "the later layers.")
     lines.append("- soft's own part (\"given the predicted embedding\") is the 5 nearest "
                  "of 1000 centroids (~10 us, as semi) plus the fill: at deezer scale "
                  "duplicates among the 54 candidates usually force a fill, whose exact "
