@@ -51,6 +51,23 @@ int cs_cli_parse_int(const cs_cli_t *cli, const char *flag, const char *s,
 int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
                         double lo, double hi, double *out);
 
+/* The list parameters every recommending command accepts (evaluate,
+ * recommend, serve): --k N, --soft-m M, --soft-margin N. Splice
+ * CS_CLI_STRATEGY_OPTIONS into the getopt_long table, then call
+ * cs_cli_strategy_option from the default case: it returns 1 when `opt`
+ * was one of them (applied to *sp), 0 when not, -1 on a bad value (usage
+ * printed). */
+#define CS_CLI_OPT_K 1002
+#define CS_CLI_OPT_SOFT_M 1003
+#define CS_CLI_OPT_SOFT_MARGIN 1004
+#define CS_CLI_STRATEGY_OPTIONS                                       \
+  {"k", required_argument, NULL, CS_CLI_OPT_K},                       \
+      {"soft-m", required_argument, NULL, CS_CLI_OPT_SOFT_M},         \
+      {"soft-margin", required_argument, NULL, CS_CLI_OPT_SOFT_MARGIN}
+struct cs_strategy_params;
+int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
+                           struct cs_strategy_params *sp);
+
 struct cs_model;
 struct cs_dataset;
 /* Load a model and a dataset and check they belong together (dim,

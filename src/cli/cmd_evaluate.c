@@ -36,23 +36,20 @@ static int parse_strategies(cs_cli_t *cli, const char *list,
 
 int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
   enum {
-    O_SPLIT = 2000, O_K, O_STRATEGIES, O_SOFT_M, O_SOFT_MARGIN, O_FORMAT,
+    O_SPLIT = 2000, O_STRATEGIES, O_FORMAT,
     O_NDCG
   };
   static const struct option opts[] = {
       {"split", required_argument, NULL, O_SPLIT},
-      {"k", required_argument, NULL, O_K},
       {"strategies", required_argument, NULL, O_STRATEGIES},
-      {"soft-m", required_argument, NULL, O_SOFT_M},
-      {"soft-margin", required_argument, NULL, O_SOFT_MARGIN},
       {"format", required_argument, NULL, O_FORMAT},
       {"ndcg", required_argument, NULL, O_NDCG},
+      CS_CLI_STRATEGY_OPTIONS,
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   cs_eval_params_t ep;
   cs_eval_params_default(&ep);
   int split = CS_SPLIT_TEST, fmt = CS_EVAL_TEXT, opt;
-  long long v;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
     case O_SPLIT:
@@ -61,21 +58,8 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
         return cs_cli_usage_error(cli, "--split: unknown split '%s' "
                                   "(train, validation, test)", optarg);
       break;
-    case O_K:
-      if (cs_cli_parse_int(cli, "--k", optarg, 1, 4096, &v) < 0) return 2;
-      ep.sp.k = (int)v;
-      break;
     case O_STRATEGIES:
       if (parse_strategies(cli, optarg, &ep)) return 2;
-      break;
-    case O_SOFT_M:
-      if (cs_cli_parse_int(cli, "--soft-m", optarg, 1, 32, &v) < 0) return 2;
-      ep.sp.soft_m = (int)v;
-      break;
-    case O_SOFT_MARGIN:
-      if (cs_cli_parse_int(cli, "--soft-margin", optarg, 0, 100000, &v) < 0)
-        return 2;
-      ep.sp.soft_margin = (int)v;
       break;
     case O_FORMAT:
       fmt = cs_eval_format_parse(optarg);
@@ -91,7 +75,8 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
                                   "sklearn)", optarg);
       break;
     default: {
-      int r = cs_cli_default_option(cli, opt, optarg);
+      int r = cs_cli_strategy_option(cli, opt, optarg, &ep.sp);
+      if (r == 0) r = cs_cli_default_option(cli, opt, optarg);
       if (r != 1) return r < 0 ? 2 : 0;
     }
     }

@@ -14,20 +14,18 @@
 #include "coldstart/strategy.h"
 
 int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
-  enum { O_SPLIT = 2000, O_STRATEGY, O_K, O_USERS, O_SOFT_M, O_SOFT_MARGIN };
+  enum { O_SPLIT = 2000, O_STRATEGY, O_USERS };
   static const struct option opts[] = {
       {"split", required_argument, NULL, O_SPLIT},
       {"strategy", required_argument, NULL, O_STRATEGY},
-      {"k", required_argument, NULL, O_K},
       {"users", required_argument, NULL, O_USERS},
-      {"soft-m", required_argument, NULL, O_SOFT_M},
-      {"soft-margin", required_argument, NULL, O_SOFT_MARGIN},
+      CS_CLI_STRATEGY_OPTIONS,
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   cs_strategy_params_t sp;
   cs_strategy_params_default(&sp);
   int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt;
-  long long v, max_users = -1;
+  long long max_users = -1;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
     case O_SPLIT:
@@ -43,25 +41,13 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
                                   "(popularity, d0-streams, input-clusters, "
                                   "full, semi, soft)", optarg);
       break;
-    case O_K:
-      if (cs_cli_parse_int(cli, "--k", optarg, 1, 100000, &v) < 0) return 2;
-      sp.k = (int)v;
-      break;
     case O_USERS:
       if (cs_cli_parse_int(cli, "--users", optarg, 0, INT64_MAX, &max_users) < 0)
         return 2;
       break;
-    case O_SOFT_M:
-      if (cs_cli_parse_int(cli, "--soft-m", optarg, 1, 32, &v) < 0) return 2;
-      sp.soft_m = (int)v;
-      break;
-    case O_SOFT_MARGIN:
-      if (cs_cli_parse_int(cli, "--soft-margin", optarg, 0, 100000, &v) < 0)
-        return 2;
-      sp.soft_margin = (int)v;
-      break;
     default: {
-      int r = cs_cli_default_option(cli, opt, optarg);
+      int r = cs_cli_strategy_option(cli, opt, optarg, &sp);
+      if (r == 0) r = cs_cli_default_option(cli, opt, optarg);
       if (r != 1) return r < 0 ? 2 : 0;
     }
     }

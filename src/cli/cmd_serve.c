@@ -13,15 +13,13 @@
 #include "coldstart/serve.h"
 
 int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
-  enum { O_PORT = 2000, O_BIND, O_K, O_STRATEGY, O_SOFT_M, O_SOFT_MARGIN, O_PORT_FILE };
+  enum { O_PORT = 2000, O_BIND, O_STRATEGY, O_PORT_FILE };
   static const struct option opts[] = {
       {"port", required_argument, NULL, O_PORT},
       {"bind", required_argument, NULL, O_BIND},
-      {"k", required_argument, NULL, O_K},
       {"strategy", required_argument, NULL, O_STRATEGY},
-      {"soft-m", required_argument, NULL, O_SOFT_M},
-      {"soft-margin", required_argument, NULL, O_SOFT_MARGIN},
       {"port-file", required_argument, NULL, O_PORT_FILE},
+      CS_CLI_STRATEGY_OPTIONS,
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   cs_server_params_t sp;
@@ -36,27 +34,16 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
       sp.port = (int)v;
       break;
     case O_BIND: sp.bind_addr = optarg; break;
-    case O_K:
-      if (cs_cli_parse_int(cli, "--k", optarg, 1, 1000, &v) < 0) return 2;
-      sp.handler.strat.k = (int)v;
-      break;
     case O_STRATEGY:
       sp.handler.default_strategy = cs_strategy_parse(optarg);
       if (sp.handler.default_strategy < 0)
         return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s'", optarg);
       break;
-    case O_SOFT_M:
-      if (cs_cli_parse_int(cli, "--soft-m", optarg, 1, CS_SOFT_M_MAX, &v) < 0) return 2;
-      sp.handler.strat.soft_m = (int)v;
-      break;
-    case O_SOFT_MARGIN:
-      if (cs_cli_parse_int(cli, "--soft-margin", optarg, 0, 1000, &v) < 0) return 2;
-      sp.handler.strat.soft_margin = (int)v;
-      break;
     case O_PORT_FILE: port_file = optarg; break;
     default: {
       if (opt == CS_CLI_OPT_THREADS) threads_set = 1;
-      int r = cs_cli_default_option(cli, opt, optarg);
+      int r = cs_cli_strategy_option(cli, opt, optarg, &sp.handler.strat);
+      if (r == 0) r = cs_cli_default_option(cli, opt, optarg);
       if (r != 1) return r < 0 ? 2 : 0;
     }
     }

@@ -9,6 +9,7 @@
 #include "coldstart/dataset.h"
 #include "coldstart/mat.h"
 #include "coldstart/model.h"
+#include "coldstart/strategy.h"
 
 typedef struct {
   const char *name, *usage, *help;
@@ -122,6 +123,27 @@ int cs_cli_default_option(cs_cli_t *cli, int opt, const char *arg) {
   /* getopt already printed what was wrong ("unrecognized option") */
   cs_cli_usage_error(cli, "bad option");
   return -1;
+}
+
+int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
+                           cs_strategy_params_t *sp) {
+  long long v;
+  switch (opt) {
+  case CS_CLI_OPT_K:
+    if (cs_cli_parse_int(cli, "--k", arg, 1, 4096, &v) < 0) return -1;
+    sp->k = (int)v;
+    return 1;
+  case CS_CLI_OPT_SOFT_M:
+    if (cs_cli_parse_int(cli, "--soft-m", arg, 1, CS_SOFT_M_MAX, &v) < 0) return -1;
+    sp->soft_m = (int)v;
+    return 1;
+  case CS_CLI_OPT_SOFT_MARGIN:
+    if (cs_cli_parse_int(cli, "--soft-margin", arg, 0, 100000, &v) < 0) return -1;
+    sp->soft_margin = (int)v;
+    return 1;
+  default:
+    return 0;
+  }
 }
 
 int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,

@@ -113,6 +113,8 @@ int cs_handler_create(cs_handler_t **out, const cs_model_t *m,
   if (!h) return cs_err_set(err, CS_ENOMEM, "out of memory");
   h->model = m;
   h->params = *p;
+  /* the default k must fit the workspace like any requested k */
+  if (h->params.max_k < p->strat.k) h->params.max_k = p->strat.k;
   if (h->params.max_k > m->n_songs) h->params.max_k = (int)m->n_songs;
   /* The workspace is sized for the largest k a request may ask for. */
   cs_strategy_params_t sized = p->strat;
