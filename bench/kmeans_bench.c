@@ -14,24 +14,7 @@
 #include "coldstart/ctx.h"
 #include "coldstart/kmeans.h"
 #include "coldstart/mat.h"
-
-static float *read_f32(const char *path, size_t count) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "kmeans_bench: cannot open %s\n", path);
-    return NULL;
-  }
-  float *data = cs_alloc_aligned(count * sizeof(float));
-  size_t got = data ? fread(data, sizeof(float), count, f) : 0;
-  fclose(f);
-  if (got != count) {
-    fprintf(stderr, "kmeans_bench: %s: read %zu of %zu floats\n", path, got,
-            count);
-    free(data);
-    return NULL;
-  }
-  return data;
-}
+#include "bench_io.h"
 
 int main(int argc, char **argv) {
   if (argc < 9) {
@@ -53,7 +36,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "kmeans_bench: bad arguments\n");
     return 2;
   }
-  float *X = read_f32(argv[1], (size_t)n * (size_t)dim);
+  float *X = bench_read_f32("kmeans_bench", argv[1], (size_t)n * (size_t)dim);
   if (!X) return 1;
   cs_ctx_t ctx;
   cs_ctx_init(&ctx);

@@ -16,25 +16,12 @@
 #include "coldstart/ctx.h"
 #include "coldstart/mat.h"
 #include "coldstart/regressor.h"
+#include "bench_io.h"
 
 static float *read_f32(const char *dir, const char *name, size_t count) {
   char path[1024];
   snprintf(path, sizeof(path), "%s/%s", dir, name);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "regressor_bench: cannot open %s\n", path);
-    return NULL;
-  }
-  float *data = cs_alloc_aligned(count * sizeof(float));
-  size_t got = data ? fread(data, sizeof(float), count, f) : 0;
-  fclose(f);
-  if (got != count) {
-    fprintf(stderr, "regressor_bench: %s: read %zu of %zu floats\n", path, got,
-            count);
-    free(data);
-    return NULL;
-  }
-  return data;
+  return bench_read_f32("regressor_bench", path, count);
 }
 
 int main(int argc, char **argv) {
