@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "coldstart/error.h"
 
 typedef enum {
   CS_LOG_ERROR = 0,
@@ -25,6 +26,12 @@ typedef struct cs_ctx {
 
 /* Defaults: 1 thread, INFO level, no stream (silent). */
 void cs_ctx_init(cs_ctx_t *ctx);
+
+/* Worker threads a call should use: ctx->n_threads, at least 1 (1 when
+ * ctx is NULL). */
+static inline int cs_ctx_threads(const cs_ctx_t *ctx) {
+  return ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
+}
 
 void cs_log(const cs_ctx_t *ctx, cs_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -49,10 +56,19 @@ void cs_progress_finish(cs_progress_t *p);
 /* Monotonic seconds. */
 double cs_now(void);
 
-/* Run fn(arg, begin, end, thread_id) over [0, n) split into n_threads
- * contiguous chunks (static, so results are deterministic for a given
- * thread count). Runs inline when n_threads <= 1. */
-typedef void (*cs_range_fn)(void *arg, int64_t begin, int64_t end, int tid);
-void cs_parallel_for(int n_threads, int64_t n, cs_range_fn fn, void *arg);
+/* Run fn(arg, begin, end, tid, err) over [0, n) split into
+ * min(n_threads, n) contiguous chunks, chunk t on thread t (static, so
+ * results are deterministic for a given thread count); inline when one
+ * chunk. Each chunk gets its own error context. fn returns 0 or a negative
+ * code. Returns 0 when every chunk did; otherwise the code of the failing
+ * chunk with the lowest tid, its details copied into err, so the error
+ * reported does not depend on timing. Chunks are not cancelled: the others
+ * run to their end. A chunk whose thread cannot start runs on the caller's
+ * thread. tid < n_threads, so per-thread state can be an array of
+ * n_threads entries. */
+typedef int (*cs_range_fn)(void *arg, int64_t begin, int64_t end, int tid,
+                           cs_err_t *err);
+int cs_parallel_for(int n_threads, int64_t n, cs_range_fn fn, void *arg,
+                    cs_err_t *err);
 
 #endif

@@ -54,7 +54,12 @@ double cs_norm2_sq(int64_t n, const float *x);
 /* Scale x to unit L2 norm in place; a zero vector stays zero. */
 void cs_normalize(int64_t n, float *x);
 
-/* Number of threads BLAS uses (OpenBLAS); the CLI sets it from --threads. */
-void cs_blas_set_threads(int n_threads);
+/* Set the number of threads BLAS (OpenBLAS) uses and return the previous
+ * count. This is process-wide state, so it is scoped: a library call that
+ * needs a given count sets it on entry and restores the returned value
+ * before it returns (set(1) where our own threads each call BLAS; set(ctx
+ * threads) around a stage that leaves the parallelism to BLAS). Nothing
+ * else in the project calls OpenBLAS's thread functions. */
+int cs_blas_set_threads(int n_threads);
 
 #endif

@@ -106,8 +106,7 @@ int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg) {
     return 1;
   case CS_CLI_OPT_THREADS:
     if (cs_cli_parse_int(cli, "--threads", arg, 1, 256, &v) < 0) return -1;
-    cli->ctx.n_threads = (int)v;
-    cs_blas_set_threads((int)v);
+    cli->ctx.n_threads = (int)v; /* the library scopes BLAS threads to it */
     return 1;
   case CS_CLI_OPT_HELP:
     cs_cli_help(cli);

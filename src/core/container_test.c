@@ -191,10 +191,11 @@ typedef struct {
   int max_tid;
 } pf_arg_t;
 
-static void square_range(void *raw, int64_t begin, int64_t end, int tid) {
+static int square_range(void *raw, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   pf_arg_t *a = raw;
   for (int64_t i = begin; i < end; i++) a->out[i] = i * i + tid * 0;
   (void)tid;
+  return 0;
 }
 
 static void test_parallel_for_covers_range(void **state) {
@@ -203,10 +204,49 @@ static void test_parallel_for_covers_range(void **state) {
   for (int threads = 1; threads <= 5; threads++) {
     memset(out, 0xff, sizeof out);
     pf_arg_t a = {out, 0};
-    cs_parallel_for(threads, 1001, square_range, &a);
+    assert_int_equal(cs_parallel_for(threads, 1001, square_range, &a, NULL), 0);
     for (int64_t i = 0; i < 1001; i++) assert_int_equal(out[i], i * i);
   }
-  cs_parallel_for(4, 0, square_range, NULL); /* no call on empty range */
+  /* no call on empty range */
+  assert_int_equal(cs_parallel_for(4, 0, square_range, NULL, NULL), 0);
+}
+
+/* Chunks covering an odd index fail with their own message. */
+static int fail_on_odd(void *raw, int64_t begin, int64_t end, int tid,
+                       cs_err_t *err) {
+  int64_t *seen = raw;
+  for (int64_t i = begin; i < end; i++) {
+    seen[i] = 1;
+    if (i % 2 && i > 40)
+      return cs_err_set(err, i > 80 ? CS_EIO : CS_EFORMAT,
+                        "item %lld (thread %d)", (long long)i, tid);
+  }
+  return 0;
+}
+
+static void test_parallel_for_reports_the_first_chunk_error(void **state) {
+  (void)state;
+  for (int threads = 1; threads <= 6; threads++) {
+    int64_t seen[100] = {0};
+    cs_err_t err;
+    cs_err_clear(&err);
+    int rc = cs_parallel_for(threads, 100, fail_on_odd, seen, &err);
+    /* whatever the timing: the failing chunk with the lowest index wins */
+    int64_t first_fail = -1;
+    for (int t = 0; t < threads && first_fail < 0; t++) {
+      int64_t b = 100 * t / threads, e = 100 * (t + 1) / threads;
+      for (int64_t i = b; i < e && first_fail < 0; i++)
+        if (i % 2 && i > 40) first_fail = i;
+    }
+    assert_int_equal(rc, first_fail > 80 ? CS_EIO : CS_EFORMAT);
+    assert_int_equal(err.code, rc);
+    char want[64];
+    snprintf(want, sizeof want, "item %lld (", (long long)first_fail);
+    assert_non_null(strstr(err.msg, want));
+    /* chunks are not cancelled: every chunk ran up to its own failure */
+    assert_int_equal(seen[0], 1);
+    assert_int_equal(seen[40], 1);
+  }
 }
 
 static void test_progress_silent_without_tty(void **state) {
@@ -245,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_every_truncation_is_caught),
       cmocka_unit_test(test_atomic_write_keeps_old_file),
       cmocka_unit_test(test_parallel_for_covers_range),
+      cmocka_unit_test(test_parallel_for_reports_the_first_chunk_error),
       cmocka_unit_test(test_progress_silent_without_tty),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

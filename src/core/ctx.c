@@ -98,34 +98,37 @@ typedef struct {
   void *arg;
   int64_t begin, end;
   int tid;
+  int rc;
+  cs_err_t err;
 } chunk_t;
 
 static void *run_chunk(void *raw) {
   chunk_t *c = raw;
-  c->fn(c->arg, c->begin, c->end, c->tid);
+  cs_err_clear(&c->err);
+  c->rc = c->fn(c->arg, c->begin, c->end, c->tid, &c->err);
+  if (c->rc && c->err.code == CS_OK) c->err.code = c->rc;
   return NULL;
 }
 
-void cs_parallel_for(int n_threads, int64_t n, cs_range_fn fn, void *arg) {
-  if (n <= 0) return;
+int cs_parallel_for(int n_threads, int64_t n, cs_range_fn fn, void *arg,
+                    cs_err_t *err) {
+  if (n <= 0) return 0;
   if (n_threads > n) n_threads = (int)n;
-  if (n_threads <= 1) {
-    fn(arg, 0, n, 0);
-    return;
+  if (n_threads < 1) n_threads = 1;
+  chunk_t one;
+  chunk_t *chunks = n_threads == 1 ? &one : calloc((size_t)n_threads, sizeof *chunks);
+  pthread_t *threads = n_threads == 1 ? NULL : calloc((size_t)n_threads, sizeof *threads);
+  if (!chunks || (n_threads > 1 && !threads)) {
+    /* no memory for the bookkeeping: one chunk on this thread */
+    if (chunks != &one) free(chunks);
+    free(threads);
+    chunks = &one;
+    threads = NULL;
+    n_threads = 1;
   }
-  chunk_t stack_chunks[16];
-  pthread_t stack_threads[16];
-  chunk_t *chunks = n_threads <= 16 ? stack_chunks : malloc((size_t)n_threads * sizeof *chunks);
-  pthread_t *threads = n_threads <= 16 ? stack_threads : malloc((size_t)n_threads * sizeof *threads);
-  if (!chunks || !threads) {
-    if (chunks != stack_chunks) free(chunks);
-    if (threads != stack_threads) free(threads);
-    fn(arg, 0, n, 0);
-    return;
-  }
-  for (int t = 0; t < n_threads; t++) {
-    chunks[t] = (chunk_t){fn, arg, n * t / n_threads, n * (t + 1) / n_threads, t};
-  }
+  for (int t = 0; t < n_threads; t++)
+    chunks[t] = (chunk_t){.fn = fn, .arg = arg, .begin = n * t / n_threads,
+                          .end = n * (t + 1) / n_threads, .tid = t};
   int started = 0;
   for (int t = 1; t < n_threads; t++) {
     if (pthread_create(&threads[t], NULL, run_chunk, &chunks[t]) != 0) break;
@@ -135,6 +138,13 @@ void cs_parallel_for(int n_threads, int64_t n, cs_range_fn fn, void *arg) {
   /* Chunks whose thread could not start run here, in order. */
   for (int t = started + 1; t < n_threads; t++) run_chunk(&chunks[t]);
   for (int t = 1; t <= started; t++) pthread_join(threads[t], NULL);
-  if (chunks != stack_chunks) free(chunks);
-  if (threads != stack_threads) free(threads);
+  int rc = 0;
+  for (int t = 0; t < n_threads && !rc; t++)
+    if (chunks[t].rc) {
+      rc = chunks[t].rc;
+      if (err) *err = chunks[t].err;
+    }
+  if (chunks != &one) free(chunks);
+  free(threads);
+  return rc;
 }

@@ -120,6 +120,8 @@ void cs_normalize(int64_t n, float *x) {
   for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
-void cs_blas_set_threads(int n_threads) {
+int cs_blas_set_threads(int n_threads) {
+  int previous = openblas_get_num_threads();
   openblas_set_num_threads(n_threads < 1 ? 1 : n_threads);
+  return previous;
 }

@@ -375,36 +375,40 @@ static int read_users(cs_logs_t *L, const char *dir, maps_t *mp,
  * knows its first line number and output row), then parsed into its rows.
  * The reported error is the first bad line of the file. */
 typedef struct {
+  const char *begin, *end;
+  int64_t first_line; /* file line number of the chunk's first line */
+  int64_t first_row;
+  int64_t n_lines;
+  int64_t unknown_users;
+  int64_t unknown_items[CS_N_KINDS];
+} events_chunk_t;
+
+typedef struct {
   const char *path;
-  const char *begin[65], *end[65];
-  int64_t first_line[65]; /* file line number of the chunk's first line */
-  int64_t first_row[65];
-  int64_t n_lines[65];
-  cs_err_t err[65];
-  int rc[65];
-  int64_t unknown_users[65];
-  int64_t unknown_items[65][CS_N_KINDS];
+  events_chunk_t *chunks; /* [n_threads] */
   const maps_t *mp;
   cs_logs_t *L;
 } events_job_t;
 
-static void count_chunk(void *arg, int64_t begin, int64_t end, int tid) {
+static int count_chunk(void *arg, int64_t begin, int64_t end, int tid,
+                       cs_err_t *err) {
   events_job_t *J = arg;
   for (int64_t c = begin; c < end; c++)
-    J->n_lines[c] = count_lines(J->begin[c], J->end[c]);
+    J->chunks[c].n_lines = count_lines(J->chunks[c].begin, J->chunks[c].end);
+  return 0;
 }
 
-static void parse_chunk(void *arg, int64_t begin, int64_t end, int tid) {
+static int parse_chunk(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   events_job_t *J = arg;
   const maps_t *mp = J->mp;
   cs_logs_t *L = J->L;
   const cs__idmap_t *kind_map[CS_N_KINDS] = {&mp->songs, &mp->artists,
                                              &mp->albums, &mp->playlists};
   for (int64_t c = begin; c < end; c++) {
-    reader_t r = {J->path, J->begin[c], J->end[c], J->first_line[c] - 1};
-    cs_err_t *err = &J->err[c];
+    events_chunk_t *C = &J->chunks[c];
+    reader_t r = {J->path, C->begin, C->end, C->first_line - 1};
     field_t f[MAX_FIELDS + 1];
-    int64_t n = J->first_row[c];
+    int64_t n = C->first_row;
     int rc;
     while ((rc = next_record(&r, f, 5, err)) == 1) {
       int64_t user = 0, item = 0;
@@ -432,9 +436,9 @@ static void parse_chunk(void *arg, int64_t begin, int64_t end, int tid) {
                        f[4]);
       if (rc < 0) break;
       int32_t urow = cs__idmap_get(&mp->users, user);
-      if (urow < 0) J->unknown_users[c]++;
+      if (urow < 0) C->unknown_users++;
       int32_t irow = cs__idmap_get(kind_map[kind], item);
-      if (irow < 0) J->unknown_items[c][kind]++;
+      if (irow < 0) C->unknown_items[kind]++;
       L->ev_user[n] = urow;
       L->ev_day[n] = day;
       L->ev_action[n] = (uint8_t)action;
@@ -443,8 +447,9 @@ static void parse_chunk(void *arg, int64_t begin, int64_t end, int tid) {
       L->ev_song[n] = kind == CS_KIND_SONG ? irow : -1;
       n++;
     }
-    J->rc[c] = rc < 0 ? rc : 0;
+    if (rc < 0) return rc;
   }
+  return 0;
 }
 
 static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
@@ -457,18 +462,15 @@ static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
                       NULL, err);
   if (rc) return rc;
   L->bytes[F_EVENTS] = (int64_t)m.size;
-  events_job_t *J = calloc(1, sizeof *J);
-  if (!J) {
+  int nt = cs_ctx_threads(ctx);
+  size_t body = (size_t)(r.end - r.p);
+  if (body < ((size_t)1 << 20)) nt = 1;
+  events_chunk_t *chunks = calloc((size_t)nt, sizeof *chunks);
+  if (!chunks) {
     cs_mmap_close(&m);
     return cs_err_set(err, CS_ENOMEM, "%s", path);
   }
-  int nt = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
-  size_t body = (size_t)(r.end - r.p);
-  if (nt > 64) nt = 64;
-  if (body < ((size_t)1 << 20)) nt = 1;
-  J->path = path;
-  J->mp = mp;
-  J->L = L;
+  events_job_t job = {path, chunks, mp, L};
   const char *at = r.p;
   for (int c = 0; c < nt; c++) {
     const char *e = c + 1 == nt ? r.end : r.p + body / (size_t)nt * (size_t)(c + 1);
@@ -477,16 +479,16 @@ static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
       const char *nl = memchr(e, '\n', (size_t)(r.end - e));
       e = nl ? nl + 1 : r.end;
     }
-    J->begin[c] = at;
-    J->end[c] = e;
+    chunks[c].begin = at;
+    chunks[c].end = e;
     at = e;
   }
-  cs_parallel_for(nt, nt, count_chunk, J);
+  cs_parallel_for(nt, nt, count_chunk, &job, NULL);
   int64_t n_lines = 0;
   for (int c = 0; c < nt; c++) {
-    J->first_line[c] = 2 + n_lines; /* line 1 is the header */
-    J->first_row[c] = n_lines;
-    n_lines += J->n_lines[c];
+    chunks[c].first_line = 2 + n_lines; /* line 1 is the header */
+    chunks[c].first_row = n_lines;
+    n_lines += chunks[c].n_lines;
   }
   L->ev_user = alloc_n(n_lines, sizeof(int32_t));
   L->ev_day = alloc_n(n_lines, sizeof(int32_t));
@@ -497,23 +499,20 @@ static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
   if (!L->ev_user || !L->ev_day || !L->ev_action || !L->ev_kind ||
       !L->ev_item || !L->ev_song) {
     cs_mmap_close(&m);
-    free(J);
+    free(chunks);
     return cs_err_set(err, CS_ENOMEM, "%s: %lld lines", path,
                       (long long)n_lines);
   }
-  cs_parallel_for(nt, nt, parse_chunk, J);
+  /* chunks are in file order, so the lowest failing chunk holds the
+   * file's first bad line */
+  rc = cs_parallel_for(nt, nt, parse_chunk, &job, err);
   cs_mmap_close(&m);
-  for (int c = 0; c < nt; c++) {
-    if (J->rc[c]) {
-      rc = J->rc[c];
-      if (err) *err = J->err[c];
-      break;
-    }
-    L->n_unknown_user_events += J->unknown_users[c];
+  for (int c = 0; c < nt && !rc; c++) {
+    L->n_unknown_user_events += chunks[c].unknown_users;
     for (int k = 0; k < CS_N_KINDS; k++)
-      L->n_unknown_items[k] += J->unknown_items[c][k];
+      L->n_unknown_items[k] += chunks[c].unknown_items[k];
   }
-  free(J);
+  free(chunks);
   if (rc) return rc;
   L->n_events = n_lines;
   return 0;

@@ -177,7 +177,7 @@ typedef struct {
   float *scratch[256]; /* per thread: 5 blocks of RB x dim */
 } solve_job_t;
 
-static void solve_rows(void *arg, int64_t begin, int64_t end, int tid) {
+static int solve_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   const solve_job_t *j = arg;
   const int d = j->dim;
   const float alpha = j->alpha;
@@ -272,6 +272,7 @@ static void solve_rows(void *arg, int64_t begin, int64_t end, int tid) {
         memcpy(j->x + row * d, xb + b * d, (size_t)d * sizeof(float));
     }
   }
+  return 0;
 }
 
 int cs_als_solve_rows(const cs_ctx_t *ctx, const cs_csr_t *plays,
@@ -290,7 +291,8 @@ int cs_als_solve_rows(const cs_ctx_t *ctx, const cs_csr_t *plays,
     memcpy(g, gram, (size_t)d * d * sizeof(float));
     for (int c = 0; c < d; c++) g[c * d + c] += p->lambda;
     job.g = g;
-    cs__parallel_striped(ctx, plays->n_rows, STRIPE, solve_rows, &job);
+    rc = cs__parallel_striped(ctx, plays->n_rows, STRIPE, solve_rows, &job,
+                              err);
   }
   for (int t = 0; t < n_threads; t++) free(job.scratch[t]);
   free(g);
@@ -310,7 +312,7 @@ typedef struct {
   double *partial; /* per stripe */
 } loss_job_t;
 
-static void loss_rows(void *arg, int64_t begin, int64_t end, int tid) {
+static int loss_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   (void)tid;
   const loss_job_t *j = arg;
   double acc = 0.0;
@@ -326,6 +328,7 @@ static void loss_rows(void *arg, int64_t begin, int64_t end, int tid) {
     }
   }
   j->partial[begin / STRIPE] = acc;
+  return 0;
 }
 
 /* Loss from the observed entries plus the grams of both factors. */
@@ -337,7 +340,7 @@ static double loss_with_grams(const cs_ctx_t *ctx, const cs_csr_t *plays,
   double *partial = calloc((size_t)n_stripes + 1, sizeof(double));
   if (!partial) return NAN;
   loss_job_t job = {plays, x, y, d, p->alpha, partial};
-  cs__parallel_striped(ctx, plays->n_rows, STRIPE, loss_rows, &job);
+  cs__parallel_striped(ctx, plays->n_rows, STRIPE, loss_rows, &job, NULL);
   double obs = 0.0, all = 0.0, reg = 0.0;
   for (int64_t s = 0; s < n_stripes; s++) obs += partial[s];
   free(partial);
@@ -371,7 +374,7 @@ typedef struct {
   uint64_t seed, stream0;
 } init_job_t;
 
-static void init_rows(void *arg, int64_t begin, int64_t end, int tid) {
+static int init_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   (void)tid;
   const init_job_t *j = arg;
   for (int64_t r = begin; r < end; r++) {
@@ -380,6 +383,7 @@ static void init_rows(void *arg, int64_t begin, int64_t end, int tid) {
     for (int c = 0; c < j->dim; c++)
       j->f[r * j->dim + c] = (float)(0.01 * cs_rng_normal(&rng));
   }
+  return 0;
 }
 
 static int check_params(const cs_als_params_t *p, cs_err_t *err) {
@@ -396,7 +400,7 @@ static int check_params(const cs_als_params_t *p, cs_err_t *err) {
   return 0;
 }
 
-int cs_als_fit(const cs_ctx_t *ctx, const cs_csr_t *plays,
+static int als_fit_run(const cs_ctx_t *ctx, const cs_csr_t *plays,
                const cs_als_params_t *p, float *user_f, float *song_f,
                cs_als_report_t *rep, cs_err_t *err) {
   double t0 = cs_now();
@@ -422,9 +426,9 @@ int cs_als_fit(const cs_ctx_t *ctx, const cs_csr_t *plays,
     goto done;
   }
   init_job_t ij = {user_f, d, p->seed, 0};
-  cs__parallel_striped(ctx, n_users, 1024, init_rows, &ij);
+  cs__parallel_striped(ctx, n_users, 1024, init_rows, &ij, NULL);
   ij = (init_job_t){song_f, d, p->seed, (uint64_t)1 << 40};
-  cs__parallel_striped(ctx, n_songs, 1024, init_rows, &ij);
+  cs__parallel_striped(ctx, n_songs, 1024, init_rows, &ij, NULL);
 
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "als", p->iters);
@@ -553,5 +557,15 @@ int cs_als_fold_in(const float *song_f, int64_t n_songs, int dim,
   int rc = cs_als_fold_in_gram(song_f, n_songs, dim, gram, songs, plays, n, p,
                                out_user);
   free(gram);
+  return rc;
+}
+
+/* BLAS threads scoped to the context's for the whole call. */
+int cs_als_fit(const cs_ctx_t *ctx, const cs_csr_t *plays,
+               const cs_als_params_t *p, float *user_f, float *song_f,
+               cs_als_report_t *rep, cs_err_t *err) {
+  int saved = cs_blas_set_threads(cs_ctx_threads(ctx));
+  int rc = als_fit_run(ctx, plays, p, user_f, song_f, rep, err);
+  cs_blas_set_threads(saved);
   return rc;
 }

@@ -30,7 +30,7 @@ typedef struct {
 
 #define MM_AHEAD 3
 
-static void mm_rows(void *arg, int64_t begin, int64_t end, int tid) {
+static int mm_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   (void)tid;
   const mm_job_t *j = arg;
   const int64_t n = j->n;
@@ -52,12 +52,13 @@ static void mm_rows(void *arg, int64_t begin, int64_t end, int tid) {
       for (int64_t c = 0; c < n; c++) yr[c] += v * xr[c];
     }
   }
+  return 0;
 }
 
 void cs_csr_mm(const cs_ctx_t *ctx, const cs_csr_t *a, const float *x,
                int64_t n, float *y) {
   mm_job_t j = {a, x, n, y};
-  cs__parallel_striped(ctx, a->n_rows, 64, mm_rows, &j);
+  cs__parallel_striped(ctx, a->n_rows, 64, mm_rows, &j, NULL);
 }
 
 void cs_csr_mm_ref(const cs_csr_t *a, const float *x, int64_t n, float *y) {
@@ -137,7 +138,7 @@ typedef struct {
   int pass;
 } ppmi_job_t;
 
-static void ppmi_rows(void *arg, int64_t begin, int64_t end, int tid) {
+static int ppmi_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   const ppmi_job_t *j = arg;
   int32_t *cnt = j->cnt[tid];
   uint64_t *mark = j->mark[tid];
@@ -177,6 +178,7 @@ static void ppmi_rows(void *arg, int64_t begin, int64_t end, int tid) {
     }
     if (j->pass == 1) j->row_nnz[i] = n_pos;
   }
+  return 0;
 }
 
 int cs_ppmi_build(const cs_ctx_t *ctx, const cs_csr_t *baskets, int max_basket,
@@ -219,7 +221,7 @@ int cs_ppmi_build(const cs_ctx_t *ctx, const cs_csr_t *baskets, int max_basket,
       total += s;
     }
     ppmi_job_t job = {&b, &bt, row_sum, total, row_nnz, out, cnt, mark, 1};
-    cs__parallel_striped(ctx, n_songs, 64, ppmi_rows, &job);
+    cs__parallel_striped(ctx, n_songs, 64, ppmi_rows, &job, NULL);
     int64_t nnz = 0;
     for (int64_t i = 0; i < n_songs; i++) nnz += row_nnz[i];
     out->n_rows = out->n_cols = n_songs;
@@ -233,7 +235,7 @@ int cs_ppmi_build(const cs_ctx_t *ctx, const cs_csr_t *baskets, int max_basket,
       for (int64_t i = 0; i < n_songs; i++)
         out->indptr[i + 1] = out->indptr[i] + row_nnz[i];
       job.pass = 2;
-      cs__parallel_striped(ctx, n_songs, 64, ppmi_rows, &job);
+      cs__parallel_striped(ctx, n_songs, 64, ppmi_rows, &job, NULL);
       cs_log(ctx, CS_LOG_DEBUG, "ppmi: %lld songs, %lld positive pairs",
              (long long)n_songs, (long long)nnz);
     }
@@ -266,7 +268,7 @@ static int orthonormalize(float *q, int64_t rows, int64_t cols, float *tau) {
   return 0;
 }
 
-int cs_rsvd(const cs_ctx_t *ctx, const cs_csr_t *a, const cs_csr_t *at, int k,
+static int rsvd_run(const cs_ctx_t *ctx, const cs_csr_t *a, const cs_csr_t *at, int k,
             int oversample, int n_power_iter, uint64_t seed, float *u,
             float *s, float *v, cs_err_t *err) {
   if (k < 1 || oversample < 0 || n_power_iter < 0)
@@ -415,7 +417,7 @@ done:
 
 /* ------------------------------------------------------------- TT-SVD */
 
-int cs_ttsvd_fit(const cs_ctx_t *ctx, const cs_csr_t *baskets,
+static int ttsvd_fit_run(const cs_ctx_t *ctx, const cs_csr_t *baskets,
                  const cs_svd_params_t *p, float *song_emb, cs_err_t *err) {
   if (p->dim < 1 || p->oversample < 0 || p->n_power_iter < 0)
     return cs_err_set(err, CS_EINVAL,
@@ -447,5 +449,24 @@ int cs_ttsvd_fit(const cs_ctx_t *ctx, const cs_csr_t *baskets,
   }
   free(s);
   cs_csr_free(&ppmi);
+  return rc;
+}
+
+/* BLAS threads scoped to the context's for the whole call. */
+int cs_rsvd(const cs_ctx_t *ctx, const cs_csr_t *a, const cs_csr_t *at, int k,
+            int oversample, int n_power_iter, uint64_t seed, float *u,
+            float *s, float *v, cs_err_t *err) {
+  int saved = cs_blas_set_threads(cs_ctx_threads(ctx));
+  int rc = rsvd_run(ctx, a, at, k, oversample, n_power_iter, seed, u, s, v, err);
+  cs_blas_set_threads(saved);
+  return rc;
+}
+
+/* BLAS threads scoped to the context's for the whole call. */
+int cs_ttsvd_fit(const cs_ctx_t *ctx, const cs_csr_t *baskets,
+                 const cs_svd_params_t *p, float *song_emb, cs_err_t *err) {
+  int saved = cs_blas_set_threads(cs_ctx_threads(ctx));
+  int rc = ttsvd_fit_run(ctx, baskets, p, song_emb, err);
+  cs_blas_set_threads(saved);
   return rc;
 }

@@ -39,7 +39,6 @@ typedef struct {
   const uint8_t *block_zero; /* d0 rows whose streamed block is zero */
   int64_t block_begin;
   double *prec, *rec, *ndcg; /* [n_eval] */
-  int *thread_rc;
 } job_t;
 
 static void score_user(job_t *j, int64_t e, const int32_t *list, int n_list,
@@ -59,7 +58,7 @@ static void score_user(job_t *j, int64_t e, const int32_t *list, int n_list,
 }
 
 /* Segment strategies (and popularity), one user at a time. */
-static void run_lists(void *arg, int64_t begin, int64_t end, int tid) {
+static int run_lists(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   job_t *j = arg;
   const cs_model_t *m = j->m;
   int sklearn = j->p->ndcg_mode == CS_NDCG_SKLEARN &&
@@ -71,10 +70,7 @@ static void run_lists(void *arg, int64_t begin, int64_t end, int tid) {
     int rc = cs_recommend(m, j->strategy, &j->p->sp,
                           j->sp->features + (size_t)u * m->n_features, pred,
                           j->ws[tid], &r, NULL);
-    if (rc) {
-      j->thread_rc[tid] = rc;
-      return;
-    }
+    if (rc) return rc;
     if (!sklearn) {
       score_user(j, e, r->songs, r->n_items, NULL, NULL, 0);
       continue;
@@ -95,10 +91,11 @@ static void run_lists(void *arg, int64_t begin, int64_t end, int tid) {
     for (int64_t i = seg->indptr[c]; i < seg->indptr[c + 1]; i++)
       dense[seg->songs[i]] = 0.0f;
   }
+  return 0;
 }
 
 /* Dot-product strategies: rows [begin, end) of the current block. */
-static void run_block_rows(void *arg, int64_t begin, int64_t end, int tid) {
+static int run_block_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   job_t *j = arg;
   const cs_model_t *m = j->m;
   int k = j->p->sp.k;
@@ -114,10 +111,7 @@ static void run_block_rows(void *arg, int64_t begin, int64_t end, int tid) {
       int rc = cs_recommend(m, CS_STRAT_POPULARITY, &j->p->sp,
                             j->sp->features + (size_t)u * m->n_features, NULL,
                             ws, &r, NULL);
-      if (rc) {
-        j->thread_rc[tid] = rc;
-        return;
-      }
+      if (rc) return rc;
       if (j->p->ndcg_mode == CS_NDCG_SKLEARN) {
         /* Popularity fallback: its p vector over all songs. */
         const cs_segments_t *seg = &m->popularity;
@@ -140,6 +134,7 @@ static void run_block_rows(void *arg, int64_t begin, int64_t end, int tid) {
                j->p->ndcg_mode == CS_NDCG_SKLEARN ? scores : NULL, top,
                (int)n);
   }
+  return 0;
 }
 
 /* --- tiled dot-product top-K (list NDCG) -------------------------------
@@ -217,8 +212,9 @@ static void scan_row(const float *c, int64_t len, int64_t first,
 /* Blocks [bbegin, bend) of EVAL_TILE_USERS users, all on this thread: GEMM per
  * song tile (single-threaded BLAS), running top-K, then metrics. The block
  * partition does not depend on the thread count, so results do not. */
-static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
-                             int tid) {
+static int run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
+                             int tid,
+                             cs_err_t *err) {
   tiled_t *t = arg;
   job_t *j = t->j;
   const cs_model_t *m = j->m;
@@ -257,10 +253,7 @@ static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
         int rc = cs_recommend(m, CS_STRAT_POPULARITY, &j->p->sp,
                               j->sp->features + (size_t)u * m->n_features,
                               NULL, j->ws[tid], &rec, NULL);
-        if (rc) {
-          j->thread_rc[tid] = rc;
-          return;
-        }
+        if (rc) return rc;
         score_user(j, e, rec->songs, rec->n_items, NULL, NULL, 0);
         continue;
       }
@@ -269,12 +262,13 @@ static void run_tiled_blocks(void *arg, int64_t bbegin, int64_t bend,
       score_user(j, e, B->list, n, NULL, NULL, 0);
     }
   }
+  return 0;
 }
 
 static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
                          int64_t tile, cs_err_t *err) {
   const cs_model_t *m = j->m;
-  int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+  int n_threads = cs_ctx_threads(ctx);
   int k = j->p->sp.k;
   tiled_t t = {j, n_eval, tile, calloc((size_t)n_threads, sizeof(tile_buf_t))};
   int rc = 0;
@@ -295,14 +289,12 @@ static int run_dot_tiled(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
   if (!rc) {
     /* Our threads each run their own GEMMs: BLAS threads would only
      * compete with them for the same cores. */
-    if (n_threads > 1) cs_blas_set_threads(1);
+    int saved_blas = cs_blas_set_threads(1);
     int64_t n_blocks = (n_eval + EVAL_TILE_USERS - 1) / EVAL_TILE_USERS;
-    cs_parallel_for(n_threads, n_blocks, run_tiled_blocks, &t);
-    if (n_threads > 1) cs_blas_set_threads(n_threads);
-    for (int i = 0; i < n_threads && !rc; i++)
-      if (j->thread_rc[i])
-        rc = cs_err_set(err, j->thread_rc[i], "evaluate %s: recommend failed",
-                        cs_strategy_name(j->strategy));
+    rc = cs_parallel_for(n_threads, n_blocks, run_tiled_blocks, &t, err);
+    cs_blas_set_threads(saved_blas);
+    if (rc)
+      cs_err_prefix(err, rc, "evaluate %s: ", cs_strategy_name(j->strategy));
   }
   for (int i = 0; i < n_threads; i++) {
     tile_buf_t *B = &t.buf[i];
@@ -343,12 +335,11 @@ static int run_dot(const cs_ctx_t *ctx, job_t *j, int64_t n_eval,
     cs_gemm(CS_NOTRANS, CS_TRANS, rows, m->n_songs, m->dim, 1.0f, block_vec,
             m->dim, m->song_emb, m->dim, 0.0f, block_scores, m->n_songs);
     j->block_begin = b;
-    int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
-    cs_parallel_for(n_threads, rows, run_block_rows, j);
-    for (int t = 0; t < n_threads; t++)
-      if (j->thread_rc[t])
-        return cs_err_set(err, j->thread_rc[t], "evaluate %s: recommend "
-                          "failed", cs_strategy_name(j->strategy));
+    int n_threads = cs_ctx_threads(ctx);
+    int rc = cs_parallel_for(n_threads, rows, run_block_rows, j, err);
+    if (rc)
+      return cs_err_prefix(err, rc, "evaluate %s: ",
+                           cs_strategy_name(j->strategy));
   }
   return 0;
 }
@@ -365,7 +356,7 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   if (p->sp.k > 4096)
     return cs_err_set(err, CS_ERANGE, "evaluate: k = %d above 4096", p->sp.k);
   const cs_split_t *sp = &ds->splits[split];
-  int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+  int n_threads = cs_ctx_threads(ctx);
   out->split = split;
   out->k = p->sp.k;
 
@@ -386,10 +377,8 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   cs_rec_ws_t **ws = calloc((size_t)n_threads, sizeof *ws);
   float **dense = calloc((size_t)n_threads, sizeof *dense);
   int64_t **top = calloc((size_t)n_threads, sizeof *top);
-  int *thread_rc = calloc((size_t)n_threads, sizeof *thread_rc);
   rc = CS_ENOMEM;
-  if (!users || !scratch || !vals || !block_zero || !ws || !dense || !top ||
-      !thread_rc)
+  if (!users || !scratch || !vals || !block_zero || !ws || !dense || !top)
     goto done;
   for (int t = 0; t < n_threads; t++) {
     if ((rc = cs_rec_ws_create(&ws[t], m, &p->sp, err))) goto done;
@@ -424,12 +413,11 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   job_t job = {.m = m, .sp = sp, .p = &pe, .users = users, .pred = pred,
                .ws = ws, .dense = dense, .top = top, .prec = vals,
                .rec = vals + n_eval, .ndcg = vals + 2 * n_eval,
-               .thread_rc = thread_rc};
+};
   for (int i = 0; i < p->n_strategies; i++) {
     int s = p->strategies[i];
     double t0 = cs_now();
     job.strategy = s;
-    memset(thread_rc, 0, (size_t)n_threads * sizeof *thread_rc);
     if (s == CS_STRAT_FULL || s == CS_STRAT_D0_STREAMS) {
       int64_t tile = p->song_tile > 0 ? p->song_tile : EVAL_SONG_TILE;
       if (tile > m->n_songs) tile = m->n_songs;
@@ -449,13 +437,11 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
       }
       if (rc) goto done;
     } else {
-      cs_parallel_for(n_threads, n_eval, run_lists, &job);
-      for (int t = 0; t < n_threads; t++)
-        if (thread_rc[t]) {
-          rc = cs_err_set(err, thread_rc[t], "evaluate %s: recommend failed",
-                          cs_strategy_name(s));
-          goto done;
-        }
+      rc = cs_parallel_for(n_threads, n_eval, run_lists, &job, err);
+      if (rc) {
+        cs_err_prefix(err, rc, "evaluate %s: ", cs_strategy_name(s));
+        goto done;
+      }
     }
     cs_eval_row_t *row = &out->rows[out->n_rows++];
     row->strategy = s;
@@ -481,7 +467,6 @@ done:
   free(ws);
   free(dense);
   free(top);
-  free(thread_rc);
   free(users);
   free(scratch);
   free(vals);

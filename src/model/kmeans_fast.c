@@ -23,7 +23,6 @@
 
 enum {
   CHUNK_ROWS = 1024,
-  MAX_THREADS = 64,
   /* The centroid-distance matrix (k x k floats) is kept up to this k. */
   CDIST_MAX_K = 4096,
   /* Centroids per group of the Yinyang bounds. */
@@ -77,7 +76,7 @@ typedef struct fast_state {
   int n_threads;
   atomic_llong next_chunk;
   int64_t n_chunks;
-  thread_scratch_t scratch[MAX_THREADS];
+  thread_scratch_t *scratch; /* [n_threads] */
 } fast_state_t;
 
 /* Worst-case error of a gemm-form squared distance (float dot of length dim
@@ -341,7 +340,7 @@ static float drift_group_bounds(float *gl, const float *gdrift, int G) {
   return m;
 }
 
-static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
+static int assign_worker(void *arg, int64_t t0, int64_t t1, int tid, cs_err_t *err) {
   fast_state_t *s = arg;
   thread_scratch_t *ts = &s->scratch[tid];
   const int dim = s->dim;
@@ -376,6 +375,7 @@ static void assign_worker(void *arg, int64_t t0, int64_t t1, int tid) {
     }
   }
   if (rows > 0) finish_tile(s, ts, rows);
+  return 0;
 }
 
 /* One assignment pass over all rows; returns the number of changed labels. */
@@ -386,7 +386,7 @@ static int64_t assign_pass(fast_state_t *s) {
   }
   atomic_store(&s->next_chunk, 0);
   s->n_chunks = (s->n + CHUNK_ROWS - 1) / CHUNK_ROWS;
-  cs_parallel_for(s->n_threads, s->n_threads, assign_worker, s);
+  cs_parallel_for(s->n_threads, s->n_threads, assign_worker, s, NULL);
   int64_t changed = 0;
   for (int t = 0; t < s->n_threads; t++) changed += s->scratch[t].changed;
   return changed;
@@ -394,7 +394,7 @@ static int64_t assign_pass(fast_state_t *s) {
 
 /* Squared norms of the centroids and, when bounds are used, half the
  * (lower bound of the) distance from each centroid to its nearest other. */
-static void sep_worker(void *arg, int64_t j0, int64_t j1, int tid) {
+static int sep_worker(void *arg, int64_t j0, int64_t j1, int tid, cs_err_t *err) {
   fast_state_t *s = arg;
   thread_scratch_t *ts = &s->scratch[tid];
   const int k = s->k, dim = s->dim;
@@ -427,6 +427,7 @@ static void sep_worker(void *arg, int64_t j0, int64_t j1, int tid) {
       }
     }
   }
+  return 0;
 }
 
 static void prepare_centroids(fast_state_t *s) {
@@ -436,10 +437,10 @@ static void prepare_centroids(fast_state_t *s) {
     s->ccmax = s->cc[j] > s->ccmax ? s->cc[j] : s->ccmax;
   }
   if (s->use_bounds && s->drift)
-    cs_parallel_for(s->n_threads, s->k, sep_worker, s);
+    cs_parallel_for(s->n_threads, s->k, sep_worker, s, NULL);
 }
 
-static void sums_worker(void *arg, int64_t i0, int64_t i1, int tid) {
+static int sums_worker(void *arg, int64_t i0, int64_t i1, int tid, cs_err_t *err) {
   fast_state_t *s = arg;
   thread_scratch_t *ts = &s->scratch[tid];
   const int dim = s->dim;
@@ -451,16 +452,18 @@ static void sums_worker(void *arg, int64_t i0, int64_t i1, int tid) {
     for (int d = 0; d < dim; d++) sum[d] += (double)x[d];
     ts->counts[s->labels[i]]++;
   }
+  return 0;
 }
 
-static void norms_worker(void *arg, int64_t i0, int64_t i1, int tid) {
+static int norms_worker(void *arg, int64_t i0, int64_t i1, int tid, cs_err_t *err) {
   fast_state_t *s = arg;
   for (int64_t i = i0; i < i1; i++)
     s->xx[i] = (float)cs_norm2_sq(s->dim, s->X + i * s->dim);
+  return 0;
 }
 
 static void scratch_free(fast_state_t *s) {
-  for (int t = 0; t < MAX_THREADS; t++) {
+  for (int t = 0; s->scratch && t < s->n_threads; t++) {
     free(s->scratch[t].tile_x);
     free(s->scratch[t].tile_d);
     free(s->scratch[t].tile_idx);
@@ -474,6 +477,7 @@ static void scratch_free(fast_state_t *s) {
     free(s->scratch[t].ev_idx);
     free(s->scratch[t].ev_d);
   }
+  free(s->scratch);
 }
 
 /* Common setup: thread count, tiles, row norms. with_sums adds the per-thread
@@ -485,8 +489,9 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
   s->n = n;
   s->dim = dim;
   s->k = k;
-  s->n_threads = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
-  if (s->n_threads > MAX_THREADS) s->n_threads = MAX_THREADS;
+  s->n_threads = cs_ctx_threads(ctx);
+  s->scratch = calloc((size_t)s->n_threads, sizeof *s->scratch);
+  if (!s->scratch) return CS_ENOMEM;
   /* ~512 KiB of distances per tile: stays in L2 beside the centroids. */
   s->tile_rows = 131072 / k;
   if (s->tile_rows < 8) s->tile_rows = 8;
@@ -506,7 +511,7 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
   s->cc = malloc((size_t)k * sizeof *s->cc);
   s->xx = malloc((size_t)n * sizeof *s->xx);
   if (!s->cc || !s->xx) return CS_ENOMEM;
-  cs_parallel_for(s->n_threads, n, norms_worker, s);
+  cs_parallel_for(s->n_threads, n, norms_worker, s, NULL);
   return 0;
 }
 
@@ -602,16 +607,6 @@ static int make_groups(fast_state_t *s) {
   return 0;
 }
 
-int cs__kmeans_blas_enter(int n_threads) {
-  int saved = openblas_get_num_threads();
-  if (n_threads > 1) openblas_set_num_threads(1);
-  return saved;
-}
-
-void cs__kmeans_blas_leave(int n_threads, int saved) {
-  if (n_threads > 1) openblas_set_num_threads(saved);
-}
-
 int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                     int k, int max_iter, float *centroids, int32_t *labels,
                     int *n_iter, cs_err_t *err) {
@@ -637,12 +632,13 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                     (long long)n, k);
     goto done;
   }
-  int saved_blas = cs__kmeans_blas_enter(s->n_threads);
+  /* our threads each call a single-threaded BLAS */
+  int saved_blas = cs_blas_set_threads(1);
   s->C = centroids;
   s->labels = labels;
   s->use_bounds = 1;
   if (make_groups(s) != 0) {
-    cs__kmeans_blas_leave(s->n_threads, saved_blas);
+    cs_blas_set_threads(saved_blas);
     rc = cs_err_set(err, CS_ENOMEM, "kmeans: out of memory (k=%d)", k);
     goto done;
   }
@@ -667,7 +663,7 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
            (long long)n_opened, (long long)n_full);
     if (iter == max_iter || (iter > 0 && changed == 0)) break;
 
-    cs_parallel_for(s->n_threads, n, sums_worker, s);
+    cs_parallel_for(s->n_threads, n, sums_worker, s, NULL);
     memcpy(sums, s->scratch[0].sums, (size_t)k * dim * sizeof *sums);
     memcpy(counts, s->scratch[0].counts, (size_t)k * sizeof *counts);
     int used = s->n_threads < n ? s->n_threads : (int)n;
@@ -701,7 +697,7 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   }
   cs_progress_finish(&prog);
   *n_iter = iter;
-  cs__kmeans_blas_leave(s->n_threads, saved_blas);
+  cs_blas_set_threads(saved_blas);
 done:
   scratch_free(s);
   free(s->cc);
@@ -732,13 +728,13 @@ int cs_kmeans_assign(const cs_ctx_t *ctx, const float *centroids, int k,
   if (!s) return CS_ENOMEM;
   int rc = state_init(s, ctx, X, n, dim, k, 0);
   if (rc == 0) {
-    int saved_blas = cs__kmeans_blas_enter(s->n_threads);
+    int saved_blas = cs_blas_set_threads(1);
     s->C = centroids;
     s->labels = out;
     for (int64_t i = 0; i < n; i++) out[i] = -1;
     prepare_centroids(s);
     assign_pass(s);
-    cs__kmeans_blas_leave(s->n_threads, saved_blas);
+    cs_blas_set_threads(saved_blas);
   }
   scratch_free(s);
   free(s->cc);

@@ -71,11 +71,6 @@ int cs__kmeans_update(const float *X, int64_t n, int dim, int k,
 double cs__kmeans_inertia(const float *X, int64_t n, int dim,
                           const float *centroids, const int32_t *labels);
 
-/* Our threads each call a single-threaded BLAS: enter sets OpenBLAS to one
- * thread when n_threads > 1 and returns the previous count for leave. */
-int cs__kmeans_blas_enter(int n_threads);
-void cs__kmeans_blas_leave(int n_threads, int saved);
-
 /* Reference Lloyd iterations (plain loops, double distances). */
 int cs__kmeans_lloyd(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                      int k, int max_iter, float *centroids, int32_t *labels,

@@ -37,7 +37,7 @@ typedef struct seed_state {
 
 /* closest = min(closest, distance to centers [refreshed, n_centers)) for the
  * rows of blocks [b0, b1), then the block sums. */
-static void refresh_blocks(void *arg, int64_t b0, int64_t b1, int tid) {
+static int refresh_blocks(void *arg, int64_t b0, int64_t b1, int tid, cs_err_t *err) {
   seed_state_t *s = arg;
   const int dim = s->dim;
   const int first = s->refreshed, count = s->n_centers - s->refreshed;
@@ -62,6 +62,7 @@ static void refresh_blocks(void *arg, int64_t b0, int64_t b1, int tid) {
     }
     s->block_pot[b] = pot;
   }
+  return 0;
 }
 
 /* A row drawn with probability closest[i] / total. */
@@ -87,7 +88,7 @@ static int64_t draw_row(const seed_state_t *s, cs_rng_t *rng, double total) {
 
 static void refresh(seed_state_t *s, int n_threads) {
   if (s->n_centers == s->refreshed) return;
-  cs_parallel_for(n_threads, s->n_blocks, refresh_blocks, s);
+  cs_parallel_for(n_threads, s->n_blocks, refresh_blocks, s, NULL);
   s->refreshed = s->n_centers;
 }
 
@@ -100,7 +101,7 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   s.dim = dim;
   s.centroids = centroids;
   s.n_blocks = (n + SEED_BLOCK - 1) / SEED_BLOCK;
-  int n_threads = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
+  int n_threads = cs_ctx_threads(ctx);
   s.xx = malloc((size_t)n * sizeof *s.xx);
   s.cc = malloc((size_t)k * sizeof *s.cc);
   s.closest = malloc((size_t)n * sizeof *s.closest);
@@ -116,7 +117,7 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
     return cs_err_set(err, CS_ENOMEM, "kmeans++: out of memory (n=%lld)",
                       (long long)n);
   }
-  int saved_blas = cs__kmeans_blas_enter(n_threads);
+  int saved_blas = cs_blas_set_threads(1); /* our threads call BLAS */
   for (int64_t i = 0; i < n; i++) {
     s.xx[i] = (float)cs_norm2_sq(dim, X + i * dim);
     s.closest[i] = INFINITY;
@@ -172,7 +173,7 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
     cs_progress_update(&prog, c);
   }
   cs_progress_finish(&prog);
-  cs__kmeans_blas_leave(n_threads, saved_blas);
+  cs_blas_set_threads(saved_blas);
   free(s.xx);
   free(s.cc);
   free(s.closest);

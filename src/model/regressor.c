@@ -159,18 +159,14 @@ typedef struct {
   float *mean, *std;
 } std_job_t;
 
-static void std_columns(void *arg, int64_t c0, int64_t c1, int tid) {
+static int std_columns(void *arg, int64_t c0, int64_t c1, int tid, cs_err_t *err) {
   (void)tid;
   std_job_t *job = arg;
   int64_t width = c1 - c0;
   double *acc = calloc((size_t)width * 2, sizeof(double));
-  if (!acc) { /* leave the identity transform for these columns */
-    for (int64_t c = c0; c < c1; c++) {
-      job->mean[c] = 0.0f;
-      job->std[c] = 1.0f;
-    }
-    return;
-  }
+  if (!acc)
+    return cs_err_set(err, CS_ENOMEM, "regressor: standardizing %lld columns",
+                      (long long)width);
   double *sum = acc, *sq = acc + width;
   for (int64_t i = 0; i < job->n_rows; i++) {
     const float *row = job->X + i * job->n_in + c0;
@@ -190,13 +186,14 @@ static void std_columns(void *arg, int64_t c0, int64_t c1, int tid) {
     job->std[c0 + c] = (sd < 1e-6 || !isfinite(sd)) ? 1.0f : (float)sd;
   }
   free(acc);
+  return 0;
 }
 
-void cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
-                                    int64_t n, int n_threads) {
+int cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
+                                   int64_t n, int n_threads, cs_err_t *err) {
   std_job_t job = {X, n, r->n_in, r->p.in_mean, r->p.in_std};
   /* Column ranges per thread: the result does not depend on the split. */
-  cs_parallel_for(n_threads, r->n_in, std_columns, &job);
+  return cs_parallel_for(n_threads, r->n_in, std_columns, &job, err);
 }
 
 /* --- inference ------------------------------------------------------------ */

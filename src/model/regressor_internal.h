@@ -56,9 +56,10 @@ int cs__regressor_create_hidden(cs_regressor_t **r, int n_in,
                                 const int hidden[CS__REG_N_BN], int dim,
                                 uint64_t seed, cs_err_t *err);
 
-/* Set the input standardization from training rows X [n x n_in]. */
-void cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
-                                    int64_t n, int n_threads);
+/* Set the input standardization from training rows X [n x n_in].
+ * Returns 0 or CS_ENOMEM. */
+int cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
+                                   int64_t n, int n_threads, cs_err_t *err);
 
 /* One train-mode forward and backward pass on rows X[idx[i]] (raw features)
  * with targets Y[idx[i]], i < n_batch (idx NULL: rows 0..n_batch-1). Writes

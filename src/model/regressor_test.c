@@ -176,7 +176,7 @@ static void gradient_check(int tile, float **grad_out) {
       r->p.gamma[l][j] = (float)(1.0 + 0.3 * cs_rng_normal(&rng));
       r->p.beta[l][j] = (float)(0.2 * cs_rng_normal(&rng));
     }
-  cs__regressor_fit_standardizer(r, X, B, 1);
+  assert_int_equal(cs__regressor_fit_standardizer(r, X, B, 1, NULL), 0);
 
   float *grad = cs_alloc_aligned(r->n_floats * sizeof(float));
   double *D = arena_to_double(r);
@@ -249,7 +249,7 @@ static void test_forward_matches_reference(void **state) {
   float *X = malloc(sizeof(float) * N * F), *out = malloc(sizeof(float) * N * DIM);
   fill_normal(&rng, X, (size_t)N * F, 3.0);
   for (int i = 0; i < N; i++) X[i * F + F - 1] = (float)(i * 10);
-  cs__regressor_fit_standardizer(r, X, N, 2);
+  assert_int_equal(cs__regressor_fit_standardizer(r, X, N, 2, NULL), 0);
   /* weights were changed behind the API: refresh the one-row form */
   assert_int_equal(cs__regressor_build_serving(r), 0);
   assert_int_equal(cs_regressor_predict(r, X, N, out, NULL), 0);
@@ -310,7 +310,7 @@ static void test_training_learns(void **state) {
   cs_regressor_t *r;
   assert_int_equal(cs_regressor_create(&r, pb.n_in, pb.dim, 11, NULL), 0);
   r->tile = 4; /* exercise the sparse first layer */
-  cs__regressor_fit_standardizer(r, pb.X, pb.n, 1);
+  assert_int_equal(cs__regressor_fit_standardizer(r, pb.X, pb.n, 1, NULL), 0);
   double initial = cs_regressor_mse(r, pb.Xv, pb.Yv, pb.n_val);
   cs_regressor_params_t p;
   cs_regressor_params_default(&p);

@@ -428,7 +428,7 @@ typedef struct {
   float step, bc2_sqrt, beta1, beta2, eps;
 } adam_job_t;
 
-static void adam_range(void *arg, int64_t begin, int64_t end, int tid) {
+static int adam_range(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   (void)tid;
   const adam_job_t *j = arg;
   float *restrict param = j->param, *restrict m = j->m, *restrict v = j->v;
@@ -464,6 +464,7 @@ static void adam_range(void *arg, int64_t begin, int64_t end, int tid) {
     v[i] = vi;
     param[i] -= step * mi / (sqrtf(vi) * inv_bc2 + eps);
   }
+  return 0;
 }
 
 void cs__adam_step(int n_threads, float *param, const float *grad, float *m,
@@ -473,7 +474,7 @@ void cs__adam_step(int n_threads, float *param, const float *grad, float *m,
   adam_job_t job = {param, m, v, grad, (float)(lr / bc1), (float)sqrt(bc2),
                     beta1, beta2, eps};
   /* Elementwise, so the result is the same for any split. */
-  cs_parallel_for(n_threads, (int64_t)n, adam_range, &job);
+  cs_parallel_for(n_threads, (int64_t)n, adam_range, &job, NULL);
 }
 
 /* --- the epoch loop ------------------------------------------------------ */
@@ -535,7 +536,7 @@ static float lr_at(const cs_regressor_params_t *p, int64_t step,
                  0.5 * (p->lr - p->lr_final) * (1.0 + cos(M_PI * frac)));
 }
 
-int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
+static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
                        const float *Y, int64_t n, const float *X_val,
                        const float *Y_val, int64_t n_val,
                        const cs_regressor_params_t *p,
@@ -545,8 +546,8 @@ int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
   if (rc) return rc;
   if (ensure_owned(r)) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
   cs__regressor_drop_serving(r); /* weights change: rebuilt at the end */
-  int n_threads = ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
-  cs__regressor_fit_standardizer(r, X, n, n_threads);
+  int n_threads = cs_ctx_threads(ctx);
+  if ((rc = cs__regressor_fit_standardizer(r, X, n, n_threads, err))) return rc;
 
   int batch = p->batch < n ? p->batch : (int)n;
   work_t w;
@@ -655,5 +656,17 @@ done:
   free(adam_v);
   free(best);
   free(order);
+  return rc;
+}
+
+/* BLAS threads scoped to the context's for the whole call. */
+int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
+                       const float *Y, int64_t n, const float *X_val,
+                       const float *Y_val, int64_t n_val,
+                       const cs_regressor_params_t *p,
+                       cs_regressor_report_t *report, cs_err_t *err) {
+  int saved = cs_blas_set_threads(cs_ctx_threads(ctx));
+  int rc = regressor_train_run(ctx, r, X, Y, n, X_val, Y_val, n_val, p, report, err);
+  cs_blas_set_threads(saved);
   return rc;
 }

@@ -378,10 +378,9 @@ typedef struct {
   prep_t *P;
   int split;
   cs_split_t *out;
-  int failed[64];
 } target_job_t;
 
-static void target_range(void *arg, int64_t begin, int64_t end, int tid) {
+static int target_range(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   target_job_t *J = arg;
   prep_t *P = J->P;
   int d = P->dim;
@@ -413,11 +412,12 @@ static void target_range(void *arg, int64_t begin, int64_t end, int tid) {
   }
   free(buf);
   free(acc);
-  return;
+  return 0;
 fail:
-  J->failed[tid & 63] = 1;
   free(buf);
   free(acc);
+  return cs_err_set(err, CS_ENOMEM, "prepare: %s targets",
+                    cs_split_name(J->split));
 }
 
 /* Truth = distinct songs streamed days reg+1..reg+window, ascending. */
@@ -532,12 +532,8 @@ static int stage_targets(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
     job.P = P;
     job.split = s;
     job.out = sp;
-    int nt = P->ctx && P->ctx->n_threads > 1 ? P->ctx->n_threads : 1;
-    cs_parallel_for(nt, n, target_range, &job);
-    for (int i = 0; i < 64; i++)
-      if (job.failed[i])
-        return cs_err_set(err, CS_ENOMEM, "prepare: %s targets",
-                          cs_split_name(s));
+    int nt = cs_ctx_threads(P->ctx);
+    if ((rc = cs_parallel_for(nt, n, target_range, &job, err))) return rc;
     if (P->is_mf && s != CS_SPLIT_TRAIN) {
       rc = fold_in_split(P, s, sp, err);
       if (rc) return rc;
@@ -600,19 +596,18 @@ typedef struct {
   prep_t *P;
   cs_dataset_t *ds;
   int split;
-  cs_feat_stats_t stats[64];
-  int64_t n_events[64];
-  int failed[64];
+  cs_feat_stats_t *stats; /* [n_threads] */
+  int64_t *n_events;      /* [n_threads] */
 } features_job_t;
 
 /* Features of split users [begin, end): their registration-day events
  * (day == registration_day) and demographics through the featurizer. */
-static void features_range(void *arg, int64_t begin, int64_t end, int tid) {
+static int features_range(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   features_job_t *J = arg;
   const prep_t *P = J->P;
   const cs_logs_t *L = P->L;
   cs_split_t *sp = &J->ds->splits[J->split];
-  int nf = J->ds->n_features, slot = tid & 63;
+  int nf = J->ds->n_features, slot = tid, rc = 0;
   cs_event_t *evs = NULL;
   int64_t cap = 0;
   for (int64_t i = begin; i < end; i++) {
@@ -621,7 +616,8 @@ static void features_range(void *arg, int64_t begin, int64_t end, int tid) {
     if (n_ev > cap) {
       cs_event_t *nb = realloc(evs, (size_t)n_ev * sizeof *nb);
       if (!nb) {
-        J->failed[slot] = CS_ENOMEM;
+        rc = cs_err_set(err, CS_ENOMEM, "prepare: %s features: %lld events",
+                        cs_split_name(J->split), (long long)n_ev);
         break;
       }
       evs = nb;
@@ -636,15 +632,17 @@ static void features_range(void *arg, int64_t begin, int64_t end, int tid) {
       m++;
     }
     J->n_events[slot] += m;
-    int rc = cs_featurizer_user(J->ds->featurizer, L->user_age[u],
-                                L->user_country[u], evs, m,
-                                sp->features + (size_t)i * nf, &J->stats[slot]);
+    rc = cs_featurizer_user(J->ds->featurizer, L->user_age[u],
+                            L->user_country[u], evs, m,
+                            sp->features + (size_t)i * nf, &J->stats[slot]);
     if (rc) {
-      J->failed[slot] = rc;
+      cs_err_set(err, rc, "prepare: %s features of user %lld",
+                 cs_split_name(J->split), (long long)L->user_ids[u]);
       break;
     }
   }
   free(evs);
+  return rc;
 }
 
 static void add_stats(cs_feat_stats_t *to, const cs_feat_stats_t *from) {
@@ -660,35 +658,31 @@ static void add_stats(cs_feat_stats_t *to, const cs_feat_stats_t *from) {
 static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
                           cs_err_t *err) {
   int nf = ds->n_features;
-  int nt = P->ctx && P->ctx->n_threads > 1 ? P->ctx->n_threads : 1;
-  if (nt > 64) nt = 64;
-  features_job_t *J = malloc(sizeof *J);
-  if (!J) return cs_err_set(err, CS_ENOMEM, "prepare: features");
-  for (int s = 0; s < CS_N_SPLITS; s++) {
+  int nt = cs_ctx_threads(P->ctx);
+  features_job_t J = {.P = P, .ds = ds};
+  J.stats = malloc((size_t)nt * sizeof *J.stats);
+  J.n_events = malloc((size_t)nt * sizeof *J.n_events);
+  int rc = J.stats && J.n_events ? 0 : cs_err_set(err, CS_ENOMEM, "prepare: features");
+  for (int s = 0; s < CS_N_SPLITS && !rc; s++) {
     cs_split_t *sp = &ds->splits[s];
     sp->features = malloc((size_t)(sp->n_users + 1) * nf * sizeof(float));
     if (!sp->features) {
-      free(J);
-      return cs_err_set(err, CS_ENOMEM, "prepare: %s features (%lld x %d)",
-                        cs_split_name(s), (long long)sp->n_users, nf);
+      rc = cs_err_set(err, CS_ENOMEM, "prepare: %s features (%lld x %d)",
+                      cs_split_name(s), (long long)sp->n_users, nf);
+      break;
     }
-    memset(J, 0, sizeof *J);
-    J->P = P;
-    J->ds = ds;
-    J->split = s;
-    cs_parallel_for(nt, sp->n_users, features_range, J);
-    for (int t = 0; t < 64; t++) {
-      if (J->failed[t]) {
-        int code = J->failed[t];
-        free(J);
-        return cs_err_set(err, code, "prepare: %s features", cs_split_name(s));
-      }
-      add_stats(&rep->feat, &J->stats[t]);
-      rep->n_reg_day_events += J->n_events[t];
+    memset(J.stats, 0, (size_t)nt * sizeof *J.stats);
+    memset(J.n_events, 0, (size_t)nt * sizeof *J.n_events);
+    J.split = s;
+    rc = cs_parallel_for(nt, sp->n_users, features_range, &J, err);
+    for (int t = 0; t < nt && !rc; t++) {
+      add_stats(&rep->feat, &J.stats[t]);
+      rep->n_reg_day_events += J.n_events[t];
     }
   }
-  free(J);
-  return 0;
+  free(J.stats);
+  free(J.n_events);
+  return rc;
 }
 
 /* ------------------------------------------------------------ driver */
