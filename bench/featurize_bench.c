@@ -33,8 +33,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
-  if (!ds.featurizer) {
-    fprintf(stderr, "dataset has no featurizer\n");
+  cs_featurizer_t *fz = NULL;
+  if (!ds.has_tables ||
+      cs_featurizer_create(&fz, ds.n_songs, ds.song_ids, ds.song_emb,
+                           &ds.tables, &err)) {
+    fprintf(stderr, "dataset has no featurizer tables %s\n", err.msg);
     return 1;
   }
   /* registration-day events of users registered on the latest days */
@@ -55,7 +58,7 @@ int main(int argc, char **argv) {
     x->kind = L.ev_kind[e];
     x->item_id = L.ev_item[e];
   }
-  int nf = cs_featurizer_n_features(ds.featurizer);
+  int nf = cs_featurizer_n_features(fz);
   float *out = malloc((size_t)nf * sizeof(float));
   double per_user[5];
   int64_t n_users = L.n_users, n_events = start[n_users];
@@ -63,7 +66,7 @@ int main(int argc, char **argv) {
   for (int pass = 0; pass < 5; pass++) {
     double t0 = cs_now();
     for (int64_t u = 0; u < n_users; u++) {
-      cs_featurizer_user(ds.featurizer, L.user_age[u], L.user_country[u],
+      cs_featurizer_user(fz, L.user_age[u], L.user_country[u],
                          ev + start[u], start[u + 1] - start[u], out, NULL);
       sink += out[0];
     }

@@ -16,6 +16,7 @@
 #include "coldstart/ctx.h"
 #include "coldstart/mat.h"
 #include "coldstart/regressor.h"
+#include "coldstart/train.h"
 #include "bench_io.h"
 
 static float *read_f32(const char *dir, const char *name, size_t count) {

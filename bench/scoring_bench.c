@@ -19,6 +19,7 @@
 #include "coldstart/evaluate.h"
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
+#include "coldstart/train.h"
 
 #define R_SONGS 50000
 #define R_DIM 128
@@ -61,25 +62,27 @@ static int build_random(cs_model_t *m, cs_dataset_t *ds) {
   int F = cs_n_features(R_DIM);
   memset(m, 0, sizeof *m);
   memset(ds, 0, sizeof *ds);
-  m->owned = ds->owned = 1;
   strcpy(m->space, "svd");
   strcpy(ds->space, "svd");
   m->dim = ds->dim = R_DIM;
   m->n_features = ds->n_features = F;
   m->n_songs = ds->n_songs = R_SONGS;
-  m->song_ids = malloc(R_SONGS * sizeof(int64_t));
-  ds->song_ids = malloc(R_SONGS * sizeof(int64_t));
-  m->song_emb = cs_alloc_aligned((size_t)R_SONGS * R_DIM * sizeof(float));
-  ds->song_emb = cs_alloc_aligned((size_t)R_SONGS * R_DIM * sizeof(float));
-  for (int64_t s = 0; s < R_SONGS; s++) m->song_ids[s] = ds->song_ids[s] = s;
-  random_vectors(&rng, m->song_emb, R_SONGS, R_DIM);
-  memcpy(ds->song_emb, m->song_emb, (size_t)R_SONGS * R_DIM * sizeof(float));
-  m->k = R_K;
-  m->centroids = cs_alloc_aligned((size_t)R_K * R_DIM * sizeof(float));
-  random_vectors(&rng, m->centroids, R_K, R_DIM);
-  m->k_input = R_KIN;
-  m->input_centroids = cs_alloc_aligned((size_t)R_KIN * F * sizeof(float));
-  random_vectors(&rng, m->input_centroids, R_KIN, F);
+  int64_t *m_ids = cs_arena_alloc(&m->mem, R_SONGS * sizeof(int64_t));
+  ds->song_ids = cs_arena_alloc(&ds->mem, R_SONGS * sizeof(int64_t));
+  float *m_emb = cs_arena_alloc(&m->mem, (size_t)R_SONGS * R_DIM * sizeof(float));
+  ds->song_emb = cs_arena_alloc(&ds->mem, (size_t)R_SONGS * R_DIM * sizeof(float));
+  for (int64_t s = 0; s < R_SONGS; s++) m_ids[s] = ds->song_ids[s] = s;
+  random_vectors(&rng, m_emb, R_SONGS, R_DIM);
+  memcpy(ds->song_emb, m_emb, (size_t)R_SONGS * R_DIM * sizeof(float));
+  m->song_ids = m_ids;
+  m->song_emb = m_emb;
+  float *c = cs_arena_alloc(&m->mem, (size_t)R_K * R_DIM * sizeof(float));
+  random_vectors(&rng, c, R_K, R_DIM);
+  m->target = (cs_segmentation_t){.k = R_K, .dim = R_DIM, .centroids = c};
+  float *ic = cs_arena_alloc(&m->mem, (size_t)R_KIN * F * sizeof(float));
+  random_vectors(&rng, ic, R_KIN, F);
+  m->input = (cs_segmentation_t){.k = R_KIN, .dim = F, .centroids = ic};
+  m->popularity = (cs_segmentation_t){.k = 1, .dim = R_DIM};
 
   /* Training users' lists -> the three segment tables. */
   int64_t *ptr = malloc((R_TRAIN + 1) * sizeof(int64_t));
@@ -93,14 +96,14 @@ static int build_random(cs_model_t *m, cs_dataset_t *ds) {
                                      idx + ptr[u]);
   }
   int rc = cs_segments_build(R_K, assign, R_TRAIN, ptr, idx, R_SONGS,
-                             &m->segments, NULL);
+                             &m->target.seg, NULL);
   for (int64_t u = 0; u < R_TRAIN; u++) assign[u] = (int32_t)(u % R_KIN);
   if (!rc)
     rc = cs_segments_build(R_KIN, assign, R_TRAIN, ptr, idx, R_SONGS,
-                           &m->input_segments, NULL);
+                           &m->input.seg, NULL);
   if (!rc)
     rc = cs_segments_build(1, NULL, R_TRAIN, ptr, idx, R_SONGS,
-                           &m->popularity, NULL);
+                           &m->popularity.seg, NULL);
   free(ptr);
   free(idx);
   free(assign);
@@ -111,10 +114,10 @@ static int build_random(cs_model_t *m, cs_dataset_t *ds) {
    * age; 10-80 truth songs. */
   cs_split_t *sp = &ds->splits[CS_SPLIT_TEST];
   sp->n_users = R_TEST;
-  sp->user_ids = malloc(R_TEST * sizeof(int64_t));
-  sp->features = cs_alloc_aligned((size_t)R_TEST * F * sizeof(float));
-  sp->truth_indptr = malloc((R_TEST + 1) * sizeof(int64_t));
-  sp->truth_indices = malloc((size_t)R_TEST * 80 * sizeof(int64_t));
+  sp->user_ids = cs_arena_alloc(&ds->mem, R_TEST * sizeof(int64_t));
+  sp->features = cs_arena_alloc(&ds->mem, (size_t)R_TEST * F * sizeof(float));
+  sp->truth_indptr = cs_arena_alloc(&ds->mem, (R_TEST + 1) * sizeof(int64_t));
+  sp->truth_indices = cs_arena_alloc(&ds->mem, (size_t)R_TEST * 80 * sizeof(int64_t));
   sp->truth_indptr[0] = 0;
   for (int64_t u = 0; u < R_TEST; u++) {
     sp->user_ids[u] = 1000000 + u;
@@ -300,7 +303,7 @@ int main(int argc, char **argv) {
          "\"regressor_one_us\": %.2f, \"evaluate_all_cpu_s\": %.3f, "
          "\"strategies\": {",
          random ? "random" : argv[2], (long long)m.n_songs, m.dim,
-         m.n_features, m.k, (long long)sp->n_users, (long long)res.n_users,
+         m.n_features, m.target.k, (long long)sp->n_users, (long long)res.n_users,
          threads, repeats, t_setup, median(total, repeats),
          median(pred_s, repeats), 1e6 * reg_med, cpu_all);
   for (int i = 0; i < res.n_rows; i++) {

@@ -48,6 +48,7 @@ typedef struct cs_container_section {
 } cs_container_section_t;
 
 typedef struct cs_container {
+  int refs;            /* counted references (cs_container_load/ref/unref) */
   cs_mmap_t map;
   char path[512];
   char kind[17];
@@ -63,6 +64,19 @@ typedef struct cs_container {
 int cs_container_open(cs_container_t *c, const char *path, const char *kind,
                       cs_err_t *err);
 void cs_container_close(cs_container_t *c);
+
+/* The same, as a shared, reference-counted object: *out is a new heap
+ * container holding one reference. Every object that points into the map
+ * holds its own reference (cs_container_ref) and drops it in its _free
+ * (cs_container_unref), so the map lives exactly as long as its last user,
+ * whatever the order they are freed in. ref/unref are atomic; unref of the
+ * last reference closes and frees; both accept NULL. Loaders that keep
+ * pointers into a container (regressor, segments, dataset, model) take
+ * such a counted container, never one from cs_container_open. */
+int cs_container_load(cs_container_t **out, const char *path, const char *kind,
+                      cs_err_t *err);
+cs_container_t *cs_container_ref(cs_container_t *c);
+void cs_container_unref(cs_container_t *c);
 /* Find a section: returns a pointer into the map and its size, or NULL. */
 const void *cs_container_get(const cs_container_t *c, const char *name,
                              size_t *size);

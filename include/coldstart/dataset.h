@@ -5,12 +5,13 @@
 #define COLDSTART_DATASET_H
 
 #include <stdint.h>
+#include "coldstart/arena.h"
 #include "coldstart/container.h"
 #include "coldstart/error.h"
+#include "coldstart/feature_tables.h"
+#include "coldstart/layout.h"
 
 #define CS_DATASET_VERSION 1
-#define CS_N_BLOCKS 20
-#define CS_N_COUNTS 18
 
 typedef enum {
   CS_SPLIT_TRAIN = 0,
@@ -23,12 +24,6 @@ typedef enum {
 const char *cs_split_name(int split);
 /* Parse a split name; returns the id or -1. */
 int cs_split_parse(const char *name);
-
-/* The release's feature layout (DESIGN.md 4.3): 20 blocks of `dim` values,
- * then age_value at column 20*dim, then 18 counts. */
-extern const char *const cs_feature_blocks[CS_N_BLOCKS];
-extern const char *const cs_feature_counts[CS_N_COUNTS];
-static inline int cs_n_features(int dim) { return CS_N_BLOCKS * dim + 1 + CS_N_COUNTS; }
 
 /* One split of the cold cohort. Users in ascending user_id. */
 typedef struct cs_split {
@@ -43,8 +38,9 @@ typedef struct cs_split {
                              when targets is NULL */
 } cs_split_t;
 
-struct cs_featurizer; /* featurize.h; optional part of a dataset */
-
+/* Ownership: every array a dataset points at lives in its arena `mem`
+ * (built in memory) or in the file map `file` it holds a reference to
+ * (loaded); cs_dataset_free releases both. */
 typedef struct cs_dataset {
   char space[8];      /* "svd" or "mf" */
   char source[32];    /* "prepare" or "import-deezer" */
@@ -54,23 +50,25 @@ typedef struct cs_dataset {
   int64_t *song_ids; /* [n_songs], the song table order = song row index */
   float *song_emb;   /* [n_songs x dim] */
   cs_split_t splits[CS_N_SPLITS];
-  /* Featurizer tables (artist/album/playlist/age/country embeddings, song ->
-   * artist/album); NULL for imported data (the release ships features
-   * precomputed). Owned by the dataset. */
-  struct cs_featurizer *featurizer;
-
-  /* Storage: when loaded from a file, arrays point into the mmap owned by
-   * `container`; when built in memory (`owned` = 1), cs_dataset_free frees
-   * every non-NULL array with free(). */
-  cs_container_t *container;
-  int owned;
+  /* The featurizer's lookup tables over this song table; has_tables = 0
+   * for imported data (the release ships features precomputed). */
+  int has_tables;
+  cs_feature_tables_t tables;
+  cs_arena_t mem;
+  cs_container_t *file;
 } cs_dataset_t;
 
 /* Save atomically to `path` as a container of kind "dataset". */
 int cs_dataset_save(const cs_dataset_t *ds, const char *path, cs_err_t *err);
-/* Load (mmap, validated). Arrays point into the map; do not free them. */
+/* Load (mmap, validated). Arrays point into the map. */
 int cs_dataset_load(cs_dataset_t *ds, const char *path, cs_err_t *err);
-/* Release everything the dataset owns (memory or map). NULL-safe fields. */
+/* For datasets assembled from malloc'ed arrays (prepare, import, tests):
+ * hand every non-NULL song and split array of the struct to the dataset's
+ * arena, once, so cs_dataset_free frees them (tables are built straight
+ * into ds->mem by cs_feature_tables_build). Returns 0 or CS_ENOMEM (the
+ * arrays are then freed all the same). */
+int cs_dataset_adopt_arrays(cs_dataset_t *ds, cs_err_t *err);
+/* Release everything the dataset owns (arena and file reference). */
 void cs_dataset_free(cs_dataset_t *ds);
 /* Check internal consistency (sizes, truth indices in range and ascending,
  * user ids ascending); names the offending split/row on failure. */

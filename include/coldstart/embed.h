@@ -113,14 +113,10 @@ double cs_als_loss(const cs_ctx_t *ctx, const cs_csr_t *plays,
 
 /* Fold in a user who is not in the model: the exact least-squares row for
  * plays[k] of songs[k] (k < n), i.e. x = (Y^T C Y + lambda I)^-1 Y^T C p,
- * solved by Cholesky in double. Computes Y^T Y (n_songs * dim^2 work, BLAS):
- * use cs_als_fold_in_gram with a precomputed gram for repeated calls; that
- * one is plain C (no BLAS), safe to call from many threads at once. Songs may
- * repeat (their plays add up); out-of-range song ids are an error. Returns 0,
+ * solved by Cholesky in double, with gram = Y^T Y (cs_als_gram). Plain C
+ * (no BLAS), safe to call from many threads at once. Songs may repeat
+ * (their plays add up); out-of-range song ids are an error. Returns 0,
  * CS_EINVAL or CS_ENOMEM. n == 0 gives a zero vector. */
-int cs_als_fold_in(const float *song_f, int64_t n_songs, int dim,
-                   const int32_t *songs, const float *plays, int64_t n,
-                   const cs_als_params_t *p, float *out_user);
 int cs_als_fold_in_gram(const float *song_f, int64_t n_songs, int dim,
                         const float *gram, const int32_t *songs,
                         const float *plays, int64_t n,

@@ -1,6 +1,7 @@
 /* evaluate.h: run strategies over a dataset split and aggregate the
- * metrics of DESIGN.md 3 (mean and seeded spread), multithreaded across
- * users and deterministic (results do not depend on the thread count). */
+ * metrics of docs/metrics.md (mean and seeded spread), multithreaded across
+ * users and deterministic (results do not depend on the thread count).
+ * This is where a model meets a dataset. */
 #ifndef COLDSTART_EVALUATE_H
 #define COLDSTART_EVALUATE_H
 
@@ -19,7 +20,8 @@ typedef struct cs_eval_params {
   int strategies[CS_N_STRATEGIES]; /* which to run, in this order */
   int n_strategies;
   int ndcg_mode; /* cs_ndcg_mode_t */
-  int song_tile; /* songs per scoring tile for full/d0-streams (0: 1024) */
+  int song_tile; /* songs per scoring tile for full/d0-streams (0: the
+                    default; results do not depend on it) */
 } cs_eval_params_t;
 
 /* All six strategies, K = 50, m = 5, margin 4, list NDCG. */
@@ -45,6 +47,11 @@ typedef struct cs_eval_result {
   cs_eval_row_t rows[CS_N_STRATEGIES];
 } cs_eval_result_t;
 
+/* Check a dataset belongs with the model: same dim, feature count and song
+ * table. */
+int cs_eval_check_dataset(const cs_model_t *m, const cs_dataset_t *ds,
+                          cs_err_t *err);
+
 /* NDCG in sklearn mode: full and d0-streams use their dot-product score
  * vector over all songs; popularity, semi and input-clusters use their
  * segment's p vector over all songs (p = 0 outside the list); soft, which
@@ -57,7 +64,7 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
 /* Output formats of `coldstart evaluate`. */
 typedef enum {
   CS_EVAL_TEXT = 0,     /* Table-1-style table, values in %, mean ± spread */
-  CS_EVAL_JSON = 1,     /* DESIGN.md 2 contract, fractions in [0, 1] */
+  CS_EVAL_JSON = 1,     /* docs/formats.md contract, fractions in [0, 1] */
   CS_EVAL_CSV = 2,      /* strategy,precision,precision_std,... fractions */
   CS_EVAL_MARKDOWN = 3  /* the text table as Markdown */
 } cs_eval_format_t;

@@ -11,7 +11,11 @@
  * order, with the row farthest from its centroid among clusters of >= 2 rows
  * (ties to the lower row). CS_KMEANS_FAST gives the same labels as
  * CS_KMEANS_LLOYD (centroids equal up to the order of the double sums);
- * same seed and thread count, same bytes. */
+ * same seed and thread count, same bytes. Every distance decision uses
+ * cs_centroid_dist2 (centroids.h), so a row's label is exactly what
+ * cs_centroids_nearest, which evaluation and serving use, gives for it.
+ *
+ * This is a training header: serving code does not include it. */
 #ifndef COLDSTART_KMEANS_H
 #define COLDSTART_KMEANS_H
 
@@ -42,11 +46,6 @@ int cs_kmeans_fit(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                   const cs_kmeans_params_t *params, cs_kmeans_t *out,
                   cs_err_t *err);
 void cs_kmeans_free(cs_kmeans_t *km);
-
-/* The m nearest centroids of x (Euclidean), ascending distance, ties by lower
- * index. out_dist holds distances (not squared). m <= k. */
-void cs_kmeans_nearest(const float *centroids, int k, int dim, const float *x,
-                       int m, int32_t *out_idx, float *out_dist);
 
 /* Nearest centroid of each of the n rows of X (exact: the same choice as the
  * Lloyd reference, lower index on ties), in tiles of one BLAS gemm, over

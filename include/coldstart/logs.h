@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "coldstart/ctx.h"
 #include "coldstart/error.h"
-#include "coldstart/featurize.h"
+#include "coldstart/layout.h"
 
 typedef struct cs_logs {
   /* catalog.tsv, file order = song row */

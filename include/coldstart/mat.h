@@ -1,27 +1,10 @@
-/* mat.h: dense row-major float32 matrices and the one thin wrapper over CBLAS
- * (OpenBLAS) with a plain-C reference that tests compare against. */
+/* mat.h: dense row-major float32 arithmetic: the one thin wrapper over
+ * CBLAS (OpenBLAS) with plain-C references that tests compare against, and
+ * aligned allocation. */
 #ifndef COLDSTART_MAT_H
 #define COLDSTART_MAT_H
 
 #include <stdint.h>
-
-/* Row-major matrix. `data` is owned when `owned` is nonzero (cs_mat_free
- * releases it), otherwise it points into memory owned by someone else
- * (e.g. an mmap'ed file). */
-typedef struct cs_mat {
-  int64_t rows, cols;
-  float *data;
-  int owned;
-} cs_mat_t;
-
-/* Allocate a zeroed rows x cols matrix (64-byte aligned). */
-int cs_mat_init(cs_mat_t *m, int64_t rows, int64_t cols);
-/* Wrap borrowed memory (not freed by cs_mat_free). */
-void cs_mat_wrap(cs_mat_t *m, float *data, int64_t rows, int64_t cols);
-void cs_mat_free(cs_mat_t *m);
-static inline float *cs_mat_row(const cs_mat_t *m, int64_t r) {
-  return m->data + r * m->cols;
-}
 
 /* 64-byte aligned zeroed allocation of `size` bytes; free with free(). */
 void *cs_alloc_aligned(size_t size);

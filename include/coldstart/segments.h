@@ -1,4 +1,5 @@
-/* segments.h: per-segment song rankings (DESIGN.md 1.4). For each segment c
+/* segments.h: per-segment song rankings (docs/method.md, "Segments"). For
+ * each segment c
  * (a k-means cluster, an input cluster, or "everyone" for popularity) and
  * song s: n_c(s) = number of c's training users having s among their
  * days-1-30 songs, p_c(s) = n_c(s) / sum_s n_c(s).
@@ -16,8 +17,8 @@
 #define COLDSTART_SEGMENTS_H
 
 #include <stdint.h>
+#include "coldstart/arena.h"
 #include "coldstart/container.h"
-#include "coldstart/ctx.h"
 #include "coldstart/error.h"
 
 typedef struct cs_segments {
@@ -33,22 +34,16 @@ typedef struct cs_segments {
    * before they existed (lookups then scan the ranking). */
   int32_t *by_song;   /* [nnz] */
   float *by_song_p;   /* [nnz] */
-  int owned;          /* 1: arrays malloc'ed (cs_segments_free frees them);
-                         0: they point into a container map */
+  /* Ownership (arena.h): the arrays are in `mem` (built by training,
+   * cs_segments_build in train.h) or in the map of `file` (loaded). */
+  cs_arena_t mem;
+  cs_container_t *file;
 } cs_segments_t;
 
 static inline int64_t cs_segments_len(const cs_segments_t *s, int32_t c) {
   return s->indptr[c + 1] - s->indptr[c];
 }
 
-/* Build from an assignment of users to segments. assign[u] in [0, k) or -1
- * (user left out: e.g. no target). truth_indptr/indices: the split's CSR of
- * distinct days-1-30 song rows (must be < n_songs). Pass assign = NULL to
- * put every user in segment 0 with k = 1 (popularity). */
-int cs_segments_build(int32_t k, const int32_t *assign, int64_t n_users,
-                      const int64_t *truth_indptr,
-                      const int64_t *truth_indices, int64_t n_songs,
-                      cs_segments_t *out, cs_err_t *err);
 void cs_segments_free(cs_segments_t *s);
 
 /* p_c(s): binary search in the by-song order (O(log length)), or a scan of
@@ -65,10 +60,11 @@ int64_t cs_segments_take(const cs_segments_t *s, int32_t c, int64_t n,
                          float *out_p);
 
 /* Store / restore under section names starting with `prefix`; loading
- * validates sizes, ranges and ordering, and points into the container map. */
+ * validates sizes, ranges and ordering, and points into the container map
+ * (taking a reference to it). */
 int cs_segments_save(const cs_segments_t *s, cs_container_writer_t *w,
                      const char *prefix, cs_err_t *err);
-int cs_segments_load(cs_segments_t *s, const cs_container_t *c,
+int cs_segments_load(cs_segments_t *s, cs_container_t *c,
                      const char *prefix, int64_t n_songs, cs_err_t *err);
 
 #endif

@@ -1,9 +1,11 @@
-/* strategy.h: the six recommendation strategies of DESIGN.md 2 behind one
- * per-request call: one user's feature vector in, K ranked songs (with the
- * segments the user was placed in and the segments each song came from)
- * out. Allocation-free per request: the caller creates a workspace once
- * (per thread) and reuses it; the CLI, the evaluator and the server share
- * this path.
+/* strategy.h: the recommendation strategies (docs/method.md,
+ * "Strategies"): the only module that knows what each strategy does. Two
+ * entry points: cs_recommend, one user's feature vector in, K ranked songs
+ * (with the segments the user was placed in and the segments each song came
+ * from) out, allocation-free over a per-thread workspace; and
+ * cs_recommend_batch, many users at once (one batched forward pass, the
+ * dot-product strategies scored by tiles of one GEMM each), which the
+ * evaluator and the server's micro-batches use. Both give the same lists.
  *
  * Ties everywhere break by the lower song row index (and lower cluster
  * index for centroid distances).
@@ -27,6 +29,7 @@
 #define COLDSTART_STRATEGY_H
 
 #include <stdint.h>
+#include "coldstart/ctx.h"
 #include "coldstart/error.h"
 #include "coldstart/model.h"
 
@@ -41,15 +44,19 @@ typedef enum {
 } cs_strategy_id_t;
 
 #define CS_SOFT_M_MAX 32 /* memberships are tracked in a 32-bit mask */
-#define CS_D0_STREAMS_BLOCK 10 /* index of streamed_songs in cs_feature_blocks */
 
 /* "popularity", "d0-streams", "input-clusters", "full", "semi", "soft" */
 const char *cs_strategy_name(int id);
 /* Parse a name; returns the id or -1. */
 int cs_strategy_parse(const char *name);
-/* 1 when the strategy places users in segments (semi, soft,
- * input-clusters). */
-int cs_strategy_has_segments(int id);
+/* 1 when the strategy ranks from the regressor's predicted embedding
+ * (full, semi, soft). */
+int cs_strategy_needs_embedding(int id);
+
+/* d0-streams' user vector: the streamed_songs block of `features`, or NULL
+ * when that block is all zero (the strategy then falls back to
+ * popularity). */
+const float *cs_d0_streams_vector(const cs_model_t *m, const float *features);
 
 typedef struct cs_strategy_params {
   int k;           /* list length K (50) */
@@ -95,15 +102,49 @@ int cs_recommend(const cs_model_t *m, int strategy,
                  const float *pred, cs_rec_ws_t *ws, const cs_rec_t **out,
                  cs_err_t *err);
 
-/* Soft allocation slot arithmetic (DESIGN.md 1.6), exposed for tests:
+/* Soft allocation slot arithmetic (docs/method.md, "soft"), exposed for
+ * tests:
  * weights w[m] (sum 1) and T slots -> a[m] with sum a = T; a_j =
  * floor(w_j T), leftovers to the largest fractional parts, ties to lower j. */
 void cs_soft_slots(const double *w, int m, int total, int *a);
 
-/* The m nearest of k centroids (dim columns) to x, ascending Euclidean
- * distance, ties by lower index. Exact; out_dist not squared. */
-void cs_nearest_centroids(const float *centroids, int k, int dim,
-                          const float *x, int m, int32_t *out_idx,
-                          float *out_dist);
+/* --- many users at once ------------------------------------------------ */
+
+typedef struct cs_rec_batch cs_rec_batch_t; /* opaque: results + workspaces */
+
+/* Room for up to cap_users users per call with params sized like
+ * cs_rec_ws_create's, run over n_threads threads. */
+int cs_rec_batch_create(cs_rec_batch_t **b, const cs_model_t *m,
+                        const cs_strategy_params_t *p, int64_t cap_users,
+                        int n_threads, cs_err_t *err);
+void cs_rec_batch_free(cs_rec_batch_t *b);
+/* Songs per scoring tile of the dot-product strategies (0: the default,
+ * 1024; results do not depend on it). */
+void cs_rec_batch_set_song_tile(cs_rec_batch_t *b, int64_t song_tile);
+
+/* Recommend for n <= cap_users users: user i is row rows[i] (rows NULL:
+ * row i) of `features` [* x n_features] and, when given, of `pred`
+ * [* x dim] (NULL: the embeddings are computed here, one batched forward
+ * pass). The same lists as cs_recommend for each user; results do not
+ * depend on the thread count. Returns 0, CS_EINVAL or CS_ENOMEM. */
+int cs_recommend_batch(const cs_ctx_t *ctx, const cs_model_t *m, int strategy,
+                       const cs_strategy_params_t *p, const float *features,
+                       const float *pred, const int64_t *rows, int64_t n,
+                       cs_rec_batch_t *b, cs_err_t *err);
+/* User i's recommendation from the last cs_recommend_batch call. */
+const cs_rec_t *cs_rec_batch_get(const cs_rec_batch_t *b, int64_t i);
+
+/* The score every song gets under `strategy`, for the n users of the last
+ * cs_recommend_batch call on b (same features, pred and rows), when the
+ * strategy ranks by one score vector: the dot products for full and
+ * d0-streams (one GEMM for all n), the segment's p for popularity, semi and
+ * input-clusters (the segment each user was placed in; d0-streams users
+ * without streams use popularity's). Fills dense [n x n_songs] and returns
+ * 1; returns 0 for soft (its list comes from several segments: no single
+ * score vector), CS_ENOMEM when out of memory. */
+int cs_rec_batch_scores(const cs_model_t *m, int strategy,
+                        const float *features, const float *pred,
+                        const int64_t *rows, int64_t n,
+                        const cs_rec_batch_t *b, float *dense);
 
 #endif

@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "coldstart/container.h"
 #include "coldstart/dataset.h"
-#include "coldstart/featurize.h"
 
 static void human(char *buf, size_t cap, double bytes) {
   const char *u[] = {"B", "KB", "MB", "GB", "TB"};
@@ -40,13 +39,13 @@ static void print_dataset(const cs_dataset_t *ds) {
              (long long)sp->n_users);
     printf("\n");
   }
-  if (ds->featurizer) {
-    int64_t sz[6];
-    cs_featurizer_sizes(ds->featurizer, sz);
+  if (ds->has_tables) {
+    const int64_t *n = ds->tables.n;
     printf("  featurizer: %lld songs, %lld artists, %lld albums, %lld "
            "playlists, %lld age groups, %lld country groups\n",
-           (long long)sz[0], (long long)sz[1], (long long)sz[2],
-           (long long)sz[3], (long long)sz[4], (long long)sz[5]);
+           (long long)ds->tables.n_songs, (long long)n[CS_TABLE_ARTIST],
+           (long long)n[CS_TABLE_ALBUM], (long long)n[CS_TABLE_PLAYLIST],
+           (long long)n[CS_TABLE_AGE], (long long)n[CS_TABLE_COUNTRY]);
   } else {
     printf("  featurizer: none (features precomputed, e.g. imported)\n");
   }

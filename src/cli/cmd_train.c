@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
 #include "coldstart/model.h"
+#include "coldstart/train.h"
 
 int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   enum {
@@ -30,8 +31,8 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
       {"patience", required_argument, NULL, O_PATIENCE},
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
-  cs_model_params_t mp;
-  cs_model_params_default(&mp);
+  cs_train_params_t mp;
+  cs_train_params_default(&mp);
   const char *out_path = NULL;
   long long epochs = -1, batch = -1, seed = 1, patience = -1, v;
   double lr = -1.0;
@@ -98,12 +99,12 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   cs_dataset_t ds;
   cs_model_t model;
   memset(&model, 0, sizeof model);
-  cs_model_report_t rep;
+  cs_train_report_t rep;
   double t_start = cs_now();
   cs_log(&cli->ctx, CS_LOG_INFO, "train: loading %s", argv[optind]);
   if (cs_dataset_load(&ds, argv[optind], &err)) return cs_cli_report(cli, &err);
   double sec_load = cs_now() - t_start;
-  int rc = cs_model_train(&cli->ctx, &ds, &mp, &model, &rep, &err);
+  int rc = cs_train(&cli->ctx, &ds, &mp, &model, &rep, &err);
   double sec_save = 0.0;
   if (rc == 0) {
     double t0 = cs_now();

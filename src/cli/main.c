@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/evaluate.h"
 #include "coldstart/mat.h"
 #include "coldstart/model.h"
 #include "coldstart/strategy.h"
@@ -155,7 +156,7 @@ int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,
     cs_model_free(model);
     return cs_cli_report(cli, &err);
   }
-  if (cs_model_check_dataset(model, ds, &err)) {
+  if (cs_eval_check_dataset(model, ds, &err)) {
     cs_dataset_free(ds);
     cs_model_free(model);
     return cs_cli_report(cli, &err);

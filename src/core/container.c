@@ -265,6 +265,32 @@ void cs_container_close(cs_container_t *c) {
   c->n_sections = 0;
 }
 
+int cs_container_load(cs_container_t **out, const char *path, const char *kind,
+                      cs_err_t *err) {
+  *out = NULL;
+  cs_container_t *c = malloc(sizeof *c);
+  if (!c) return cs_err_set(err, CS_ENOMEM, "loading %s", path);
+  int rc = cs_container_open(c, path, kind, err);
+  if (rc != CS_OK) {
+    free(c);
+    return rc;
+  }
+  c->refs = 1;
+  *out = c;
+  return CS_OK;
+}
+
+cs_container_t *cs_container_ref(cs_container_t *c) {
+  if (c) __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+  return c;
+}
+
+void cs_container_unref(cs_container_t *c) {
+  if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
+  cs_container_close(c);
+  free(c);
+}
+
 const void *cs_container_get(const cs_container_t *c, const char *name,
                              size_t *size) {
   for (uint32_t i = 0; i < c->n_sections; i++)

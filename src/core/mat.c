@@ -1,7 +1,8 @@
-/* mat.c: dense float32 matrices and the thin CBLAS (OpenBLAS) wrapper, with
+/* mat.c: aligned allocation and the thin CBLAS (OpenBLAS) wrapper, with
  * plain-C references of gemm/gemv/dot that tests compare against. */
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,34 +10,12 @@
 #include "coldstart/mat.h"
 
 void *cs_alloc_aligned(size_t size) {
+  if (size > SIZE_MAX - 63) return NULL;
   size_t rounded = (size + 63) & ~(size_t)63;
   if (rounded == 0) rounded = 64;
   void *p = aligned_alloc(64, rounded);
   if (p) memset(p, 0, rounded);
   return p;
-}
-
-int cs_mat_init(cs_mat_t *m, int64_t rows, int64_t cols) {
-  m->rows = rows;
-  m->cols = cols;
-  m->owned = 1;
-  if (rows < 0 || cols < 0) return CS_EINVAL;
-  m->data = cs_alloc_aligned((size_t)rows * (size_t)cols * sizeof(float));
-  return m->data ? CS_OK : CS_ENOMEM;
-}
-
-void cs_mat_wrap(cs_mat_t *m, float *data, int64_t rows, int64_t cols) {
-  m->rows = rows;
-  m->cols = cols;
-  m->data = data;
-  m->owned = 0;
-}
-
-void cs_mat_free(cs_mat_t *m) {
-  if (!m) return;
-  if (m->owned) free(m->data);
-  m->data = NULL;
-  m->rows = m->cols = 0;
 }
 
 static CBLAS_TRANSPOSE to_cblas(cs_trans_t t) {

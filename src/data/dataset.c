@@ -6,39 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldstart/featurize.h"
-
-const char *const cs_feature_blocks[CS_N_BLOCKS] = {
-    "age",
-    "country",
-    "favorite_songs",
-    "favorite_artists",
-    "favorite_albums",
-    "favorite_playlists",
-    "onboarding_like_artists",
-    "skipped_songs",
-    "skipped_artists",
-    "skipped_albums",
-    "streamed_songs",
-    "streamed_artists",
-    "streamed_albums",
-    "banned_songs",
-    "banned_artists",
-    "banned_albums",
-    "search_songs",
-    "search_artists",
-    "search_albums",
-    "search_playlists",
-};
-
-const char *const cs_feature_counts[CS_N_COUNTS] = {
-    "nb_favorite_songs",   "nb_favorite_albums",  "nb_favorite_artists",
-    "nb_favorite_playlists", "nb_skipped_songs",  "nb_skipped_artists",
-    "nb_skipped_albums",   "nb_banned_songs",     "nb_banned_artists",
-    "nb_banned_albums",    "nb_streamed_songs",   "nb_streamed_artists",
-    "nb_streamed_albums",  "nb_search_songs",     "nb_search_albums",
-    "nb_search_artists",   "nb_search_playlists", "nb_onboarding_like_artists",
-};
 
 static const char *const split_names[CS_N_SPLITS] = {"train", "validation",
                                                      "test"};
@@ -111,7 +78,7 @@ int cs_dataset_save(const cs_dataset_t *ds, const char *path, cs_err_t *err) {
     meta.n_truth[s] = sp->truth_indptr ? sp->truth_indptr[sp->n_users] : 0;
     meta.has_targets[s] = sp->targets != NULL;
   }
-  meta.has_featurizer = ds->featurizer != NULL;
+  meta.has_featurizer = ds->has_tables != 0;
 
   char schema[2048];
   size_t schema_len = schema_text(schema, sizeof schema);
@@ -149,8 +116,8 @@ int cs_dataset_save(const cs_dataset_t *ds, const char *path, cs_err_t *err) {
       if (!rc) rc = cs_container_add(w, name, sp->has_target, n, err);
     }
   }
-  if (!rc && ds->featurizer)
-    rc = cs_featurizer_save(ds->featurizer, w, FEAT_PREFIX, err);
+  if (!rc && ds->has_tables)
+    rc = cs_feature_tables_save(&ds->tables, w, FEAT_PREFIX, err);
   if (!rc) rc = cs_container_writer_commit(w, path, err);
   cs_container_writer_free(w);
   return rc;
@@ -245,28 +212,23 @@ static int load_sections(cs_dataset_t *ds, const cs_container_t *c,
       }
     }
   }
-  if (!rc && meta.has_featurizer)
-    rc = cs_featurizer_load(&ds->featurizer, c, FEAT_PREFIX, err);
+  if (!rc && meta.has_featurizer) {
+    rc = cs_feature_tables_load(&ds->tables, c, FEAT_PREFIX, ds->n_songs,
+                                ds->dim, err);
+    ds->has_tables = rc == 0;
+  }
   return rc;
 }
 
 int cs_dataset_load(cs_dataset_t *ds, const char *path, cs_err_t *err) {
   memset(ds, 0, sizeof *ds);
-  cs_container_t *c = calloc(1, sizeof *c);
-  if (!c) return cs_err_set(err, CS_ENOMEM, "loading %s", path);
-  int rc = cs_container_open(c, path, "dataset", err);
-  if (rc) {
-    free(c);
-    return rc;
-  }
-  ds->container = c;
-  ds->owned = 0;
-  if (c->kind_version != CS_DATASET_VERSION) {
+  int rc = cs_container_load(&ds->file, path, "dataset", err);
+  if (rc) return rc;
+  if (ds->file->kind_version != CS_DATASET_VERSION)
     rc = cs_err_set(err, CS_EVERSION,
                     "%s: dataset format version %u, this build reads %d", path,
-                    c->kind_version, CS_DATASET_VERSION);
-  }
-  if (!rc) rc = load_sections(ds, c, err);
+                    ds->file->kind_version, CS_DATASET_VERSION);
+  if (!rc) rc = load_sections(ds, ds->file, err);
   if (!rc) {
     rc = cs_dataset_validate(ds, err);
     if (rc) cs_err_prefix(err, rc, "%s: ", path);
@@ -275,26 +237,33 @@ int cs_dataset_load(cs_dataset_t *ds, const char *path, cs_err_t *err) {
   return rc;
 }
 
+int cs_dataset_adopt_arrays(cs_dataset_t *ds, cs_err_t *err) {
+  int bad = cs_arena_adopt(&ds->mem, ds->song_ids);
+  bad |= cs_arena_adopt(&ds->mem, ds->song_emb);
+  for (int s = 0; s < CS_N_SPLITS; s++) {
+    cs_split_t *sp = &ds->splits[s];
+    bad |= cs_arena_adopt(&ds->mem, sp->user_ids);
+    bad |= cs_arena_adopt(&ds->mem, sp->features);
+    bad |= cs_arena_adopt(&ds->mem, sp->truth_indptr);
+    bad |= cs_arena_adopt(&ds->mem, sp->truth_indices);
+    bad |= cs_arena_adopt(&ds->mem, sp->targets);
+    bad |= cs_arena_adopt(&ds->mem, sp->has_target);
+  }
+  if (bad) {
+    /* the arrays that could not be recorded were freed: forget them all */
+    cs_arena_free(&ds->mem);
+    ds->song_ids = NULL;
+    ds->song_emb = NULL;
+    memset(ds->splits, 0, sizeof ds->splits);
+    return cs_err_set(err, CS_ENOMEM, "dataset: out of memory");
+  }
+  return 0;
+}
+
 void cs_dataset_free(cs_dataset_t *ds) {
   if (!ds) return;
-  cs_featurizer_free(ds->featurizer);
-  if (ds->owned) {
-    free(ds->song_ids);
-    free(ds->song_emb);
-    for (int s = 0; s < CS_N_SPLITS; s++) {
-      cs_split_t *sp = &ds->splits[s];
-      free(sp->user_ids);
-      free(sp->features);
-      free(sp->truth_indptr);
-      free(sp->truth_indices);
-      free(sp->targets);
-      free(sp->has_target);
-    }
-  }
-  if (ds->container) {
-    cs_container_close(ds->container);
-    free(ds->container);
-  }
+  cs_arena_free(&ds->mem);
+  cs_container_unref(ds->file);
   memset(ds, 0, sizeof *ds);
 }
 
@@ -368,15 +337,16 @@ int cs_dataset_validate(const cs_dataset_t *ds, cs_err_t *err) {
     int rc = validate_split(ds, s, err);
     if (rc) return rc;
   }
-  if (ds->featurizer) {
-    if (cs_featurizer_dim(ds->featurizer) != ds->dim)
+  if (ds->has_tables) {
+    if (ds->tables.dim != ds->dim)
       return cs_err_set(err, CS_EFORMAT, "featurizer dim %d, dataset dim %d",
-                        cs_featurizer_dim(ds->featurizer), ds->dim);
-    if (cs_featurizer_n_songs(ds->featurizer) != ds->n_songs)
+                        (int)ds->tables.dim, ds->dim);
+    if (ds->tables.n_songs != ds->n_songs)
       return cs_err_set(err, CS_EFORMAT,
                         "featurizer has %lld songs, dataset %lld",
-                        (long long)cs_featurizer_n_songs(ds->featurizer),
-                        (long long)ds->n_songs);
+                        (long long)ds->tables.n_songs, (long long)ds->n_songs);
+    int rc = cs_feature_tables_validate(&ds->tables, err);
+    if (rc) return rc;
   }
   return 0;
 }

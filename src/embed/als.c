@@ -547,19 +547,6 @@ int cs_als_fold_in_gram(const float *song_f, int64_t n_songs, int dim,
   return rc;
 }
 
-int cs_als_fold_in(const float *song_f, int64_t n_songs, int dim,
-                   const int32_t *songs, const float *plays, int64_t n,
-                   const cs_als_params_t *p, float *out_user) {
-  if (dim < 1 || dim > MAX_DIM) return CS_EINVAL;
-  float *gram = malloc((size_t)dim * dim * sizeof(float));
-  if (!gram) return CS_ENOMEM;
-  cs_als_gram(song_f, n_songs, dim, gram);
-  int rc = cs_als_fold_in_gram(song_f, n_songs, dim, gram, songs, plays, n, p,
-                               out_user);
-  free(gram);
-  return rc;
-}
-
 /* BLAS threads scoped to the context's for the whole call. */
 int cs_als_fit(const cs_ctx_t *ctx, const cs_csr_t *plays,
                const cs_als_params_t *p, float *user_f, float *song_f,

@@ -20,6 +20,13 @@
 #include "coldstart/metrics.h"
 #include "coldstart/rng.h"
 #include "coldstart/serve.h"
+#include "coldstart/train.h"
+
+/* Strategies whose users are placed in segments (memberships reported). */
+static int places_in_segments(int s) {
+  return s == CS_STRAT_SEMI || s == CS_STRAT_SOFT ||
+         s == CS_STRAT_INPUT_CLUSTERS;
+}
 
 #define DIM 4
 #define NSONGS 120
@@ -74,7 +81,6 @@ static void make_split(cs_split_t *s, int64_t n, int with_targets,
 
 static void make_dataset(cs_dataset_t *ds) {
   memset(ds, 0, sizeof *ds);
-  ds->owned = 1;
   strcpy(ds->space, "svd");
   strcpy(ds->source, "test");
   ds->dim = DIM;
@@ -95,6 +101,7 @@ static void make_dataset(cs_dataset_t *ds) {
   make_split(&ds->splits[CS_SPLIT_VALIDATION], 100, 1, ds->song_emb, &rng,
              1000);
   make_split(&ds->splits[CS_SPLIT_TEST], 130, 0, ds->song_emb, &rng, 2000);
+  assert_int_equal(cs_dataset_adopt_arrays(ds, NULL), 0);
 }
 
 typedef struct {
@@ -107,24 +114,25 @@ static int setup(void **state) {
   make_dataset(&fx->ds);
   cs_err_t err;
   assert_int_equal(cs_dataset_validate(&fx->ds, &err), 0);
-  cs_model_params_t mp;
-  cs_model_params_default(&mp);
+  cs_train_params_t mp;
+  cs_train_params_default(&mp);
   mp.k = 8;
   mp.k_input = 4;
   mp.reg.epochs = 3;
   cs_ctx_t ctx;
   cs_ctx_init(&ctx);
-  cs_model_report_t rep;
-  int rc = cs_model_train(&ctx, &fx->ds, &mp, &fx->m, &rep, &err);
+  cs_train_report_t rep;
+  int rc = cs_train(&ctx, &fx->ds, &mp, &fx->m, &rep, &err);
   if (rc) fprintf(stderr, "train: %s\n", err.msg);
   assert_int_equal(rc, 0);
-  assert_int_equal(fx->m.k, 8);
-  assert_int_equal(fx->m.k_input, 4);
+  assert_int_equal(fx->m.target.k, 8);
+  assert_int_equal(fx->m.input.k, 4);
   assert_true(rep.n_train > 300 && rep.n_train_no_target > 0);
   assert_true(rep.kmeans_inertia > 0 && isfinite(rep.val_mse));
   /* segments count each training user with a target exactly once */
   int64_t n_seg_users = 0;
-  for (int c = 0; c < fx->m.k; c++) n_seg_users += fx->m.segments.n_users[c];
+  for (int c = 0; c < fx->m.target.k; c++)
+    n_seg_users += fx->m.target.seg.n_users[c];
   assert_int_equal(n_seg_users, rep.n_train);
   *state = fx;
   return 0;
@@ -317,7 +325,7 @@ static void test_recommend_json(void **state) {
     json_t *items = json_object_get(o, "items");
     assert_int_equal(json_array_size(items), 12);
     size_t expect_m = strategy == CS_STRAT_SOFT ? 4
-                      : cs_strategy_has_segments(strategy) ? 1 : 0;
+                      : places_in_segments(strategy) ? 1 : 0;
     assert_int_equal(json_array_size(mem), expect_m);
     for (size_t j = 0; j < json_array_size(mem); j++) {
       json_t *mj = json_array_get(mem, j);
@@ -334,7 +342,7 @@ static void test_recommend_json(void **state) {
       assert_true(json_is_number(json_object_get(it, "score")));
       json_t *cl = json_object_get(it, "clusters");
       assert_true(json_is_array(cl));
-      if (!cs_strategy_has_segments(strategy))
+      if (!places_in_segments(strategy))
         assert_int_equal(json_array_size(cl), 0);
     }
     json_decref(o);

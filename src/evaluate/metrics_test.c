@@ -14,6 +14,7 @@
 #include "coldstart/metrics.h"
 #include "coldstart/rng.h"
 #include "coldstart/segments.h"
+#include "coldstart/train.h"
 
 static void test_user_metrics(void **state) {
   (void)state;

@@ -26,6 +26,32 @@ enum { D = 2, NF = CS_N_BLOCKS * D + 1 + CS_N_COUNTS };
  * users (age, country, target): (20,FR,(1,0)) (20,DE,(0,1)) (-1,FR,(1,1))
  *   (30,"",(2,2)) -> age 20 (0.5,0.5), age -1 (1,1), age 30 (2,2);
  *   FR (1,0.5), DE (0,1), "" (2,2) */
+/* The tables' storage of the featurizer make() returns (one at a time). */
+static cs_arena_t tables_mem;
+static cs_feature_tables_t tables;
+
+/* cs_feature_tables_build + cs_featurizer_create over the same songs. */
+static int build(const cs_featurizer_input_t *in, const int64_t *song_ids,
+                 cs_featurizer_t **f, cs_err_t *err) {
+  *f = NULL;
+  int rc = cs_feature_tables_build(&tables, &tables_mem, in, err);
+  if (!rc)
+    rc = cs_featurizer_create(f, in->n_songs, song_ids, in->song_emb, &tables,
+                              err);
+  return rc;
+}
+
+static void release(cs_featurizer_t *f) {
+  cs_featurizer_free(f);
+  cs_arena_free(&tables_mem);
+}
+
+/* Table sizes: songs, artists, albums, playlists, ages, countries. */
+static void sizes_of(int64_t sizes[6]) {
+  sizes[0] = tables.n_songs;
+  for (int i = 0; i < CS_N_TABLES; i++) sizes[1 + i] = tables.n[i];
+}
+
 static cs_featurizer_t *make(void) {
   static const int64_t ids[4] = {10, 11, 12, 13};
   static const float emb[8] = {1, 0, 0, 1, 2, 2, 4, 0};
@@ -37,14 +63,14 @@ static cs_featurizer_t *make(void) {
   static const char *const countries[4] = {"FR", "DE", "FR", ""};
   static const float targets[8] = {1, 0, 0, 1, 1, 1, 2, 2};
   cs_featurizer_input_t in = {
-      .dim = D, .n_songs = 4, .song_ids = ids, .song_emb = emb,
+      .dim = D, .n_songs = 4, .song_emb = emb,
       .song_artist = artist, .song_album = album, .n_playlist_entries = 3,
       .playlist_ids = pl_ids, .playlist_song_rows = pl_rows, .n_users = 4,
       .user_age = ages, .user_country = countries, .user_target = targets};
   cs_featurizer_t *f = NULL;
   cs_err_t err;
   cs_err_clear(&err);
-  int rc = cs_featurizer_build(&f, &in, &err);
+  int rc = build(&in, ids, &f, &err);
   if (rc) fail_msg("build: %s", err.msg);
   return f;
 }
@@ -78,7 +104,7 @@ static void test_hand_example(void **state) {
   assert_int_equal(cs_featurizer_dim(f), D);
   assert_int_equal(cs_featurizer_n_features(f), NF);
   int64_t sizes[6];
-  cs_featurizer_sizes(f, sizes);
+  sizes_of(sizes);
   assert_int_equal(sizes[0], 4); /* songs */
   assert_int_equal(sizes[1], 2); /* artists */
   assert_int_equal(sizes[2], 2); /* albums */
@@ -132,7 +158,7 @@ static void test_hand_example(void **state) {
   assert_int_equal(st.unused[CS_ACTION_STREAM][CS_KIND_PLAYLIST], 1);
   assert_int_equal(st.n_missing_items, 1);
   assert_int_equal(st.missing[CS_KIND_SONG], 1);
-  cs_featurizer_free(f);
+  release(f);
 }
 
 static void test_demographics(void **state) {
@@ -156,7 +182,7 @@ static void test_demographics(void **state) {
       cs_featurizer_user(f, 20, "A-VERY-LONG-COUNTRY", NULL, 0, out, NULL), 0);
   expect_block(out, "country", 0, 0);
   expect_block(out, "age", 0.5, 0.5);
-  cs_featurizer_free(f);
+  release(f);
 }
 
 static void test_empty_user(void **state) {
@@ -170,7 +196,7 @@ static void test_empty_user(void **state) {
     assert_true(out[CS_N_BLOCKS * D + 1 + c] == 0.0f);
   assert_int_equal(cs_featurizer_user(NULL, 0, NULL, NULL, 0, out, NULL),
                    CS_EINVAL);
-  cs_featurizer_free(f);
+  release(f);
 }
 
 static void test_pairs_and_names(void **state) {
@@ -207,14 +233,14 @@ static void test_duplicate_song(void **state) {
   const int64_t ids[2] = {5, 5};
   const float emb[4] = {0};
   const int64_t none[2] = {-1, -1};
-  cs_featurizer_input_t in = {.dim = D, .n_songs = 2, .song_ids = ids,
-                              .song_emb = emb, .song_artist = none,
-                              .song_album = none};
+  cs_featurizer_input_t in = {.dim = D, .n_songs = 2, .song_emb = emb,
+                              .song_artist = none, .song_album = none};
   cs_featurizer_t *f = NULL;
   cs_err_t err;
   cs_err_clear(&err);
-  assert_int_equal(cs_featurizer_build(&f, &in, &err), CS_EFORMAT);
+  assert_int_equal(build(&in, ids, &f, &err), CS_EFORMAT);
   assert_null(f);
+  release(f);
   assert_non_null(strstr(err.msg, "song id 5"));
 }
 

@@ -244,12 +244,9 @@ static int read_users(const char *dir, const char *space, tables_t *t,
   return rc;
 }
 
-/* The feature column names in DESIGN 4.3 order. */
+/* The feature column names, in layout order. */
 static int feature_name(int j, int dim, char *buf, size_t cap) {
-  if (j < CS_N_BLOCKS * dim)
-    return snprintf(buf, cap, "%s_embedding%d", cs_feature_blocks[j / dim], j % dim);
-  if (j == CS_N_BLOCKS * dim) return snprintf(buf, cap, "age_value");
-  return snprintf(buf, cap, "%s", cs_feature_counts[j - CS_N_BLOCKS * dim - 1]);
+  return cs_feature_column_name(dim, j, buf, cap);
 }
 
 static int read_split(const char *dir, const char *space, int split,
@@ -411,7 +408,6 @@ static int read_split(const char *dir, const char *space, int split,
 int cs_import_deezer(const char *dir, const char *space, cs_dataset_t *ds,
                      const cs_ctx_t *ctx, cs_err_t *err) {
   memset(ds, 0, sizeof *ds);
-  ds->owned = 1;
   if (!space || (strcmp(space, "svd") && strcmp(space, "mf")))
     return cs_err_set(err, CS_EINVAL, "space must be 'svd' or 'mf', not '%s'",
                       space ? space : "(null)");
@@ -442,10 +438,10 @@ int cs_import_deezer(const char *dir, const char *space, cs_dataset_t *ds,
   free(t.user_rows);
   free(t.user_emb);
   free(t.user_present);
+  /* the arrays built above now belong to the dataset, failed or not */
+  int rc_adopt = cs_dataset_adopt_arrays(ds, err);
+  if (!rc) rc = rc_adopt;
   if (!rc) rc = cs_dataset_validate(ds, err);
-  if (rc) {
-    cs_dataset_free(ds);
-    memset(ds, 0, sizeof *ds);
-  }
+  if (rc) cs_dataset_free(ds);
   return rc;
 }

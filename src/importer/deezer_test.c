@@ -55,7 +55,7 @@ static void check_dataset(const cs_dataset_t *ds, const char *space, int dim) {
   assert_string_equal(ds->source, "import-deezer");
   assert_int_equal(ds->dim, dim);
   assert_int_equal(ds->n_features, 20 * dim + 19);
-  assert_null(ds->featurizer);
+  assert_false(ds->has_tables);
   /* songs ascending by song_index, embeddings from the right row */
   json_t *songs = load_truth("song_embeddings");
   const json_t *sd = json_object_get(songs, "data");

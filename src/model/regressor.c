@@ -1,42 +1,18 @@
-/* regressor.c: the regressor model of DESIGN.md 1.3 outside training:
- * creation with PyTorch-like init, input standardization, inference
- * forward (BatchNorm running statistics), MSE, save and load. */
+/* regressor.c: the regressor outside training (docs/method.md,
+ * "Regressor"): weight layout, input standardization, the inference forward
+ * pass (BatchNorm running statistics) in batch and one-row forms, MSE, save
+ * and load. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coldstart/mat.h"
-#include "coldstart/rng.h"
 #include "model/regressor_internal.h"
 
 #define REG_FORMAT_VERSION 1u
-#define REG_MAX_IN (1 << 24)
-#define REG_MAX_WIDTH (1 << 16)
 #define REG_CHUNK 1024 /* rows per inference block */
 
-static const int k_hidden[CS__REG_N_BN] = {400, 300, 200};
-
-void cs_regressor_params_default(cs_regressor_params_t *p) {
-  /* Fast schedule: 100x the paper's lr, cosine-annealed, early stopping on
-   * validation MSE with the best weights restored (bench/results/regressor.md
-   * shows it reaches the reference schedule's validation MSE). */
-  p->epochs = 8;
-  p->lr = 1e-3f;
-  p->batch = 256;
-  p->seed = 42;
-  p->patience = 2;
-  p->lr_final = 1e-5f;
-}
-
-void cs_regressor_params_reference(cs_regressor_params_t *p) {
-  p->epochs = 130;
-  p->lr = 1e-5f;
-  p->batch = 512;
-  p->seed = 42;
-  p->patience = 0;
-  p->lr_final = 0.0f;
-}
 
 static size_t pad16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -67,134 +43,23 @@ size_t cs__regressor_layout(const cs_regressor_t *r, float *base,
   return off;
 }
 
-/* Allocate an owned arena for r->size (contents zero). */
-static int reg_alloc(cs_regressor_t *r) {
+int cs__regressor_alloc(cs_regressor_t *r) {
   r->n_floats = cs__regressor_layout(r, NULL, &r->p, &r->n_trainable);
-  r->arena = cs_alloc_aligned(r->n_floats * sizeof(float));
-  if (!r->arena) return CS_ENOMEM;
-  cs__regressor_layout(r, r->arena, &r->p, NULL);
+  r->weights = cs_arena_alloc(&r->mem, r->n_floats * sizeof(float));
+  if (!r->weights) return CS_ENOMEM;
+  cs__regressor_layout(r, r->weights, &r->p, NULL);
   return 0;
 }
-
-static void fill_uniform(cs_rng_t *rng, float *x, size_t n, double bound) {
-  for (size_t i = 0; i < n; i++)
-    x[i] = (float)((2.0 * cs_rng_uniform(rng) - 1.0) * bound);
-}
-
-int cs_regressor_create(cs_regressor_t **out, int n_in, int dim, uint64_t seed,
-                        cs_err_t *err) {
-  return cs__regressor_create_hidden(out, n_in, k_hidden, dim, seed, err);
-}
-
-int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
-                                const int hidden[3], int dim, uint64_t seed,
-                                cs_err_t *err) {
-  *out = NULL;
-  if (n_in < 1 || n_in > REG_MAX_IN || dim < 1 || dim > REG_MAX_WIDTH)
-    return cs_err_set(err, CS_EINVAL,
-                      "regressor: bad shape n_in=%d dim=%d", n_in, dim);
-  for (int l = 0; l < CS__REG_N_BN; l++)
-    if (hidden[l] < 1 || hidden[l] > REG_MAX_WIDTH)
-      return cs_err_set(err, CS_EINVAL, "regressor: bad hidden width %d",
-                        hidden[l]);
-  cs_regressor_t *r = calloc(1, sizeof(*r));
-  if (!r) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
-  r->n_in = n_in;
-  r->dim = dim;
-  r->size[0] = n_in;
-  for (int l = 0; l < CS__REG_N_BN; l++) r->size[l + 1] = hidden[l];
-  r->size[CS__REG_N_LINEAR] = dim;
-  r->tile = CS__REG_DEFAULT_TILE;
-  if (reg_alloc(r)) {
-    free(r);
-    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
-  }
-  /* nn.Linear's default: kaiming_uniform(a=sqrt(5)) gives
-   * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights, the same for biases. */
-  cs_rng_t rng;
-  cs_rng_seed(&rng, seed);
-  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
-    double bound = 1.0 / sqrt((double)r->size[l]);
-    fill_uniform(&rng, r->p.w[l], (size_t)r->size[l + 1] * r->size[l], bound);
-    fill_uniform(&rng, r->p.b[l], (size_t)r->size[l + 1], bound);
-  }
-  for (int l = 0; l < CS__REG_N_BN; l++)
-    for (int j = 0; j < r->size[l + 1]; j++) {
-      r->p.gamma[l][j] = 1.0f;
-      r->p.run_var[l][j] = 1.0f;
-    }
-  for (int j = 0; j < n_in; j++) r->p.in_std[j] = 1.0f;
-  if (cs__regressor_build_serving(r) != CS_OK) {
-    cs_regressor_free(r);
-    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
-  }
-  *out = r;
-  return 0;
-}
-
-void cs__regressor_drop_serving(cs_regressor_t *r) {
-  free(r->serve_w0t);
-  free(r->serve_base);
-  r->serve_w0t = r->serve_base = NULL;
-  for (int l = 0; l < CS__REG_N_BN; l++) r->serve_scale[l] = r->serve_shift[l] = NULL;
-}
-
 
 void cs_regressor_free(cs_regressor_t *r) {
   if (!r) return;
-  cs__regressor_drop_serving(r);
-  free(r->arena);
+  cs_arena_free(&r->mem);
+  cs_container_unref(r->file);
   free(r);
 }
 
 int cs_regressor_n_in(const cs_regressor_t *r) { return r->n_in; }
 int cs_regressor_dim(const cs_regressor_t *r) { return r->dim; }
-
-/* --- input standardization ------------------------------------------------ */
-
-typedef struct {
-  const float *X;
-  int64_t n_rows;
-  int n_in;
-  float *mean, *std;
-} std_job_t;
-
-static int std_columns(void *arg, int64_t c0, int64_t c1, int tid, cs_err_t *err) {
-  (void)tid;
-  std_job_t *job = arg;
-  int64_t width = c1 - c0;
-  double *acc = calloc((size_t)width * 2, sizeof(double));
-  if (!acc)
-    return cs_err_set(err, CS_ENOMEM, "regressor: standardizing %lld columns",
-                      (long long)width);
-  double *sum = acc, *sq = acc + width;
-  for (int64_t i = 0; i < job->n_rows; i++) {
-    const float *row = job->X + i * job->n_in + c0;
-    for (int64_t c = 0; c < width; c++) sum[c] += row[c];
-  }
-  for (int64_t c = 0; c < width; c++) sum[c] /= (double)job->n_rows;
-  for (int64_t i = 0; i < job->n_rows; i++) {
-    const float *row = job->X + i * job->n_in + c0;
-    for (int64_t c = 0; c < width; c++) {
-      double d = row[c] - sum[c];
-      sq[c] += d * d;
-    }
-  }
-  for (int64_t c = 0; c < width; c++) {
-    double sd = sqrt(sq[c] / (double)job->n_rows);
-    job->mean[c0 + c] = (float)sum[c];
-    job->std[c0 + c] = (sd < 1e-6 || !isfinite(sd)) ? 1.0f : (float)sd;
-  }
-  free(acc);
-  return 0;
-}
-
-int cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
-                                   int64_t n, int n_threads, cs_err_t *err) {
-  std_job_t job = {X, n, r->n_in, r->p.in_mean, r->p.in_std};
-  /* Column ranges per thread: the result does not depend on the split. */
-  return cs_parallel_for(n_threads, r->n_in, std_columns, &job, err);
-}
 
 /* --- inference ------------------------------------------------------------ */
 
@@ -263,12 +128,12 @@ int cs__regressor_build_serving(cs_regressor_t *r) {
   int n_in = r->n_in, h0 = r->size[1];
   size_t n_bn = 0;
   for (int l = 0; l < CS__REG_N_BN; l++) n_bn += 2 * (size_t)r->size[l + 1];
-  r->serve_w0t = cs_alloc_aligned((size_t)n_in * (size_t)h0 * sizeof(float));
-  r->serve_base = cs_alloc_aligned(((size_t)h0 + n_bn) * sizeof(float));
-  if (!r->serve_w0t || !r->serve_base) {
-    cs__regressor_drop_serving(r);
-    return CS_ENOMEM;
-  }
+  /* sizes are fixed for a regressor: allocated once, rebuilt in place */
+  if (!r->serve_w0t)
+    r->serve_w0t = cs_arena_alloc(&r->mem, (size_t)n_in * (size_t)h0 * sizeof(float));
+  if (!r->serve_base)
+    r->serve_base = cs_arena_alloc(&r->mem, ((size_t)h0 + n_bn) * sizeof(float));
+  if (!r->serve_w0t || !r->serve_base) return CS_ENOMEM;
   for (int o = 0; o < h0; o++) {
     const float *w = p->w[0] + (size_t)o * n_in;
     double acc = p->b[0][o];
@@ -291,6 +156,7 @@ int cs__regressor_build_serving(cs_regressor_t *r) {
       r->serve_shift[l][j] = p->beta[l][j] - p->run_mean[l][j] * sc;
     }
   }
+  r->serve_ready = 1;
   return CS_OK;
 }
 
@@ -329,7 +195,7 @@ static void predict_one(const cs_regressor_t *r, const float *x, float *out) {
 }
 
 static int serving_ready(const cs_regressor_t *r) {
-  if (!r->serve_w0t) return 0;
+  if (!r->serve_ready) return 0;
   for (int l = 1; l < CS__REG_N_LINEAR; l++)
     if (r->size[l] > SERVE_MAX_WIDTH) return 0;
   return 1;
@@ -464,7 +330,7 @@ int cs_regressor_save(const cs_regressor_t *r, cs_container_writer_t *w,
   return 0;
 }
 
-int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
+int cs_regressor_load(cs_regressor_t **out, cs_container_t *c,
                       const char *prefix, cs_err_t *err) {
   *out = NULL;
   int rc = check_prefix(prefix, err);
@@ -481,12 +347,12 @@ int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
     return cs_err_set(err, CS_EVERSION,
                       "%s: section '%s': regressor format version %u, "
                       "expected %u", c->path, name, h[0], REG_FORMAT_VERSION);
-  if (h[1] < 1 || h[1] > REG_MAX_IN || h[2] < 1 || h[2] > REG_MAX_WIDTH)
+  if (h[1] < 1 || h[1] > CS__REG_MAX_IN || h[2] < 1 || h[2] > CS__REG_MAX_WIDTH)
     return cs_err_set(err, CS_EFORMAT,
                       "%s: section '%s': bad shape n_in=%u dim=%u", c->path,
                       name, h[1], h[2]);
   for (int l = 0; l < CS__REG_N_BN; l++)
-    if (h[3 + l] < 1 || h[3 + l] > REG_MAX_WIDTH)
+    if (h[3 + l] < 1 || h[3 + l] > CS__REG_MAX_WIDTH)
       return cs_err_set(err, CS_EFORMAT,
                         "%s: section '%s': bad hidden width %u", c->path,
                         name, h[3 + l]);
@@ -499,6 +365,7 @@ int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
   r->size[CS__REG_N_LINEAR] = r->dim;
   r->tile = CS__REG_DEFAULT_TILE;
   r->n_floats = cs__regressor_layout(r, NULL, &r->p, &r->n_trainable);
+  r->file = cs_container_ref(c); /* the arrays below point into its map */
   reg_section_t s[32];
   int n = reg_sections(r, prefix, s);
   for (int i = 0; i < n; i++) {
@@ -507,11 +374,11 @@ int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
     if (rc) {
       if (rc == CS_ENOTFOUND || rc == CS_EINVAL) rc = CS_EFORMAT;
       if (err) err->code = rc;
-      free(r);
+      cs_regressor_free(r);
       return rc;
     }
     if ((uintptr_t)data % sizeof(float)) {
-      free(r);
+      cs_regressor_free(r);
       return cs_err_set(err, CS_EFORMAT, "%s: section '%s' is misaligned",
                         c->path, s[i].name);
     }
@@ -520,7 +387,7 @@ int cs_regressor_load(cs_regressor_t **out, const cs_container_t *c,
       int bad = !isfinite(f[j]) || (s[i].kind == 1 && f[j] < 0.0f) ||
                 (s[i].kind == 2 && f[j] <= 0.0f);
       if (bad) {
-        free(r);
+        cs_regressor_free(r);
         return cs_err_set(err, CS_EFORMAT,
                           "%s: section '%s': bad value %g at index %zu",
                           c->path, s[i].name, (double)f[j], j);

@@ -1,10 +1,12 @@
-/* regressor_internal.h: the regressor's layout, shared by regressor.c, the
- * Adam step and the tests (gradient check, reference forward). Not public. */
+/* regressor_internal.h: the regressor's layout, shared by regressor.c
+ * (inference, storage), its training (src/train/) and the tests. Not
+ * public. */
 #ifndef COLDSTART_REGRESSOR_INTERNAL_H
 #define COLDSTART_REGRESSOR_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "coldstart/arena.h"
 #include "coldstart/regressor.h"
 
 #define CS__REG_N_LINEAR 4 /* Linear layers */
@@ -12,6 +14,8 @@
 #define CS__REG_BN_EPS 1e-5f
 #define CS__REG_BN_MOMENTUM 0.1f
 #define CS__REG_NORM_EPS 1e-12 /* like torch.nn.functional.normalize */
+#define CS__REG_MAX_IN (1 << 24)     /* widest input a file may declare */
+#define CS__REG_MAX_WIDTH (1 << 16)  /* widest layer a file may declare */
 
 /* Pointers to every array of one regressor (or of its gradient). Linear
  * layer l maps size[l] -> size[l+1]; w[l] is [size[l+1] x size[l]] row-major
@@ -27,19 +31,26 @@ struct cs_regressor {
   int n_in, dim;
   int size[CS__REG_N_LINEAR + 1]; /* n_in, 400, 300, 200, dim */
   cs__reg_arrays_t p;
-  /* Owned storage of all arrays, trainable ones (w, b, gamma, beta) first;
-   * NULL when the arrays point into a container map (after load). */
-  float *arena;
-  size_t n_trainable; /* floats at the start of the arena that Adam updates */
-  size_t n_floats;    /* whole arena */
+  /* Storage (arena.h's rule): the weights live either in one block of `mem`
+   * (`weights`: trainable ones (w, b, gamma, beta) first, then the
+   * statistics) or in the map of `file` (after load; `weights` NULL, the
+   * arrays point into the read-only map). `mem` also holds the one-row
+   * form below. */
+  float *weights;
+  cs_arena_t mem;
+  cs_container_t *file;
+  size_t n_trainable; /* floats at the start of `weights` Adam updates */
+  size_t n_floats;    /* all of `weights` */
   /* Training only (not saved): column tile width of the first layer;
    * tiles that are all zero in a row are skipped (registration-day feature
    * blocks are often empty). 0 = one dense GEMM. */
   int tile;
-  /* One-row inference form (owned, NULL until cs__regressor_build_serving):
-   * the first layer transposed [n_in x size[1]] with the input
-   * standardization folded in, its output for an all-zero input, and the
-   * BatchNorm running statistics as scale/shift per hidden unit. */
+  /* One-row inference form (in `mem`, allocated by the first
+   * cs__regressor_build_serving; valid while serve_ready): the first layer
+   * transposed [n_in x size[1]] with the input standardization folded in,
+   * its output for an all-zero input, and the BatchNorm running statistics
+   * as scale/shift per hidden unit. */
+  int serve_ready;
   float *serve_w0t, *serve_base;
   float *serve_scale[CS__REG_N_BN], *serve_shift[CS__REG_N_BN];
 };
@@ -51,36 +62,17 @@ struct cs_regressor {
 size_t cs__regressor_layout(const cs_regressor_t *r, float *base,
                             cs__reg_arrays_t *a, size_t *n_trainable);
 
-/* cs_regressor_create with other hidden widths (tests use tiny ones). */
-int cs__regressor_create_hidden(cs_regressor_t **r, int n_in,
-                                const int hidden[CS__REG_N_BN], int dim,
-                                uint64_t seed, cs_err_t *err);
-
-/* Set the input standardization from training rows X [n x n_in].
- * Returns 0 or CS_ENOMEM. */
-int cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
-                                   int64_t n, int n_threads, cs_err_t *err);
-
-/* One train-mode forward and backward pass on rows X[idx[i]] (raw features)
- * with targets Y[idx[i]], i < n_batch (idx NULL: rows 0..n_batch-1). Writes
- * the gradient of the MSE loss with respect to the trainable floats into
- * grad (laid out like the arena's first n_trainable floats), returns the
- * loss, and updates the BatchNorm running statistics as PyTorch does.
- * Needs an owned arena. Returns NAN when out of memory. */
-double cs__regressor_batch_grad(cs_regressor_t *r, const float *X,
-                                const float *Y, const int64_t *idx,
-                                int n_batch, float *grad);
+/* Allocate r->weights in r->mem for r->size (contents zero) and lay the
+ * arrays out over it. Returns 0 or CS_ENOMEM. */
+int cs__regressor_alloc(cs_regressor_t *r);
 
 /* (Re)build the one-row inference form from the current weights; called
  * after training and loading. Returns 0 or CS_ENOMEM (predict then keeps
  * using the batch path). */
 int cs__regressor_build_serving(cs_regressor_t *r);
-/* Forget the one-row form (weights are about to change). */
-void cs__regressor_drop_serving(cs_regressor_t *r);
-
-/* Adam (PyTorch's formulation) over n floats: step t >= 1. */
-void cs__adam_step(int n_threads, float *param, const float *grad, float *m,
-                   float *v, size_t n, int64_t t, float lr, float beta1,
-                   float beta2, float eps);
+/* Mark the one-row form stale (weights are about to change). */
+static inline void cs__regressor_drop_serving(cs_regressor_t *r) {
+  r->serve_ready = 0;
+}
 
 #endif

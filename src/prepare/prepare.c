@@ -573,7 +573,6 @@ static int stage_featurizer(prep_t *P, cs_dataset_t *ds, cs_err_t *err) {
     cs_featurizer_input_t in = {
         .dim = P->dim,
         .n_songs = L->n_songs,
-        .song_ids = L->song_ids,
         .song_emb = P->song_emb,
         .song_artist = L->song_artist,
         .song_album = L->song_album,
@@ -584,7 +583,8 @@ static int stage_featurizer(prep_t *P, cs_dataset_t *ds, cs_err_t *err) {
         .user_age = ages,
         .user_country = countries,
         .user_target = targets};
-    rc = cs_featurizer_build(&ds->featurizer, &in, err);
+    rc = cs_feature_tables_build(&ds->tables, &ds->mem, &in, err);
+    ds->has_tables = rc == 0;
   }
   free(ages);
   free(countries);
@@ -595,6 +595,7 @@ static int stage_featurizer(prep_t *P, cs_dataset_t *ds, cs_err_t *err) {
 typedef struct {
   prep_t *P;
   cs_dataset_t *ds;
+  const cs_featurizer_t *f; /* over the dataset's tables */
   int split;
   cs_feat_stats_t *stats; /* [n_threads] */
   int64_t *n_events;      /* [n_threads] */
@@ -632,7 +633,7 @@ static int features_range(void *arg, int64_t begin, int64_t end, int tid, cs_err
       m++;
     }
     J->n_events[slot] += m;
-    rc = cs_featurizer_user(J->ds->featurizer, L->user_age[u],
+    rc = cs_featurizer_user(J->f, L->user_age[u],
                             L->user_country[u], evs, m,
                             sp->features + (size_t)i * nf, &J->stats[slot]);
     if (rc) {
@@ -660,9 +661,15 @@ static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
   int nf = ds->n_features;
   int nt = cs_ctx_threads(P->ctx);
   features_job_t J = {.P = P, .ds = ds};
+  cs_featurizer_t *f = NULL;
+  int rc = cs_featurizer_create(&f, P->L->n_songs, P->L->song_ids, P->song_emb,
+                                &ds->tables, err);
+  if (rc) return rc;
+  J.f = f;
   J.stats = malloc((size_t)nt * sizeof *J.stats);
   J.n_events = malloc((size_t)nt * sizeof *J.n_events);
-  int rc = J.stats && J.n_events ? 0 : cs_err_set(err, CS_ENOMEM, "prepare: features");
+  if (!J.stats || !J.n_events)
+    rc = cs_err_set(err, CS_ENOMEM, "prepare: features");
   for (int s = 0; s < CS_N_SPLITS && !rc; s++) {
     cs_split_t *sp = &ds->splits[s];
     sp->features = malloc((size_t)(sp->n_users + 1) * nf * sizeof(float));
@@ -682,6 +689,7 @@ static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
   }
   free(J.stats);
   free(J.n_events);
+  cs_featurizer_free(f);
   return rc;
 }
 
@@ -734,7 +742,6 @@ int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
   ds->dim = dim;
   ds->n_features = cs_n_features(dim);
   ds->n_songs = logs->n_songs;
-  ds->owned = 1;
 
   int rc = 0;
   for (int stage = 0; stage < CS_PREP_N_STAGES && !rc; stage++) {
@@ -773,6 +780,9 @@ int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
     ds->song_emb = P.song_emb;
     P.song_emb = NULL;
   }
+  /* the arrays built above now belong to the dataset, failed or not */
+  int rc_adopt = cs_dataset_adopt_arrays(ds, err);
+  if (!rc) rc = rc_adopt;
   if (!rc) rc = cs_dataset_validate(ds, err);
   prep_free(&P);
   if (rc) cs_dataset_free(ds);

@@ -1,10 +1,12 @@
-/* strategy.c: the six strategies of DESIGN.md 2 for one user at a time,
- * including the soft allocation of DESIGN.md 1.6, over a reusable
- * per-thread workspace (no allocation per request). */
+/* strategy.c: the strategies (docs/method.md, "Strategies") for one user at
+ * a time, including the soft allocation, over a reusable per-thread
+ * workspace (no allocation per request). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/centroids.h"
+#include "coldstart/layout.h"
 #include "coldstart/mat.h"
 #include "coldstart/strategy.h"
 #include "coldstart/topk.h"
@@ -22,9 +24,8 @@ int cs_strategy_parse(const char *name) {
   return -1;
 }
 
-int cs_strategy_has_segments(int id) {
-  return id == CS_STRAT_SEMI || id == CS_STRAT_SOFT ||
-         id == CS_STRAT_INPUT_CLUSTERS;
+int cs_strategy_needs_embedding(int id) {
+  return id == CS_STRAT_FULL || id == CS_STRAT_SEMI || id == CS_STRAT_SOFT;
 }
 
 void cs_strategy_params_default(cs_strategy_params_t *p) {
@@ -39,10 +40,11 @@ int cs_strategy_params_check(const cs_strategy_params_t *p,
   if (p->k < 1 || p->k > m->n_songs)
     return cs_err_set(err, CS_ERANGE, "k = %d: must be in [1, %lld] (songs)",
                       p->k, (long long)m->n_songs);
-  if (p->soft_m < 1 || p->soft_m > CS_SOFT_M_MAX || p->soft_m > m->k)
+  int k = m->target.k;
+  if (p->soft_m < 1 || p->soft_m > CS_SOFT_M_MAX || p->soft_m > k)
     return cs_err_set(err, CS_ERANGE,
                       "soft m = %d: must be in [1, %d] (clusters, max %d)",
-                      p->soft_m, m->k < CS_SOFT_M_MAX ? m->k : CS_SOFT_M_MAX,
+                      p->soft_m, k < CS_SOFT_M_MAX ? k : CS_SOFT_M_MAX,
                       CS_SOFT_M_MAX);
   if (p->soft_margin < 0 || p->soft_margin > 1000000)
     return cs_err_set(err, CS_ERANGE, "soft margin = %d: must be >= 0",
@@ -53,7 +55,7 @@ int cs_strategy_params_check(const cs_strategy_params_t *p,
 /* --- workspace ---------------------------------------------------------- */
 
 struct cs_rec_ws {
-  int cap_items, cap_m, cap_k;
+  int cap_items, cap_m;
   int64_t n_songs;
   float *pred;      /* [dim] */
   float *xnorm;     /* [n_features] */
@@ -64,7 +66,6 @@ struct cs_rec_ws {
   uint32_t *stamp;  /* [n_songs] song taken when == epoch */
   int32_t *pos;     /* [n_songs] item position of a taken song */
   uint32_t epoch;
-  float *cdist;     /* [cap_k] */
   int64_t *top_idx; /* [cap_items] */
   float *top_score; /* [cap_items] */
   int32_t *fill_song; /* [cap_items] */
@@ -85,7 +86,6 @@ void cs_rec_ws_free(cs_rec_ws_t *ws) {
   free(ws->touched);
   free(ws->stamp);
   free(ws->pos);
-  free(ws->cdist);
   free(ws->top_idx);
   free(ws->top_score);
   free(ws->fill_song);
@@ -112,8 +112,6 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   ws->n_songs = m->n_songs;
   ws->cap_items = p->k + p->soft_margin;
   ws->cap_m = p->soft_m;
-  ws->cap_k = m->k > m->k_input ? m->k : m->k_input;
-  if (ws->cap_k < 1) ws->cap_k = 1;
   size_t ci = (size_t)ws->cap_items, cm = CS_SOFT_M_MAX;
   ws->pred = cs_alloc_aligned((size_t)m->dim * sizeof(float) + 64);
   ws->xnorm = cs_alloc_aligned((size_t)m->n_features * sizeof(float) + 64);
@@ -123,7 +121,6 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   ws->touched = malloc(ns * sizeof(int32_t));
   ws->stamp = calloc(ns, sizeof(uint32_t));
   ws->pos = malloc(ns * sizeof(int32_t));
-  ws->cdist = malloc((size_t)ws->cap_k * sizeof(float));
   ws->top_idx = malloc(ci * sizeof(int64_t));
   ws->top_score = malloc(ci * sizeof(float));
   ws->fill_song = malloc(ci * sizeof(int32_t));
@@ -137,7 +134,7 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   ws->rec.member_weight = malloc(cm * sizeof(float));
   ws->rec.member_dist = malloc(cm * sizeof(float));
   if (!ws->pred || !ws->xnorm || !ws->dots || !ws->acc || !ws->accmask ||
-      !ws->touched || !ws->stamp || !ws->pos || !ws->cdist || !ws->top_idx ||
+      !ws->touched || !ws->stamp || !ws->pos || !ws->top_idx ||
       !ws->top_score || !ws->fill_song || !ws->fill_score || !ws->fill_mask ||
       !ws->seen || !ws->rec.songs ||
       !ws->rec.scores || !ws->rec.item_mask || !ws->rec.member_cluster ||
@@ -151,6 +148,14 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   return 0;
 }
 
+const float *cs_d0_streams_vector(const cs_model_t *m, const float *features) {
+  const float *block =
+      features + (size_t)cs_feature_streamed_songs_block() * m->dim;
+  for (int i = 0; i < m->dim; i++)
+    if (block[i] != 0.0f) return block;
+  return NULL;
+}
+
 static uint32_t next_epoch(cs_rec_ws_t *ws) {
   if (++ws->epoch == 0) {
     memset(ws->stamp, 0, (size_t)ws->n_songs * sizeof(uint32_t));
@@ -160,42 +165,6 @@ static uint32_t next_epoch(cs_rec_ws_t *ws) {
 }
 
 /* --- building blocks ---------------------------------------------------- */
-
-static float sq_dist(const float *a, const float *b, int dim) {
-  float lane[8] = {0};
-  int i = 0;
-  for (; i + 8 <= dim; i += 8)
-    for (int l = 0; l < 8; l++) {
-      float d = a[i + l] - b[i + l];
-      lane[l] += d * d;
-    }
-  float s = 0.0f;
-  for (; i < dim; i++) {
-    float d = a[i] - b[i];
-    s += d * d;
-  }
-  return s + ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
-         ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-void cs_nearest_centroids(const float *centroids, int k, int dim,
-                          const float *x, int m, int32_t *out_idx,
-                          float *out_dist) {
-  int n = 0;
-  for (int c = 0; c < k; c++) {
-    float d = sq_dist(centroids + (size_t)c * dim, x, dim);
-    if (n == m && !(d < out_dist[n - 1])) continue; /* ties: lower c wins */
-    int i = n < m ? n++ : m - 1;
-    while (i > 0 && d < out_dist[i - 1]) {
-      out_dist[i] = out_dist[i - 1];
-      out_idx[i] = out_idx[i - 1];
-      i--;
-    }
-    out_dist[i] = d;
-    out_idx[i] = c;
-  }
-  for (int i = 0; i < n; i++) out_dist[i] = sqrtf(out_dist[i]);
-}
 
 void cs_soft_slots(const double *w, int m, int total, int *a) {
   double frac[CS_SOFT_M_MAX] = {0};
@@ -351,9 +320,9 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
 /* Soft allocation, DESIGN.md 1.6. `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
-  const cs_segments_t *seg = &m->segments;
+  const cs_segments_t *seg = &m->target.seg;
   int n_m = p->soft_m, k = p->k, total = p->k + p->soft_margin;
-  cs_nearest_centroids(m->centroids, m->k, m->dim, pred, n_m,
+  cs_centroids_nearest(m->target.centroids, m->target.k, m->dim, pred, n_m,
                        r->member_cluster, r->member_dist);
   r->n_members = n_m;
   double w[CS_SOFT_M_MAX] = {0}, wsum = 0.0;
@@ -443,9 +412,7 @@ int cs_recommend(const cs_model_t *m, int strategy,
     return cs_err_set(err, CS_EINVAL, "recommend: params exceed the "
                       "workspace (k=%d, margin=%d, m=%d)", p->k,
                       p->soft_margin, p->soft_m);
-  int need_pred = strategy == CS_STRAT_FULL || strategy == CS_STRAT_SEMI ||
-                  strategy == CS_STRAT_SOFT;
-  if (need_pred && !pred) {
+  if (cs_strategy_needs_embedding(strategy) && !pred) {
     if (!m->regressor)
       return cs_err_set(err, CS_ESTATE, "recommend: model has no regressor");
     int rc = cs_regressor_predict(m->regressor, features, 1, ws->pred, err);
@@ -454,37 +421,35 @@ int cs_recommend(const cs_model_t *m, int strategy,
   }
   switch (strategy) {
   case CS_STRAT_POPULARITY:
-    rec_segment(&m->popularity, 0, p->k, ws, r, 0);
+    rec_segment(&m->popularity.seg, 0, p->k, ws, r, 0);
     break;
   case CS_STRAT_D0_STREAMS: {
-    const float *block = features + (size_t)CS_D0_STREAMS_BLOCK * m->dim;
-    int nonzero = 0;
-    for (int i = 0; i < m->dim && !nonzero; i++) nonzero = block[i] != 0.0f;
-    if (nonzero)
+    const float *block = cs_d0_streams_vector(m, features);
+    if (block)
       rec_dot(m, block, p->k, ws, r);
     else
-      rec_segment(&m->popularity, 0, p->k, ws, r, 0);
+      rec_segment(&m->popularity.seg, 0, p->k, ws, r, 0);
     break;
   }
   case CS_STRAT_INPUT_CLUSTERS: {
     memcpy(ws->xnorm, features, (size_t)m->n_features * sizeof(float));
     cs_normalize(m->n_features, ws->xnorm);
-    cs_nearest_centroids(m->input_centroids, m->k_input, m->n_features,
+    cs_centroids_nearest(m->input.centroids, m->input.k, m->n_features,
                          ws->xnorm, 1, r->member_cluster, r->member_dist);
     r->n_members = 1;
     r->member_weight[0] = 1.0f;
-    rec_segment(&m->input_segments, r->member_cluster[0], p->k, ws, r, 1);
+    rec_segment(&m->input.seg, r->member_cluster[0], p->k, ws, r, 1);
     break;
   }
   case CS_STRAT_FULL:
     rec_dot(m, pred, p->k, ws, r);
     break;
   case CS_STRAT_SEMI:
-    cs_nearest_centroids(m->centroids, m->k, m->dim, pred, 1,
+    cs_centroids_nearest(m->target.centroids, m->target.k, m->dim, pred, 1,
                          r->member_cluster, r->member_dist);
     r->n_members = 1;
     r->member_weight[0] = 1.0f;
-    rec_segment(&m->segments, r->member_cluster[0], p->k, ws, r, 1);
+    rec_segment(&m->target.seg, r->member_cluster[0], p->k, ws, r, 1);
     break;
   case CS_STRAT_SOFT:
     rec_soft(m, p, pred, ws, r);

@@ -14,10 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coldstart/centroids.h"
+#include "coldstart/kmeans.h"
+#include "coldstart/layout.h"
 #include "coldstart/mat.h"
 #include "coldstart/model.h"
 #include "coldstart/rng.h"
 #include "coldstart/strategy.h"
+#include "coldstart/train.h"
 
 #define DIM 2
 #define NF (20 * DIM + 19)
@@ -38,34 +42,41 @@ static const int64_t truth_idx[15] = {0, 1, 2, 0, 1, 1, 3, 4,
 
 static void make_model(cs_model_t *m, int with_regressor) {
   memset(m, 0, sizeof *m);
-  m->owned = 1;
   strcpy(m->space, "svd");
   m->dim = DIM;
   m->n_features = NF;
   m->n_songs = NS;
-  m->song_ids = malloc(NS * sizeof(int64_t));
-  m->song_emb = calloc(NS * DIM, sizeof(float));
+  int64_t *ids = cs_arena_alloc(&m->mem, NS * sizeof(int64_t));
+  float *emb = cs_arena_alloc(&m->mem, NS * DIM * sizeof(float));
   const float xs[NS] = {.1f, .5f, .3f, .9f, .2f, .9f, 0, 0, 0, 0};
   for (int i = 0; i < NS; i++) {
-    m->song_ids[i] = 1000 + i;
-    m->song_emb[i * DIM] = xs[i];
+    ids[i] = 1000 + i;
+    emb[i * DIM] = xs[i];
   }
-  m->k = 3;
-  m->centroids = calloc(3 * DIM, sizeof(float));
-  m->centroids[2] = 4.0f;  /* c1 = (4, 0) */
-  m->centroids[5] = 10.0f; /* c2 = (0, 10) */
+  m->song_ids = ids;
+  m->song_emb = emb;
+  m->target.k = 3;
+  m->target.dim = DIM;
+  float *c = cs_arena_alloc(&m->mem, 3 * DIM * sizeof(float));
+  c[2] = 4.0f;  /* c1 = (4, 0) */
+  c[5] = 10.0f; /* c2 = (0, 10) */
+  m->target.centroids = c;
   const int32_t assign[6] = {0, 0, 1, 1, 2, 2};
   assert_int_equal(cs_segments_build(3, assign, 6, truth_ptr, truth_idx, NS,
-                                     &m->segments, NULL), 0);
-  m->k_input = 2;
-  m->input_centroids = calloc(2 * NF, sizeof(float));
-  m->input_centroids[0] = 1.0f;
-  m->input_centroids[NF + 1] = 1.0f;
+                                     &m->target.seg, NULL), 0);
+  m->input.k = 2;
+  m->input.dim = NF;
+  float *ic = cs_arena_alloc(&m->mem, 2 * NF * sizeof(float));
+  ic[0] = 1.0f;
+  ic[NF + 1] = 1.0f;
+  m->input.centroids = ic;
   const int32_t in_assign[6] = {0, 0, 0, 1, 1, 1};
   assert_int_equal(cs_segments_build(2, in_assign, 6, truth_ptr, truth_idx,
-                                     NS, &m->input_segments, NULL), 0);
+                                     NS, &m->input.seg, NULL), 0);
+  m->popularity.k = 1;
+  m->popularity.dim = DIM;
   assert_int_equal(cs_segments_build(1, NULL, 6, truth_ptr, truth_idx, NS,
-                                     &m->popularity, NULL), 0);
+                                     &m->popularity.seg, NULL), 0);
   if (with_regressor)
     assert_int_equal(cs_regressor_create(&m->regressor, NF, DIM, 7, NULL), 0);
 }
@@ -178,7 +189,7 @@ static void test_dot_strategies(void **state) {
   const int32_t pop[4] = {1, 0, 3, 4};
   expect_songs(r, pop, 4);
   /* a non-zero block (columns 10*DIM .. 11*DIM-1) */
-  feat[CS_D0_STREAMS_BLOCK * DIM] = 2.0f;
+  feat[cs_feature_streamed_songs_block() * DIM] = 2.0f;
   feat[0] = -5.0f; /* other blocks do not matter */
   r = run(&m, CS_STRAT_D0_STREAMS, 4, 1, 0, feat, NULL, &ws);
   expect_songs(r, top, 4);
@@ -256,13 +267,13 @@ static void naive_soft(const cs_model_t *m, const float *pred, int K, int sm,
                        int margin, int32_t *songs, uint32_t *masks) {
   int32_t idx[CS_SOFT_M_MAX];
   float dist[CS_SOFT_M_MAX];
-  /* nearest by full sort of exact distances (same float formula) */
-  int n_k = m->k;
+  /* nearest by full sort of exact distances (same arithmetic) */
+  int n_k = m->target.k;
   float *all = malloc((size_t)n_k * sizeof *all);
   int *ord = malloc((size_t)n_k * sizeof *ord);
   for (int c = 0; c < n_k; c++) {
-    cs_nearest_centroids(m->centroids + (size_t)c * m->dim, 1, m->dim, pred,
-                         1, idx, dist);
+    cs_centroids_nearest(m->target.centroids + (size_t)c * m->dim, 1, m->dim,
+                         pred, 1, idx, dist);
     all[c] = dist[0];
     ord[c] = c;
   }
@@ -281,7 +292,7 @@ static void naive_soft(const cs_model_t *m, const float *pred, int K, int sm,
   float *score = calloc((size_t)n_songs, sizeof *score);
   uint32_t *has = calloc((size_t)n_songs, sizeof *has);
   for (int j = 0; j < sm; j++) {
-    const cs_segments_t *s = &m->segments;
+    const cs_segments_t *s = &m->target.seg;
     int c = ord[j];
     for (int64_t i = s->indptr[c]; i < s->indptr[c + 1]; i++) {
       score[s->songs[i]] += (float)(w[j] * (double)s->p[i]);
@@ -292,7 +303,7 @@ static void naive_soft(const cs_model_t *m, const float *pred, int K, int sm,
   int32_t cand[4096];
   uint32_t cmask[4096];
   for (int j = 0; j < sm; j++) {
-    const cs_segments_t *s = &m->segments;
+    const cs_segments_t *s = &m->target.seg;
     int c = ord[j];
     for (int64_t i = 0; i < a[j] && i < cs_segments_len(s, c); i++) {
       int32_t song = s->songs[s->indptr[c] + i];
@@ -328,24 +339,26 @@ static void naive_soft(const cs_model_t *m, const float *pred, int K, int sm,
 
 static void random_model(cs_model_t *m, cs_rng_t *rng) {
   memset(m, 0, sizeof *m);
-  m->owned = 1;
   m->dim = 3;
   m->n_features = cs_n_features(3);
   m->n_songs = 20 + (int64_t)cs_rng_below(rng, 200);
-  m->k = 1 + (int)cs_rng_below(rng, 12);
-  m->song_ids = malloc((size_t)m->n_songs * sizeof(int64_t));
-  m->song_emb = calloc((size_t)m->n_songs * 3, sizeof(float));
-  for (int64_t i = 0; i < m->n_songs; i++) m->song_ids[i] = i;
-  m->centroids = malloc((size_t)m->k * 3 * sizeof(float));
-  for (int i = 0; i < m->k * 3; i++)
-    m->centroids[i] = (float)cs_rng_below(rng, 5); /* many exact ties */
+  m->target.k = 1 + (int)cs_rng_below(rng, 12);
+  m->target.dim = 3;
+  int64_t *ids = cs_arena_alloc(&m->mem, (size_t)m->n_songs * sizeof(int64_t));
+  m->song_emb = cs_arena_alloc(&m->mem, (size_t)m->n_songs * 3 * sizeof(float));
+  for (int64_t i = 0; i < m->n_songs; i++) ids[i] = i;
+  m->song_ids = ids;
+  float *c = cs_arena_alloc(&m->mem, (size_t)m->target.k * 3 * sizeof(float));
+  for (int i = 0; i < m->target.k * 3; i++)
+    c[i] = (float)cs_rng_below(rng, 5); /* many exact ties */
+  m->target.centroids = c;
   int64_t n_users = 1 + (int64_t)cs_rng_below(rng, 60);
   int32_t *assign = malloc((size_t)n_users * sizeof *assign);
   int64_t *ptr = malloc(((size_t)n_users + 1) * sizeof *ptr);
   int64_t *idx = malloc((size_t)n_users * 40 * sizeof *idx);
   ptr[0] = 0;
   for (int64_t u = 0; u < n_users; u++) {
-    assign[u] = (int32_t)cs_rng_below(rng, (uint64_t)m->k + 1) - 1;
+    assign[u] = (int32_t)cs_rng_below(rng, (uint64_t)m->target.k + 1) - 1;
     int64_t n = 0, s = (int64_t)cs_rng_below(rng, 8);
     while (n < 40 && s < m->n_songs) {
       idx[ptr[u] + n++] = s;
@@ -353,8 +366,8 @@ static void random_model(cs_model_t *m, cs_rng_t *rng) {
     }
     ptr[u + 1] = ptr[u] + n;
   }
-  assert_int_equal(cs_segments_build(m->k, assign, n_users, ptr, idx,
-                                     m->n_songs, &m->segments, NULL), 0);
+  assert_int_equal(cs_segments_build(m->target.k, assign, n_users, ptr, idx,
+                                     m->n_songs, &m->target.seg, NULL), 0);
   free(assign);
   free(ptr);
   free(idx);
@@ -367,7 +380,7 @@ static void test_soft_property(void **state) {
   for (int trial = 0; trial < 300; trial++) {
     cs_model_t m;
     random_model(&m, &rng);
-    int sm = 1 + (int)cs_rng_below(&rng, (uint64_t)(m.k < 8 ? m.k : 8));
+    int sm = 1 + (int)cs_rng_below(&rng, (uint64_t)(m.target.k < 8 ? m.target.k : 8));
     int K = 1 + (int)cs_rng_below(&rng, (uint64_t)m.n_songs);
     if (K > 100) K = 100;
     int margin = (int)cs_rng_below(&rng, 6);
@@ -397,11 +410,11 @@ static void test_soft_property(void **state) {
        * bitwise the same scores as the threshold fill. */
       float sc[128];
       memcpy(sc, r->scores, (size_t)K * sizeof *sc);
-      int32_t *bs = m.segments.by_song;
-      m.segments.by_song = NULL;
+      int32_t *bs = m.target.seg.by_song;
+      m.target.seg.by_song = NULL;
       assert_int_equal(cs_recommend(&m, CS_STRAT_SOFT, &p, NULL, pred, ws, &r,
                                     NULL), 0);
-      m.segments.by_song = bs;
+      m.target.seg.by_song = bs;
       assert_memory_equal(r->songs, songs, (size_t)K * sizeof *songs);
       assert_memory_equal(r->item_mask, masks, (size_t)K * sizeof *masks);
       assert_memory_equal(r->scores, sc, (size_t)K * sizeof *sc);
@@ -424,7 +437,7 @@ static void test_soft_property(void **state) {
       assert_int_equal(cs_recommend(&m, CS_STRAT_SOFT, &p1, NULL, pred, ws,
                                     &r, NULL), 0);
       assert_int_equal(r->member_cluster[0], c);
-      if (cs_segments_len(&m.segments, c) >= K)
+      if (cs_segments_len(&m.target.seg, c) >= K)
         for (int i = 0; i < K; i++) assert_int_equal(r->songs[i], semi[i]);
     }
     cs_rec_ws_free(ws);
@@ -445,8 +458,8 @@ static void test_model_roundtrip(void **state) {
   cs_err_t err;
   assert_int_equal(cs_model_save(&m, path, &err), 0);
   assert_int_equal(cs_model_load(&l, path, &err), 0);
-  assert_int_equal(l.k, 3);
-  assert_int_equal(l.k_input, 2);
+  assert_int_equal(l.target.k, 3);
+  assert_int_equal(l.input.k, 2);
   assert_int_equal(l.n_songs, NS);
   assert_string_equal(l.space, "svd");
   assert_null(l.featurizer);
@@ -501,8 +514,91 @@ static void test_params_check(void **state) {
   cs_model_free(&m);
 }
 
+/* --- one arithmetic for segment decisions ------------------------------ */
+
+/* The float distance serving used before it shared training's routine
+ * (8 float lanes). */
+static float old_serving_dist2(const float *a, const float *b, int dim) {
+  float lane[8] = {0};
+  int i = 0;
+  for (; i + 8 <= dim; i += 8)
+    for (int l = 0; l < 8; l++) {
+      float d = a[i + l] - b[i + l];
+      lane[l] += d * d;
+    }
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+         ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+/* Two centroids that float arithmetic and the exact (double) arithmetic
+ * order differently as seen from x: serving must place x where training's
+ * k-means would (the exact order), not where a float distance says. */
+static void test_near_ties_follow_training(void **state) {
+  (void)state;
+  enum { D = 64 };
+  cs_rng_t rng;
+  cs_rng_seed(&rng, 11);
+  float x[D], c[2 * D];
+  int found = 0;
+  for (int trial = 0; trial < 100000 && !found; trial++) {
+    for (int i = 0; i < D; i++) {
+      x[i] = (float)cs_rng_normal(&rng);
+      c[i] = x[i] + (float)(0.3 * cs_rng_normal(&rng));
+    }
+    /* c1 = c0 with one coordinate nudged a few ulps: a near tie */
+    memcpy(c + D, c, D * sizeof(float));
+    int j = (int)cs_rng_below(&rng, D);
+    for (int s = (int)cs_rng_below(&rng, 4); s >= 0; s--)
+      c[D + j] = nextafterf(c[D + j], c[D + j] > x[j] ? -INFINITY : INFINITY);
+    double e0 = cs_centroid_dist2(x, c, D), e1 = cs_centroid_dist2(x, c + D, D);
+    float f0 = old_serving_dist2(x, c, D), f1 = old_serving_dist2(x, c + D, D);
+    /* ties went to the lower index: the float order says c1 iff f1 < f0 */
+    found = e0 != e1 && (e1 < e0) != (f1 < f0);
+  }
+  assert_true(found); /* such pairs exist: the test can tell the two apart */
+  int exact = cs_centroid_dist2(x, c + D, D) < cs_centroid_dist2(x, c, D);
+
+  /* training's label for x */
+  cs_ctx_t ctx;
+  cs_ctx_init(&ctx);
+  int32_t label = -1;
+  assert_int_equal(cs_kmeans_assign(&ctx, c, 2, D, x, 1, &label), 0);
+  assert_int_equal(label, exact);
+  /* the one nearest-centroid routine */
+  int32_t idx[2];
+  float dist[2];
+  cs_centroids_nearest(c, 2, D, x, 2, idx, dist);
+  assert_int_equal(idx[0], exact);
+
+  /* serving's membership: semi and soft on a model with those centroids */
+  cs_model_t m;
+  memset(&m, 0, sizeof m);
+  m.dim = D;
+  m.n_features = cs_n_features(D);
+  m.n_songs = NS;
+  int64_t *ids = cs_arena_alloc(&m.mem, NS * sizeof(int64_t));
+  for (int i = 0; i < NS; i++) ids[i] = i;
+  m.song_ids = ids;
+  m.song_emb = cs_arena_alloc(&m.mem, (size_t)NS * D * sizeof(float));
+  m.target.k = 2;
+  m.target.dim = D;
+  m.target.centroids = c;
+  const int32_t assign[6] = {0, 0, 1, 1, 0, 1};
+  assert_int_equal(cs_segments_build(2, assign, 6, truth_ptr, truth_idx, NS,
+                                     &m.target.seg, NULL), 0);
+  cs_rec_ws_t *ws = NULL;
+  const cs_rec_t *r = run(&m, CS_STRAT_SEMI, 3, 2, 0, NULL, x, &ws);
+  assert_int_equal(r->member_cluster[0], exact);
+  r = run(&m, CS_STRAT_SOFT, 3, 2, 0, NULL, x, &ws);
+  assert_int_equal(r->member_cluster[0], exact);
+  cs_rec_ws_free(ws);
+  m.target.centroids = NULL; /* on the stack, not the model's */
+  cs_model_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_near_ties_follow_training),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_soft_slots),
       cmocka_unit_test(test_popularity_semi_input),

@@ -86,7 +86,7 @@ static enum MHD_Result handle_health(cs_server_t *s, struct MHD_Connection *conn
                    "{\"status\": \"ok\", \"space\": \"%s\", \"dim\": %d, "
                    "\"n_features\": %d, \"songs\": %lld, \"clusters\": %d, "
                    "\"featurizer\": %s, \"requests\": %llu}",
-                   m->space, m->dim, m->n_features, (long long)m->n_songs, m->k,
+                   m->space, m->dim, m->n_features, (long long)m->n_songs, m->target.k,
                    m->featurizer ? "true" : "false",
                    (unsigned long long)atomic_load(&s->n_requests));
   return reply(conn, MHD_HTTP_OK, buf, (size_t)n);

@@ -1,53 +1,18 @@
-/* kmeans_internal.h: pieces shared by the k-means files (seeding, the exact
- * distance both Lloyd variants agree on, the centroid update with empty-cluster
- * re-seeding, and the accelerated assignment). Not a public header. */
+/* kmeans_internal.h: pieces shared by the k-means files (seeding, the
+ * centroid update with empty-cluster re-seeding, and the accelerated
+ * assignment). Not a public header. */
 #ifndef COLDSTART_MODEL_KMEANS_INTERNAL_H
 #define COLDSTART_MODEL_KMEANS_INTERNAL_H
 
 #include <stdint.h>
 
+#include "coldstart/centroids.h"
 #include "coldstart/ctx.h"
 #include "coldstart/error.h"
 
-/* The exact squared distance every assignment decision is made on: float
- * differences accumulated in double over 8 fixed lanes. Both variants call
- * this one function, so equal inputs give bit-equal distances. */
-static inline double cs__kmeans_dist2(const float *a, const float *b, int dim) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= dim; i += 8) {
-    for (int l = 0; l < 8; l++) {
-      double d = (double)a[i + l] - (double)b[i + l];
-      acc[l] += d * d;
-    }
-  }
-  for (; i < dim; i++) {
-    double d = (double)a[i] - (double)b[i];
-    acc[0] += d * d;
-  }
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-         ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* Fast float squared distance over 16 fixed lanes (vectorizes). Its rounding
- * error is at most (dim + 2) * FLT_EPSILON relative to the exact value. */
-static inline float cs__kmeans_dist2f(const float *a, const float *b, int dim) {
-  float acc[16] = {0};
-  int i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    for (int l = 0; l < 16; l++) {
-      float d = a[i + l] - b[i + l];
-      acc[l] += d * d;
-    }
-  }
-  for (; i < dim; i++) {
-    float d = a[i] - b[i];
-    acc[0] += d * d;
-  }
-  float s = 0.f;
-  for (int l = 0; l < 16; l++) s += acc[l];
-  return s;
-}
+/* Every assignment decision uses cs_centroid_dist2 (centroids.h), the
+ * arithmetic evaluation and serving decide memberships with, so a training
+ * row's label is what cs_centroids_nearest returns for it. */
 
 /* Greedy k-means++ seeding (n_local_trials = 2 + floor(ln k) candidates per
  * step, the one that lowers the potential most wins), pruned with the
@@ -80,10 +45,6 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                     int k, int max_iter, float *centroids, int32_t *labels,
                     int *n_iter, cs_err_t *err);
 
-/* Reference of cs_kmeans_nearest: exact distances for all, stable sort. */
-void cs__kmeans_nearest_ref(const float *centroids, int k, int dim,
-                            const float *x, int m, int32_t *out_idx,
-                            float *out_dist);
 /* Reference of cs_kmeans_assign: exact distances, lower index wins ties. */
 void cs__kmeans_assign_ref(const float *centroids, int k, int dim,
                            const float *X, int64_t n, int32_t *out);

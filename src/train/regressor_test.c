@@ -17,12 +17,13 @@
 #include "coldstart/ctx.h"
 #include "coldstart/mat.h"
 #include "coldstart/regressor.h"
+#include "coldstart/train.h"
 #include "coldstart/rng.h"
-#include "model/regressor_internal.h"
+#include "train/regressor_train_internal.h"
 
 /* --- double-precision reference -------------------------------------------
- * D is a double copy of r's arena; arrays are found by their arena offsets. */
-#define REF(D, r, ptr) ((D) + ((ptr) - (r)->arena))
+ * D is a double copy of r's weights; arrays are found by their offsets. */
+#define REF(D, r, ptr) ((D) + ((ptr) - (r)->weights))
 
 /* Forward n rows; train: BatchNorm on batch statistics, else running ones.
  * Writes the normalized outputs to out (may be NULL); returns the MSE to Y
@@ -105,7 +106,7 @@ static double ref_forward(const cs_regressor_t *r, const double *D,
 static double *arena_to_double(const cs_regressor_t *r) {
   double *D = malloc(r->n_floats * sizeof(double));
   assert_non_null(D);
-  for (size_t i = 0; i < r->n_floats; i++) D[i] = r->arena[i];
+  for (size_t i = 0; i < r->n_floats; i++) D[i] = r->weights[i];
   return D;
 }
 
@@ -343,17 +344,17 @@ static void test_determinism(void **state) {
   cs_regressor_t *a, *b;
   assert_int_equal(cs_regressor_create(&a, pb.n_in, pb.dim, 4, NULL), 0);
   assert_int_equal(cs_regressor_create(&b, pb.n_in, pb.dim, 4, NULL), 0);
-  assert_memory_equal(a->arena, b->arena, a->n_floats * sizeof(float));
+  assert_memory_equal(a->weights, b->weights, a->n_floats * sizeof(float));
   a->tile = b->tile = 4;
   assert_int_equal(cs_regressor_train(&ctx, a, pb.X, pb.Y, pb.n, pb.Xv, pb.Yv,
                                       pb.n_val, &p, NULL, NULL), 0);
   assert_int_equal(cs_regressor_train(&ctx, b, pb.X, pb.Y, pb.n, pb.Xv, pb.Yv,
                                       pb.n_val, &p, NULL, NULL), 0);
-  assert_memory_equal(a->arena, b->arena, a->n_floats * sizeof(float));
+  assert_memory_equal(a->weights, b->weights, a->n_floats * sizeof(float));
   /* another seed differs */
   cs_regressor_t *c;
   assert_int_equal(cs_regressor_create(&c, pb.n_in, pb.dim, 5, NULL), 0);
-  assert_true(memcmp(a->arena, c->arena, a->n_floats * sizeof(float)) != 0);
+  assert_true(memcmp(a->weights, c->weights, a->n_floats * sizeof(float)) != 0);
   cs_regressor_free(a);
   cs_regressor_free(b);
   cs_regressor_free(c);
@@ -385,10 +386,10 @@ static void test_save_load_round_trip(void **state) {
   assert_int_equal(cs_container_writer_commit(w, path, &err), 0);
   cs_container_writer_free(w);
 
-  cs_container_t c;
-  assert_int_equal(cs_container_open(&c, path, "model", &err), 0);
+  cs_container_t *c;
+  assert_int_equal(cs_container_load(&c, path, "model", &err), 0);
   cs_regressor_t *q;
-  assert_int_equal(cs_regressor_load(&q, &c, "reg.", &err), 0);
+  assert_int_equal(cs_regressor_load(&q, c, "reg.", &err), 0);
   assert_int_equal(cs_regressor_n_in(q), pb.n_in);
   assert_int_equal(cs_regressor_dim(q), pb.dim);
   float *o1 = malloc(sizeof(float) * pb.n_val * pb.dim);
@@ -398,14 +399,14 @@ static void test_save_load_round_trip(void **state) {
   assert_memory_equal(o1, o2, sizeof(float) * pb.n_val * pb.dim);
   /* a wrong prefix is reported, not crashed on */
   cs_regressor_t *bad;
-  assert_int_not_equal(cs_regressor_load(&bad, &c, "nope.", &err), 0);
+  assert_int_not_equal(cs_regressor_load(&bad, c, "nope.", &err), 0);
   assert_null(bad);
   /* a loaded (mapped, read-only) regressor can be trained further */
   assert_int_equal(cs_regressor_train(NULL, q, pb.X, pb.Y, pb.n, pb.Xv, pb.Yv,
                                       pb.n_val, &p, NULL, &err), 0);
-  assert_non_null(q->arena);
+  assert_non_null(q->weights);
   cs_regressor_free(q);
-  cs_container_close(&c);
+  cs_container_unref(c);
   unlink(path);
   free(o1);
   free(o2);
@@ -446,15 +447,15 @@ static void write_tampered(const cs_regressor_t *r, const char *path,
 }
 
 static void expect_load_error(const char *path, int code, const char *needle) {
-  cs_container_t c;
+  cs_container_t *c;
   cs_err_t err;
-  assert_int_equal(cs_container_open(&c, path, "model", &err), 0);
-  cs_regressor_t *r = (cs_regressor_t *)&c; /* must be reset to NULL */
-  int rc = cs_regressor_load(&r, &c, "", &err);
+  assert_int_equal(cs_container_load(&c, path, "model", &err), 0);
+  cs_regressor_t *r = (cs_regressor_t *)c; /* must be reset to NULL */
+  int rc = cs_regressor_load(&r, c, "", &err);
   assert_int_equal(rc, code);
   assert_null(r);
   if (!strstr(err.msg, needle)) fail_msg("'%s' lacks '%s'", err.msg, needle);
-  cs_container_close(&c);
+  cs_container_unref(c);
 }
 
 static void test_load_rejects_bad_sections(void **state) {

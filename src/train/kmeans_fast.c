@@ -1,7 +1,7 @@
 /* kmeans_fast.c: exact accelerated Lloyd iterations and batch nearest-centroid
  * assignment. Distances come in tiles from one BLAS gemm
  * (||x||^2 - 2 x.c + ||c||^2), near-ties are re-decided on the exact distance
- * (cs__kmeans_dist2, lower index wins). Yinyang-style bounds skip work: each
+ * (cs_centroid_dist2, lower index wins). Yinyang-style bounds skip work: each
  * row keeps an upper bound on the distance to its centroid and one lower
  * bound per group of centroids (groups fixed after seeding); a row whose
  * bounds show its centroid cannot have changed is skipped, otherwise only
@@ -19,7 +19,7 @@
 
 #include "coldstart/kmeans.h"
 #include "coldstart/mat.h"
-#include "model/kmeans_internal.h"
+#include "train/kmeans_internal.h"
 
 enum {
   CHUNK_ROWS = 1024,
@@ -189,7 +189,7 @@ static void finish_tile(fast_state_t *s, thread_scratch_t *ts, int rows) {
     for (int j = 0, seen = 0; j < k && seen < n_cand; j++) {
       if (drow[j] > limit) continue;
       seen++;
-      double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
+      double d = cs_centroid_dist2(x, s->C + (int64_t)j * dim, dim);
       if (d < best_d) {
         if (best_d < second_d) second_d = best_d;
         best_d = d;
@@ -257,7 +257,7 @@ static int decide_by_groups(fast_state_t *s, thread_scratch_t *ts, int64_t i,
       } else if (crow && (double)crow[e] > lim) {
         v = (double)crow[e] - thr;
       } else {
-        float df = cs__kmeans_dist2f(x, s->C + (int64_t)j * dim, dim);
+        float df = cs_centroid_dist2f(x, s->C + (int64_t)j * dim, dim);
         v = sqrt((double)df / (1.0 + rel));
         ts->ev_idx[n_ev] = j;
         ts->ev_d[n_ev++] = df;
@@ -284,7 +284,7 @@ static int decide_by_groups(fast_state_t *s, thread_scratch_t *ts, int64_t i,
   for (int c = 0; c < n_ev; c++) {
     if ((double)ts->ev_d[c] > recheck) continue;
     int32_t j = ts->ev_idx[c];
-    double d = cs__kmeans_dist2(x, s->C + (int64_t)j * dim, dim);
+    double d = cs_centroid_dist2(x, s->C + (int64_t)j * dim, dim);
     if (d < best_d || (d == best_d && j < best_j)) {
       best_d = d;
       best_j = j;
@@ -358,7 +358,7 @@ static int assign_worker(void *arg, int64_t t0, int64_t t1, int tid, cs_err_t *e
                                                  s->gdrift, s->n_groups);
         double m = gmin > s->half_sep[a] ? gmin : s->half_sep[a];
         if (s->upper[i] * (1.0 + BOUND_MARGIN) < m) continue;
-        double d2a = cs__kmeans_dist2(s->X + i * dim, s->C + (int64_t)a * dim,
+        double d2a = cs_centroid_dist2(s->X + i * dim, s->C + (int64_t)a * dim,
                                       dim);
         s->upper[i] = sqrt(d2a);
         ts->n_tight++;
@@ -569,7 +569,7 @@ static int make_groups(fast_state_t *s) {
       int best = 0;
       float best_d = INFINITY;
       for (int g = 0; g < G; g++) {
-        float d = cs__kmeans_dist2f(s->C + (int64_t)j * dim,
+        float d = cs_centroid_dist2f(s->C + (int64_t)j * dim,
                                     gc + (int64_t)g * dim, dim);
         if (d < best_d) {
           best_d = d;
@@ -676,7 +676,7 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
     for (int j = 0; j < k; j++) any_empty |= counts[j] == 0;
     if (any_empty) {
       for (int64_t i = 0; i < n; i++)
-        dist2[i] = cs__kmeans_dist2(X + i * dim,
+        dist2[i] = cs_centroid_dist2(X + i * dim,
                                     centroids + (int64_t)labels[i] * dim, dim);
     }
     memcpy(old_c, centroids, (size_t)k * dim * sizeof *old_c);
@@ -686,7 +686,7 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
     for (int j = 0; j < k; j++) {
       const float *c0 = old_c + (int64_t)j * dim;
       const float *c1 = centroids + (int64_t)j * dim;
-      drift[j] = sqrt(cs__kmeans_dist2(c0, c1, dim)) * (1.0 + BOUND_MARGIN);
+      drift[j] = sqrt(cs_centroid_dist2(c0, c1, dim)) * (1.0 + BOUND_MARGIN);
       /* rounded up to float */
       float up = nextafterf((float)drift[j], INFINITY);
       int32_t g = s->group_of[j];

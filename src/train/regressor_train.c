@@ -1,7 +1,8 @@
-/* regressor_train.c: training of the regressor: train-mode forward and
- * backward (BatchNorm on batch statistics, L2-normalized output, MSE), Adam,
- * and the epoch loop with validation, a cosine lr schedule and early
- * stopping that restores the best weights. */
+/* regressor_train.c: training of the regressor: PyTorch-like creation, the
+ * input standardization, train-mode forward and backward (BatchNorm on batch
+ * statistics, L2-normalized output, MSE), Adam, and the epoch loop with
+ * validation, a cosine lr schedule and early stopping that restores the best
+ * weights. */
 #ifdef __AVX__
 #include <immintrin.h>
 #endif
@@ -12,7 +13,132 @@
 
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
-#include "model/regressor_internal.h"
+#include "train/regressor_train_internal.h"
+
+static const int k_hidden[CS__REG_N_BN] = {400, 300, 200};
+
+void cs_regressor_params_default(cs_regressor_params_t *p) {
+  /* Fast schedule: 100x the paper's lr, cosine-annealed, early stopping on
+   * validation MSE with the best weights restored (bench/results/regressor.md
+   * shows it reaches the reference schedule's validation MSE). */
+  p->epochs = 8;
+  p->lr = 1e-3f;
+  p->batch = 256;
+  p->seed = 42;
+  p->patience = 2;
+  p->lr_final = 1e-5f;
+}
+
+void cs_regressor_params_reference(cs_regressor_params_t *p) {
+  p->epochs = 130;
+  p->lr = 1e-5f;
+  p->batch = 512;
+  p->seed = 42;
+  p->patience = 0;
+  p->lr_final = 0.0f;
+}
+
+static void fill_uniform(cs_rng_t *rng, float *x, size_t n, double bound) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)((2.0 * cs_rng_uniform(rng) - 1.0) * bound);
+}
+
+int cs_regressor_create(cs_regressor_t **out, int n_in, int dim, uint64_t seed,
+                        cs_err_t *err) {
+  return cs__regressor_create_hidden(out, n_in, k_hidden, dim, seed, err);
+}
+
+int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
+                                const int hidden[3], int dim, uint64_t seed,
+                                cs_err_t *err) {
+  *out = NULL;
+  if (n_in < 1 || n_in > CS__REG_MAX_IN || dim < 1 || dim > CS__REG_MAX_WIDTH)
+    return cs_err_set(err, CS_EINVAL,
+                      "regressor: bad shape n_in=%d dim=%d", n_in, dim);
+  for (int l = 0; l < CS__REG_N_BN; l++)
+    if (hidden[l] < 1 || hidden[l] > CS__REG_MAX_WIDTH)
+      return cs_err_set(err, CS_EINVAL, "regressor: bad hidden width %d",
+                        hidden[l]);
+  cs_regressor_t *r = calloc(1, sizeof(*r));
+  if (!r) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  r->n_in = n_in;
+  r->dim = dim;
+  r->size[0] = n_in;
+  for (int l = 0; l < CS__REG_N_BN; l++) r->size[l + 1] = hidden[l];
+  r->size[CS__REG_N_LINEAR] = dim;
+  r->tile = CS__REG_DEFAULT_TILE;
+  if (cs__regressor_alloc(r)) {
+    cs_regressor_free(r);
+    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  }
+  /* nn.Linear's default: kaiming_uniform(a=sqrt(5)) gives
+   * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights, the same for biases. */
+  cs_rng_t rng;
+  cs_rng_seed(&rng, seed);
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    double bound = 1.0 / sqrt((double)r->size[l]);
+    fill_uniform(&rng, r->p.w[l], (size_t)r->size[l + 1] * r->size[l], bound);
+    fill_uniform(&rng, r->p.b[l], (size_t)r->size[l + 1], bound);
+  }
+  for (int l = 0; l < CS__REG_N_BN; l++)
+    for (int j = 0; j < r->size[l + 1]; j++) {
+      r->p.gamma[l][j] = 1.0f;
+      r->p.run_var[l][j] = 1.0f;
+    }
+  for (int j = 0; j < n_in; j++) r->p.in_std[j] = 1.0f;
+  if (cs__regressor_build_serving(r) != CS_OK) {
+    cs_regressor_free(r);
+    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  }
+  *out = r;
+  return 0;
+}
+
+/* --- input standardization ------------------------------------------------ */
+
+typedef struct {
+  const float *X;
+  int64_t n_rows;
+  int n_in;
+  float *mean, *std;
+} std_job_t;
+
+static int std_columns(void *arg, int64_t c0, int64_t c1, int tid, cs_err_t *err) {
+  (void)tid;
+  std_job_t *job = arg;
+  int64_t width = c1 - c0;
+  double *acc = calloc((size_t)width * 2, sizeof(double));
+  if (!acc)
+    return cs_err_set(err, CS_ENOMEM, "regressor: standardizing %lld columns",
+                      (long long)width);
+  double *sum = acc, *sq = acc + width;
+  for (int64_t i = 0; i < job->n_rows; i++) {
+    const float *row = job->X + i * job->n_in + c0;
+    for (int64_t c = 0; c < width; c++) sum[c] += row[c];
+  }
+  for (int64_t c = 0; c < width; c++) sum[c] /= (double)job->n_rows;
+  for (int64_t i = 0; i < job->n_rows; i++) {
+    const float *row = job->X + i * job->n_in + c0;
+    for (int64_t c = 0; c < width; c++) {
+      double d = row[c] - sum[c];
+      sq[c] += d * d;
+    }
+  }
+  for (int64_t c = 0; c < width; c++) {
+    double sd = sqrt(sq[c] / (double)job->n_rows);
+    job->mean[c0 + c] = (float)sum[c];
+    job->std[c0 + c] = (sd < 1e-6 || !isfinite(sd)) ? 1.0f : (float)sd;
+  }
+  free(acc);
+  return 0;
+}
+
+int cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
+                                   int64_t n, int n_threads, cs_err_t *err) {
+  std_job_t job = {X, n, r->n_in, r->p.in_mean, r->p.in_std};
+  /* Column ranges per thread: the result does not depend on the split. */
+  return cs_parallel_for(n_threads, r->n_in, std_columns, &job, err);
+}
 
 /* Per-batch buffers of the train-mode pass. */
 typedef struct {
@@ -500,30 +626,32 @@ static int check_inputs(const cs_regressor_t *r, const float *X,
   return 0;
 }
 
-/* Make the arrays writable (after load they point into a read-only map). */
-static int ensure_owned(cs_regressor_t *r) {
-  if (r->arena) return 0;
+/* Make the arrays writable: after load they point into a read-only map,
+ * copied here into the regressor's own memory (the map is then let go). */
+static int ensure_writable(cs_regressor_t *r) {
+  if (r->weights) return 0;
   cs__reg_arrays_t old = r->p;
-  float *arena = cs_alloc_aligned(r->n_floats * sizeof(float));
-  if (!arena) return CS_ENOMEM;
-  cs__reg_arrays_t fresh;
-  cs__regressor_layout(r, arena, &fresh, NULL);
+  if (cs__regressor_alloc(r)) {
+    r->p = old;
+    return CS_ENOMEM;
+  }
+  const cs__reg_arrays_t *fresh = &r->p;
   for (int l = 0; l < CS__REG_N_LINEAR; l++) {
-    memcpy(fresh.w[l], old.w[l],
+    memcpy(fresh->w[l], old.w[l],
            sizeof(float) * r->size[l + 1] * (size_t)r->size[l]);
-    memcpy(fresh.b[l], old.b[l], sizeof(float) * r->size[l + 1]);
+    memcpy(fresh->b[l], old.b[l], sizeof(float) * r->size[l + 1]);
   }
   for (int l = 0; l < CS__REG_N_BN; l++) {
     size_t bytes = sizeof(float) * r->size[l + 1];
-    memcpy(fresh.gamma[l], old.gamma[l], bytes);
-    memcpy(fresh.beta[l], old.beta[l], bytes);
-    memcpy(fresh.run_mean[l], old.run_mean[l], bytes);
-    memcpy(fresh.run_var[l], old.run_var[l], bytes);
+    memcpy(fresh->gamma[l], old.gamma[l], bytes);
+    memcpy(fresh->beta[l], old.beta[l], bytes);
+    memcpy(fresh->run_mean[l], old.run_mean[l], bytes);
+    memcpy(fresh->run_var[l], old.run_var[l], bytes);
   }
-  memcpy(fresh.in_mean, old.in_mean, sizeof(float) * r->n_in);
-  memcpy(fresh.in_std, old.in_std, sizeof(float) * r->n_in);
-  r->arena = arena;
-  r->p = fresh;
+  memcpy(fresh->in_mean, old.in_mean, sizeof(float) * r->n_in);
+  memcpy(fresh->in_std, old.in_std, sizeof(float) * r->n_in);
+  cs_container_unref(r->file);
+  r->file = NULL;
   return 0;
 }
 
@@ -544,7 +672,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
   double t0 = cs_now();
   int rc = check_inputs(r, X, Y, n, X_val, Y_val, n_val, p, err);
   if (rc) return rc;
-  if (ensure_owned(r)) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  if (ensure_writable(r)) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
   cs__regressor_drop_serving(r); /* weights change: rebuilt at the end */
   int n_threads = cs_ctx_threads(ctx);
   if ((rc = cs__regressor_fit_standardizer(r, X, n, n_threads, err))) return rc;
@@ -590,7 +718,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
       gather(r, &w, X, order + start, rows);
       double loss = forward_train(r, &w, Y, order + start, rows);
       backward(r, &w, rows, &g);
-      cs__adam_step(n_threads, r->arena, grad, adam_m, adam_v, n_tr, step, lr,
+      cs__adam_step(n_threads, r->weights, grad, adam_m, adam_v, n_tr, step, lr,
                     0.9f, 0.999f, 1e-8f);
       loss_sum += loss * rows;
       rows_seen += rows;
@@ -616,7 +744,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
         best_val = val_mse;
         best_epoch = epoch;
         since_best = 0;
-        memcpy(best, r->arena, r->n_floats * sizeof(float));
+        memcpy(best, r->weights, r->n_floats * sizeof(float));
       } else {
         since_best++;
       }
@@ -634,7 +762,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
   }
   if (epoch > p->epochs) epoch = p->epochs;
   if (n_val > 0 && best_epoch > 0 && best_epoch != epoch) {
-    memcpy(r->arena, best, r->n_floats * sizeof(float));
+    memcpy(r->weights, best, r->n_floats * sizeof(float));
     cs_log(ctx, CS_LOG_INFO,
            "regressor: restored the best weights (epoch %d, validation MSE "
            "%.6f)", best_epoch, best_val);

@@ -13,7 +13,8 @@
 
 #include "coldstart/kmeans.h"
 #include "coldstart/rng.h"
-#include "model/kmeans_internal.h"
+#include "model/centroids_internal.h"
+#include "train/kmeans_internal.h"
 
 static cs_ctx_t make_ctx(int threads) {
   cs_ctx_t ctx;
@@ -150,7 +151,7 @@ static void test_inertia_non_increasing(void **state) {
       /* inertia is the exact sum of distances to the final centroids */
       double check = 0;
       for (int64_t i = 0; i < 500; i++)
-        check += cs__kmeans_dist2(X + i * 16, km.centroids + km.assign[i] * 16,
+        check += cs_centroid_dist2(X + i * 16, km.centroids + km.assign[i] * 16,
                                   16);
       assert_float_equal(km.inertia, check, 1e-9 * check);
       prev = km.inertia;
@@ -285,19 +286,19 @@ static void test_nearest_and_assign_vs_brute_force(void **state) {
     for (int t = 0; t < 4; t++) {
       int m = ms[t];
       if (m == k && q % 40 != 0) continue; /* the O(k^2) reference is slow */
-      cs_kmeans_nearest(C, k, dim, Q + q * dim, m, idx, dist);
-      cs__kmeans_nearest_ref(C, k, dim, Q + q * dim, m, idx_ref, dist_ref);
+      cs_centroids_nearest(C, k, dim, Q + q * dim, m, idx, dist);
+      cs__centroids_nearest_ref(C, k, dim, Q + q * dim, m, idx_ref, dist_ref);
       assert_memory_equal(idx, idx_ref, m * sizeof(int32_t));
       for (int i = 0; i < m; i++) {
         assert_float_equal(dist[i], dist_ref[i], 0);
         if (i > 0) assert_true(dist[i] >= dist[i - 1]);
-        double direct = sqrt(cs__kmeans_dist2(Q + q * dim, C + idx[i] * dim,
+        double direct = sqrt(cs_centroid_dist2(Q + q * dim, C + idx[i] * dim,
                                               dim));
         assert_float_equal(dist[i], direct, 1e-5 * (1 + direct));
       }
     }
   }
-  cs_kmeans_nearest(C, k, dim, Q + 3 * dim, 2, idx, dist);
+  cs_centroids_nearest(C, k, dim, Q + 3 * dim, 2, idx, dist);
   assert_int_equal(idx[0], 17);
   assert_int_equal(idx[1], 200);
   assert_float_equal(dist[0], 0.f, 0);

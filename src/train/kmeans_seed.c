@@ -12,7 +12,7 @@
 
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
-#include "model/kmeans_internal.h"
+#include "train/kmeans_internal.h"
 
 enum {
   SEED_BLOCK = 2048,  /* rows per block (sampling and gemm tiles) */
@@ -149,7 +149,7 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
         const float *x = X + chosen * dim;
         float now = stale;
         for (int j = s.refreshed; j < c; j++) {
-          float d = cs__kmeans_dist2f(x, centroids + (int64_t)j * dim, dim);
+          float d = cs_centroid_dist2f(x, centroids + (int64_t)j * dim, dim);
           now = d < now ? d : now;
         }
         double u = cs_rng_uniform(&rng);
