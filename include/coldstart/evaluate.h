@@ -22,6 +22,7 @@ typedef struct cs_eval_params {
   int ndcg_mode; /* cs_ndcg_mode_t */
   int song_tile; /* songs per scoring tile for full/d0-streams (0: the
                     default; results do not depend on it) */
+  int allow_training_users; /* score users the model was trained on */
 } cs_eval_params_t;
 
 /* All six strategies, K = 50, m = 5, margin 4, list NDCG. */
@@ -47,10 +48,16 @@ typedef struct cs_eval_result {
   cs_eval_row_t rows[CS_N_STRATEGIES];
 } cs_eval_result_t;
 
-/* Check a dataset belongs with the model: same dim, feature count and song
- * table. */
-int cs_eval_check_dataset(const cs_model_t *m, const cs_dataset_t *ds,
-                          cs_err_t *err);
+/* Check a dataset belongs with the model before scoring `split` (-1: no
+ * split): the same space, dimension and song table (ids; the artist and
+ * album of every song when both carry the featurizer's tables), and none of
+ * the split's users among the model's training users unless
+ * allow_training_users. CS_EINVAL saying which differs. Song embeddings
+ * that differ (a dataset prepared separately, e.g. a new cohort) are only
+ * a warning on ctx's log. */
+int cs_eval_check_dataset(const cs_ctx_t *ctx, const cs_model_t *m,
+                          const cs_dataset_t *ds, int split,
+                          int allow_training_users, cs_err_t *err);
 
 /* NDCG in sklearn mode: full and d0-streams use their dot-product score
  * vector over all songs; popularity, semi and input-clusters use their

@@ -48,6 +48,11 @@ typedef struct cs_model {
   int has_tables;               /* 0: trained on imported data */
   cs_feature_tables_t tables;
   cs_featurizer_t *featurizer;  /* NULL when !has_tables */
+  /* What it was trained on, beside space and song table: the train split's
+   * user ids, ascending (0 / NULL in files written before they were
+   * recorded). Evaluation refuses to score these users. */
+  int64_t n_train_users;
+  const int64_t *train_users;
   cs_arena_t mem;
   cs_container_t *file;
 } cs_model_t;

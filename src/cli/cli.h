@@ -70,9 +70,9 @@ int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
 
 struct cs_model;
 struct cs_dataset;
-/* Load a model and a dataset and check they belong together (dim,
- * features, song table). Returns 0, or the exit status after reporting
- * the error (nothing is left open then). */
+/* Load a model and a dataset (cs_eval_check_dataset says whether they
+ * belong together). Returns 0, or the exit status after reporting the
+ * error (nothing is left open then). */
 int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,
                               const char *dataset_path, struct cs_model *model,
                               struct cs_dataset *ds);

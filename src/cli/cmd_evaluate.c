@@ -37,13 +37,14 @@ static int parse_strategies(cs_cli_t *cli, const char *list,
 int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
   enum {
     O_SPLIT = 2000, O_STRATEGIES, O_FORMAT,
-    O_NDCG
+    O_NDCG, O_ALLOW
   };
   static const struct option opts[] = {
       {"split", required_argument, NULL, O_SPLIT},
       {"strategies", required_argument, NULL, O_STRATEGIES},
       {"format", required_argument, NULL, O_FORMAT},
       {"ndcg", required_argument, NULL, O_NDCG},
+      {"allow-training-users", no_argument, NULL, O_ALLOW},
       CS_CLI_STRATEGY_OPTIONS,
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
@@ -74,6 +75,7 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
         return cs_cli_usage_error(cli, "--ndcg: unknown mode '%s' (list, "
                                   "sklearn)", optarg);
       break;
+    case O_ALLOW: ep.allow_training_users = 1; break;
     default: {
       int r = cs_cli_strategy_option(cli, opt, optarg, &ep.sp);
       if (r == 0) r = cs_cli_default_option(cli, opt, optarg);

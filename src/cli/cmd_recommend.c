@@ -9,16 +9,18 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/evaluate.h"
 #include "coldstart/model.h"
 #include "coldstart/serve.h"
 #include "coldstart/strategy.h"
 
 int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
-  enum { O_SPLIT = 2000, O_STRATEGY, O_USERS };
+  enum { O_SPLIT = 2000, O_STRATEGY, O_USERS, O_ALLOW };
   static const struct option opts[] = {
       {"split", required_argument, NULL, O_SPLIT},
       {"strategy", required_argument, NULL, O_STRATEGY},
       {"users", required_argument, NULL, O_USERS},
+      {"allow-training-users", no_argument, NULL, O_ALLOW},
       CS_CLI_STRATEGY_OPTIONS,
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
@@ -26,6 +28,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   cs_strategy_params_default(&sp);
   int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt;
   long long max_users = -1;
+  int allow_training_users = 0;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
     case O_SPLIT:
@@ -45,6 +48,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
       if (cs_cli_parse_int(cli, "--users", optarg, 0, INT64_MAX, &max_users) < 0)
         return 2;
       break;
+    case O_ALLOW: allow_training_users = 1; break;
     default: {
       int r = cs_cli_strategy_option(cli, opt, optarg, &sp);
       if (r == 0) r = cs_cli_default_option(cli, opt, optarg);
@@ -60,6 +64,12 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   if (status) return status;
   cs_err_t err;
   cs_err_clear(&err);
+  if (cs_eval_check_dataset(&cli->ctx, &model, &ds, split, allow_training_users,
+                            &err)) {
+    cs_dataset_free(&ds);
+    cs_model_free(&model);
+    return cs_cli_report(cli, &err);
+  }
   cs_rec_ws_t *ws = NULL;
   char *buf = NULL;
   float *pred = NULL;

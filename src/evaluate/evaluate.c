@@ -21,21 +21,79 @@ void cs_eval_params_default(cs_eval_params_t *p) {
   p->ndcg_mode = CS_NDCG_LIST;
 }
 
-int cs_eval_check_dataset(const cs_model_t *m, const cs_dataset_t *ds,
-                          cs_err_t *err) {
+/* Artist or album id of song s, or -1 (for a catalog comparison). */
+static int64_t catalog_id(const cs_feature_tables_t *t, int table, int64_t s) {
+  int32_t row = table == CS_TABLE_ARTIST ? t->song_artist[s] : t->song_album[s];
+  return row < 0 ? -1 : t->keys[table][row];
+}
+
+int cs_eval_check_dataset(const cs_ctx_t *ctx, const cs_model_t *m,
+                          const cs_dataset_t *ds, int split,
+                          int allow_training_users, cs_err_t *err) {
+  if (strcmp(m->space, ds->space) != 0)
+    return cs_err_set(err, CS_EINVAL, "the model was trained in the %s space, "
+                      "the dataset is in the %s space", m->space, ds->space);
   if (m->dim != ds->dim || m->n_features != ds->n_features)
     return cs_err_set(err, CS_EINVAL,
                       "model (dim %d, %d features) does not match dataset "
                       "(dim %d, %d features)", m->dim, m->n_features, ds->dim,
                       ds->n_features);
   if (m->n_songs != ds->n_songs)
-    return cs_err_set(err, CS_EINVAL, "model has %lld songs, dataset %lld",
-                      (long long)m->n_songs, (long long)ds->n_songs);
+    return cs_err_set(err, CS_EINVAL, "the songs differ: the model has %lld "
+                      "songs, the dataset %lld", (long long)m->n_songs,
+                      (long long)ds->n_songs);
   for (int64_t i = 0; i < m->n_songs; i++)
     if (m->song_ids[i] != ds->song_ids[i])
-      return cs_err_set(err, CS_EINVAL, "song table differs at row %lld: "
-                        "model id %lld, dataset id %lld", (long long)i,
-                        (long long)m->song_ids[i], (long long)ds->song_ids[i]);
+      return cs_err_set(err, CS_EINVAL, "the songs differ at row %lld: "
+                        "model song id %lld, dataset song id %lld",
+                        (long long)i, (long long)m->song_ids[i],
+                        (long long)ds->song_ids[i]);
+  if (m->has_tables && ds->has_tables)
+    for (int64_t i = 0; i < m->n_songs; i++)
+      for (int t = CS_TABLE_ARTIST; t <= CS_TABLE_ALBUM; t++) {
+        int64_t a = catalog_id(&m->tables, t, i), b = catalog_id(&ds->tables, t, i);
+        if (a != b)
+          return cs_err_set(err, CS_EINVAL, "the songs differ: song %lld is "
+                            "on %s %lld in the model's catalog and %s %lld in "
+                            "the dataset's (another catalog)",
+                            (long long)m->song_ids[i], cs_table_name(t),
+                            (long long)a, cs_table_name(t), (long long)b);
+      }
+  if (memcmp(m->song_emb, ds->song_emb,
+             (size_t)m->n_songs * (size_t)m->dim * sizeof(float)) != 0)
+    cs_log(ctx, CS_LOG_WARN,
+           "the dataset's song embeddings differ from the model's (it was "
+           "prepared separately): its features are in its own embedding "
+           "space");
+  if (split < 0 || split >= CS_N_SPLITS || allow_training_users) return 0;
+  if (!m->train_users) {
+    cs_log(ctx, CS_LOG_WARN, "the model does not record its training users "
+           "(an older file): cannot check the %s users are new to it",
+           cs_split_name(split));
+    return 0;
+  }
+  /* both lists ascend: one merge counts the users in common */
+  const cs_split_t *sp = &ds->splits[split];
+  int64_t i = 0, j = 0, n_common = 0, first = -1;
+  while (i < sp->n_users && j < m->n_train_users) {
+    if (sp->user_ids[i] < m->train_users[j]) {
+      i++;
+    } else if (sp->user_ids[i] > m->train_users[j]) {
+      j++;
+    } else {
+      if (n_common++ == 0) first = sp->user_ids[i];
+      i++;
+      j++;
+    }
+  }
+  if (n_common)
+    return cs_err_set(err, CS_EINVAL,
+                      "%lld of the %lld %s users (first: user %lld) are users "
+                      "the model was trained on: scores on them would be "
+                      "inflated (a dataset prepared with another --seed or "
+                      "split? --allow-training-users scores them anyway)",
+                      (long long)n_common, (long long)sp->n_users,
+                      cs_split_name(split), (long long)first);
   return 0;
 }
 
@@ -82,7 +140,8 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   memset(out, 0, sizeof *out);
   if (split < 0 || split >= CS_N_SPLITS)
     return cs_err_set(err, CS_EINVAL, "evaluate: bad split %d", split);
-  int rc = cs_eval_check_dataset(m, ds, err);
+  int rc = cs_eval_check_dataset(ctx, m, ds, split, p->allow_training_users,
+                                 err);
   if (rc) return rc;
   if ((rc = cs_strategy_params_check(&p->sp, m, err))) return rc;
   if (p->sp.k > 4096)

@@ -55,7 +55,11 @@ int cs_model_save(const cs_model_t *m, const char *path, cs_err_t *err) {
       (rc = cs_segments_save(&m->input.seg, w, "inseg.", err)) ||
       (rc = cs_segments_save(&m->popularity.seg, w, "pop.", err)) ||
       (m->has_tables &&
-       (rc = cs_feature_tables_save(&m->tables, w, "feat.", err))))
+       (rc = cs_feature_tables_save(&m->tables, w, "feat.", err))) ||
+      (m->n_train_users > 0 &&
+       (rc = cs_container_add(w, "train.users", m->train_users,
+                              (size_t)m->n_train_users * sizeof(int64_t),
+                              err))))
     goto done;
   rc = cs_container_writer_commit(w, path, err);
 done:
@@ -140,6 +144,19 @@ int cs_model_load(cs_model_t *m, const char *path, cs_err_t *err) {
                                    m->song_emb, &m->tables, err)))
       goto fail;
     m->has_tables = 1;
+  }
+  /* optional: the training users (absent in older files) */
+  if ((data = cs_container_get(c, "train.users", &size))) {
+    m->n_train_users = (int64_t)(size / sizeof(int64_t));
+    m->train_users = data;
+    int ok = size % sizeof(int64_t) == 0;
+    for (int64_t i = 1; ok && i < m->n_train_users; i++)
+      ok = m->train_users[i] > m->train_users[i - 1];
+    if (!ok) {
+      rc = cs_err_set(err, CS_EFORMAT, "%s: section 'train.users' is not an "
+                      "ascending list of user ids", path);
+      goto fail;
+    }
   }
   return 0;
 fail:

@@ -187,8 +187,11 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
                                       (size_t)kin.k * F * sizeof(float));
   out->popularity.k = 1;
   out->popularity.dim = d;
+  out->n_train_users = tr->n_users;
+  out->train_users = cs_arena_dup(&out->mem, tr->user_ids,
+                                  (size_t)tr->n_users * sizeof(int64_t));
   if (!out->song_ids || !out->song_emb || !out->target.centroids ||
-      !out->input.centroids)
+      !out->input.centroids || !out->train_users)
     goto fail;
   if (ds->has_tables) {
     if ((rc = cs_feature_tables_copy(&out->tables, &ds->tables, &out->mem,
