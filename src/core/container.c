@@ -245,6 +245,14 @@ int cs_container_open(cs_container_t *c, const char *path, const char *kind,
                       (unsigned long long)s->size);
       goto fail;
     }
+    if (s->offset % ALIGN != 0) {
+      /* the writer aligns every section: a forged offset would give
+       * misaligned int64/float loads to whoever reads the section */
+      rc = cs_err_set(err, CS_EFORMAT,
+                      "%s: section '%s' at offset %llu is not %d-byte aligned",
+                      path, s->name, (unsigned long long)s->offset, ALIGN);
+      goto fail;
+    }
     if (crc_of(p + s->offset, s->size) != s->crc) {
       rc = cs_err_set(err, CS_ECORRUPT, "%s: section '%s' checksum mismatch",
                       path, s->name);

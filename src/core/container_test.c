@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "coldstart/container.h"
 #include "coldstart/ctx.h"
@@ -86,6 +87,48 @@ static void test_round_trip(void **state) {
   assert_int_equal(cs_container_add_copy(w, "s", "a", 1, &err), CS_OK);
   assert_int_equal(cs_container_add_copy(w, "s", "b", 1, &err), CS_EINVAL);
   cs_container_writer_free(w);
+}
+
+/* A forged file: valid checksums everywhere, but section 0 starts 8 bytes
+ * later than the writer would put it. */
+static void test_unaligned_section_is_refused(void **state) {
+  (void)state;
+  char path[300], bad[300];
+  path_in_tmp(path, sizeof path, "u.cs");
+  path_in_tmp(bad, sizeof bad, "u-bad.cs");
+  cs_err_t err;
+  assert_int_equal(write_sample(path, &err), CS_OK);
+  cs_mmap_t m;
+  assert_int_equal(cs_mmap_open(&m, path, &err), CS_OK);
+  unsigned char *b = malloc(m.size);
+  memcpy(b, m.data, m.size);
+  size_t size = m.size;
+  cs_mmap_close(&m);
+  uint32_t n;
+  uint64_t table, off, len;
+  memcpy(&n, b + 12, 4);
+  memcpy(&table, b + 40, 8);
+  unsigned char *e = b + table; /* entry 0: name[48], offset, size, crc */
+  memcpy(&off, e + 48, 8);
+  memcpy(&len, e + 56, 8);
+  off += 8;
+  assert_true(off + len <= table);
+  memcpy(e + 48, &off, 8);
+  uint32_t crc = (uint32_t)crc32(0L, b + off, (uInt)len);
+  memcpy(e + 64, &crc, 4);
+  crc = (uint32_t)crc32(0L, b + table, (uInt)n * 72);
+  memcpy(b + 48, &crc, 4);
+  memset(b + 52, 0, 4);
+  crc = (uint32_t)crc32(0L, b, 64);
+  memcpy(b + 52, &crc, 4);
+  assert_int_equal(cs_write_file_atomic(bad, b, size, &err), CS_OK);
+  free(b);
+  cs_container_t c;
+  assert_int_equal(cs_container_open(&c, bad, NULL, &err), CS_EFORMAT);
+  assert_non_null(strstr(err.msg, "not 64-byte aligned"));
+  assert_non_null(strstr(err.msg, bad));
+  unlink(bad);
+  unlink(path);
 }
 
 static void test_every_flipped_byte_is_caught(void **state) {
@@ -284,6 +327,7 @@ int main(void) {
       cmocka_unit_test(test_every_flipped_byte_is_caught),
       cmocka_unit_test(test_every_truncation_is_caught),
       cmocka_unit_test(test_atomic_write_keeps_old_file),
+      cmocka_unit_test(test_unaligned_section_is_refused),
       cmocka_unit_test(test_parallel_for_covers_range),
       cmocka_unit_test(test_parallel_for_reports_the_first_chunk_error),
       cmocka_unit_test(test_progress_silent_without_tty),
