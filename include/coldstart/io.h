@@ -8,7 +8,9 @@
 #include "coldstart/error.h"
 
 /* An output file that only appears under its final name on commit.
- * Data goes to "<path>.tmp.<pid>" in the same directory. */
+ * Data goes to "<path>.tmp.<pid>" in the same directory. Opening also
+ * removes the temp files of `path` that earlier writers left when they were
+ * killed (their pid no longer runs); a live writer's are kept. */
 typedef struct cs_atomic_file {
   FILE *fp;
   char *path;     /* owned */

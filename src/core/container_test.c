@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -87,6 +88,34 @@ static void test_round_trip(void **state) {
   assert_int_equal(cs_container_add_copy(w, "s", "a", 1, &err), CS_OK);
   assert_int_equal(cs_container_add_copy(w, "s", "b", 1, &err), CS_EINVAL);
   cs_container_writer_free(w);
+}
+
+/* A killed writer's temp file is removed by the next writer of the same
+ * path; a live writer's, and other names, are kept. */
+static void test_stale_temp_files_removed(void **state) {
+  (void)state;
+  char path[300], dead[400], live[400], other[400];
+  path_in_tmp(path, sizeof path, "out.model");
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  assert_true(child > 0);
+  waitpid(child, NULL, 0); /* now a pid nobody runs */
+  snprintf(dead, sizeof dead, "%s.tmp.%ld", path, (long)child);
+  snprintf(live, sizeof live, "%s.tmp.%ld", path, (long)getppid());
+  snprintf(other, sizeof other, "%s.tmp.notapid", path);
+  cs_err_t err;
+  const char junk[4096] = {0};
+  assert_int_equal(cs_write_file_atomic(dead, junk, sizeof junk, &err), CS_OK);
+  assert_int_equal(cs_write_file_atomic(live, junk, 1, &err), CS_OK);
+  assert_int_equal(cs_write_file_atomic(other, junk, 1, &err), CS_OK);
+  assert_int_equal(cs_write_file_atomic(path, "new", 3, &err), CS_OK);
+  assert_false(cs_path_exists(dead));
+  assert_true(cs_path_exists(live));
+  assert_true(cs_path_exists(other));
+  assert_true(cs_path_exists(path));
+  unlink(live);
+  unlink(other);
+  unlink(path);
 }
 
 /* A forged file: valid checksums everywhere, but section 0 starts 8 bytes
@@ -328,6 +357,7 @@ int main(void) {
       cmocka_unit_test(test_every_truncation_is_caught),
       cmocka_unit_test(test_atomic_write_keeps_old_file),
       cmocka_unit_test(test_unaligned_section_is_refused),
+      cmocka_unit_test(test_stale_temp_files_removed),
       cmocka_unit_test(test_parallel_for_covers_range),
       cmocka_unit_test(test_parallel_for_reports_the_first_chunk_error),
       cmocka_unit_test(test_progress_silent_without_tty),

@@ -1,6 +1,8 @@
 /* io.c: atomic file output (temp file in the same directory, fsync, rename)
  * and read-only whole-file mmap. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,44 @@
 
 #include "coldstart/io.h"
 
+/* Remove "<path>.tmp.<pid>" files left by writers that died (their pid no
+ * longer runs on this machine): a killed run must not leave megabytes
+ * behind forever. Files of live writers are left alone. */
+static void remove_stale_temps(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  const char *base = slash ? slash + 1 : path;
+  size_t dlen = slash ? (size_t)(slash - path) : 1;
+  if (dlen >= sizeof dir) return;
+  if (slash) {
+    memcpy(dir, path, dlen);
+    dir[dlen] = '\0';
+    if (dlen == 0) strcpy(dir, "/");
+  } else {
+    strcpy(dir, ".");
+  }
+  DIR *d = opendir(dir);
+  if (!d) return;
+  size_t blen = strlen(base);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *n = e->d_name;
+    if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0)
+      continue;
+    char *end = NULL;
+    long pid = strtol(n + blen + 5, &end, 10);
+    if (!end || *end != '\0' || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive */
+    char stale[8192];
+    int w = snprintf(stale, sizeof stale, "%s/%s", dir, n);
+    if (w > 0 && (size_t)w < sizeof stale) unlink(stale);
+  }
+  closedir(d);
+}
+
 int cs_atomic_open(cs_atomic_file_t *af, const char *path, cs_err_t *err) {
   memset(af, 0, sizeof *af);
+  remove_stale_temps(path);
   size_t len = strlen(path);
   af->path = malloc(len + 1);
   af->tmp_path = malloc(len + 32);
