@@ -47,6 +47,8 @@ typedef struct cs_prepare_report {
   int64_t n_no_truth[CS_N_SPLITS];  /* empty ground truth */
   int64_t n_cf_users, n_cf_streams, n_baskets, n_cf_songs;
   int64_t n_reg_day_events;         /* events fed to the featurizer */
+  int64_t n_before_registration;    /* events dated before their user's
+                                       registration day: never used */
   cs_feat_stats_t feat;             /* unused pairs / missing items */
   cs_als_report_t als;              /* mf only */
   double seconds[CS_PREP_N_STAGES];

@@ -85,6 +85,8 @@ static void print_summary(const cs_logs_t *L, const cs_prepare_report_t *r,
             r->als.iters, r->als.loss[0],
             r->als.loss[(r->als.iters < 256 ? r->als.iters : 256) - 1],
             r->als.seconds);
+  fprintf(f, "  events dated before their user's registration day: %lld "
+          "(not used)\n", (long long)r->n_before_registration);
   fprintf(f, "  registration-day events: %lld; not used: %lld (action/kind "
           "without a block), %lld (item not in the catalog)\n",
           (long long)r->n_reg_day_events, (long long)r->feat.n_unused_pairs,
@@ -186,6 +188,15 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
 
   cs_err_t err;
   cs_err_clear(&err);
+  static const char *const inputs[] = {"catalog.tsv", "playlists.tsv",
+                                       "users.tsv", "events.tsv"};
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+    char in[4096];
+    snprintf(in, sizeof in, "%s/%s", logs_dir, inputs[i]);
+    if (cs_same_file(in, out))
+      return cs_cli_usage_error(cli, "--out %s is the input %s: refusing to "
+                                "overwrite it", out, in);
+  }
   cs_logs_t logs;
   double t0 = cs_now();
   int rc = cs_logs_read(&logs, logs_dir, &cli->ctx, &err);
@@ -198,6 +209,10 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
   cs_dataset_t ds;
   cs_prepare_report_t rep;
   rc = cs_prepare_run(&cli->ctx, &logs, &p, &ds, &rep, &err);
+  if (!rc && rep.n_before_registration > 0)
+    cs_log(&cli->ctx, CS_LOG_WARN, "%lld events are dated before their "
+           "user's registration day (counted, not used)",
+           (long long)rep.n_before_registration);
   if (rc) {
     cs_logs_free(&logs);
     return cs_cli_report(cli, &err);

@@ -86,6 +86,9 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   if (optind != argc - 1)
     return cs_cli_usage_error(cli, "expected one DATASET file");
   if (!out_path) return cs_cli_usage_error(cli, "--out MODEL is required");
+  if (cs_same_file(argv[optind], out_path))
+    return cs_cli_usage_error(cli, "--out %s is the input dataset: refusing "
+                              "to overwrite it", out_path);
   if (reference) cs_regressor_params_reference(&mp.reg);
   if (epochs > 0) mp.reg.epochs = (int)epochs;
   if (batch > 0) mp.reg.batch = (int)batch;

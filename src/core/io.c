@@ -184,6 +184,12 @@ int cs_mkdirs(const char *path, cs_err_t *err) {
   return CS_OK;
 }
 
+int cs_same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
 int cs_path_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;

@@ -169,8 +169,12 @@ static int stage_cohort(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
   int64_t *fill = malloc((size_t)nu * sizeof(int64_t));
   if (!fill) return cs_err_set(err, CS_ENOMEM, "prepare: event index");
   memcpy(fill, P->ev_ptr, (size_t)nu * sizeof(int64_t));
-  for (int64_t e = 0; e < L->n_events; e++)
-    if (L->ev_user[e] >= 0) P->ev_idx[fill[L->ev_user[e]]++] = e;
+  for (int64_t e = 0; e < L->n_events; e++) {
+    int32_t u = L->ev_user[e];
+    if (u < 0) continue;
+    P->ev_idx[fill[u]++] = e;
+    rep->n_before_registration += L->ev_day[e] < L->user_reg_day[u];
+  }
   free(fill);
   return 0;
 }
@@ -178,15 +182,16 @@ static int stage_cohort(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
 /* ------------------------------------------------------------ CF data */
 
 /* Does event e of user row u go into the CF training data? Warm users: all
- * their streams; TRAIN cohort users: streams on days reg..reg+window;
- * validation/test users: never. */
+ * their streams from registration on; TRAIN cohort users: streams on days
+ * reg..reg+window; validation/test users: never. */
 static int cf_uses(const prep_t *P, int64_t u, int64_t e) {
   const cs_logs_t *L = P->L;
   if (!is_stream(L, e)) return 0;
+  int64_t rel = (int64_t)L->ev_day[e] - L->user_reg_day[u];
+  if (rel < 0) return 0; /* before registration: counted, never used */
   if (P->role[u] == ROLE_WARM) return 1;
   if (P->role[u] != ROLE_TRAIN) return 0;
-  int64_t rel = (int64_t)L->ev_day[e] - L->user_reg_day[u];
-  return rel >= 0 && rel <= P->p->window;
+  return rel <= P->p->window;
 }
 
 typedef struct {
@@ -224,6 +229,12 @@ static int stage_cf_data(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
   }
   rep->n_cf_users = P->n_cf;
   rep->n_cf_streams = n_trip;
+  if (n_trip == 0)
+    return cs_err_set(err, CS_EINVAL,
+                      "prepare: no stream of a warm-history or training user "
+                      "to learn song embeddings from (%lld events in the "
+                      "logs, %lld warm users)",
+                      (long long)L->n_events, (long long)rep->n_warm_users);
   int64_t n_all = n_trip + (P->is_mf ? 0 : L->n_playlist_entries);
   int64_t *rows = malloc((size_t)(n_all + 1) * sizeof(int64_t));
   int32_t *cols = malloc((size_t)(n_all + 1) * sizeof(int32_t));
@@ -435,7 +446,7 @@ static int build_truth(prep_t *P, int s, cs_split_t *out, cs_err_t *err) {
       free(buf);
       return cs_err_set(err, CS_ENOMEM, "prepare: truth");
     }
-    qsort(buf, (size_t)m, sizeof *buf, cmp_i32);
+    if (m > 1) qsort(buf, (size_t)m, sizeof *buf, cmp_i32);
     for (int64_t k = 0; k < m; k++) {
       if (k > 0 && buf[k] == buf[k - 1]) continue;
       if (total == tcap) {
@@ -543,6 +554,13 @@ static int stage_targets(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
       rep->n_no_truth[s] += sp->truth_indptr[i + 1] == sp->truth_indptr[i];
     }
   }
+  if (rep->n_no_target[CS_SPLIT_TRAIN] == rep->n_users[CS_SPLIT_TRAIN])
+    return cs_err_set(err, CS_EINVAL,
+                      "prepare: none of the %lld training users streams a "
+                      "song on days 1-%d after registering (%lld events in "
+                      "the logs): no target to learn from",
+                      (long long)rep->n_users[CS_SPLIT_TRAIN], P->p->window,
+                      (long long)P->L->n_events);
   return 0;
 }
 

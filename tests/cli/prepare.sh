@@ -75,6 +75,42 @@ bad_case users.tsv 17 '^\([0-9]*\)\t/\1x\t' "users.tsv:17: user_id"
 bad_case catalog.tsv 5 '$/\t9' "catalog.tsv:5: expected 3 tab-separated fields, got 4"
 bad_case playlists.tsv 3 '\t.*$/\tabc' "playlists.tsv:3: song_id"
 
+# unusable input: a header-only events.tsv is an error, not an empty dataset
+rm -rf "$T/empty" && cp -r "$T/logs" "$T/empty"
+head -n 1 "$T/logs/events.tsv" >"$T/empty/events.tsv"
+if "$COLDSTART" prepare --logs "$T/empty" --dim 8 --out "$T/empty.ds" 2>"$T/empty.err"; then
+  fail "prepare accepted an events.tsv without events"
+fi
+grep -q "no stream of a warm-history or training user" "$T/empty.err" ||
+  fail "header-only events: $(cat "$T/empty.err")"
+[ ! -e "$T/empty.ds" ] || fail "header-only events: output written"
+
+# an event dated before its user registered: counted and reported, not used
+rm -rf "$T/early" && cp -r "$T/logs" "$T/early"
+read -r uid reg < <(awk -F'\t' 'NR == 2 { print $1, $2 }' "$T/logs/users.tsv")
+printf '%s\t%s\tstream\tsong\t1\n' "$uid" "$((reg - 3))" >>"$T/early/events.tsv"
+"$COLDSTART" prepare --logs "$T/early" --dim 8 --out "$T/early.ds" 2>"$T/early.err" ||
+  fail "prepare with an early event: $(cat "$T/early.err")"
+grep -q "events dated before their user's registration day: 1 (not used)" "$T/early.err" ||
+  fail "early event not reported: $(cat "$T/early.err")"
+
+# an output path that is one of the inputs is refused; the input is intact
+sum=$(cksum <"$T/logs/events.tsv")
+set +e
+"$COLDSTART" prepare --logs "$T/logs" --dim 8 --out "$T/logs/events.tsv" 2>"$T/self.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--out onto an input: exit $rc"
+grep -q "is the input .*events.tsv" "$T/self.err" || fail "self: $(cat "$T/self.err")"
+[ "$(cksum <"$T/logs/events.tsv")" = "$sum" ] || fail "events.tsv was changed"
+
+# train refuses to write its model over its dataset
+set +e
+"$COLDSTART" train "$T/a.ds" --out "$T/a.ds" --quiet 2>/dev/null
+[ $? -eq 2 ] || fail "train --out onto its dataset should be refused"
+set -e
+cmp -s "$T/a.ds" "$T/b.ds" || fail "the dataset was changed"
+
 # usage errors
 set +e
 "$COLDSTART" prepare --logs "$T/logs" >/dev/null 2>&1
