@@ -11,14 +11,41 @@
 
 #define CS_VERSION "0.1.0"
 
+/* One flag of a command. Tables end with {NULL}. The help text says what
+ * the flag does and its default; `coldstart help CMD` and `CMD --help`
+ * print every flag of the table, so a flag cannot go undocumented. */
+typedef struct cs_cli_flag {
+  const char *name; /* "out" for --out */
+  const char *arg;  /* value placeholder ("FILE", "N"); NULL for a switch */
+  int id;           /* what cs_cli_next returns for it (>= 2000) */
+  const char *help;
+} cs_cli_flag_t;
+
 typedef struct cs_cli {
   cs_ctx_t ctx; /* threads, quiet, log stream (stderr) */
   const char *usage;  /* the running command's usage line */
   const char *name;   /* the running command's name */
+  const char *summary; /* its one-line help */
+  const cs_cli_flag_t *flags; /* its flags (NULL: not converted yet) */
+  int strategy_flags; /* 1: it also takes --k, --soft-m, --soft-margin */
+  struct option *opts; /* getopt table built by cs_cli_next (owned) */
 } cs_cli_t;
 
-#define CS_COMMAND(ident, name, usage, help) \
-  int cs_cmd_##ident(int argc, char **argv, cs_cli_t *cli);
+/* Next flag of argv for the running command (its table, the strategy flags
+ * when it takes them, and the common flags --quiet, --threads, --help,
+ * handled here). Returns the flag's id with its value in `optarg`, -1 at
+ * the end (optind = the first operand), or CS_CLI_STOP with *status set:
+ * 0 when --help printed the help, 2 after a usage error was printed. */
+#define CS_CLI_STOP (-2)
+int cs_cli_next(cs_cli_t *cli, int argc, char **argv, int *status);
+
+
+#define CS__CLI_FLAGS_DECL_1(ident) \
+  extern const cs_cli_flag_t cs_cmd_##ident##_flags[];
+#define CS__CLI_FLAGS_DECL_0(ident)
+#define CS_COMMAND(ident, name, usage, help, flags, strategy) \
+  int cs_cmd_##ident(int argc, char **argv, cs_cli_t *cli);         \
+  CS__CLI_FLAGS_DECL_##flags(ident)
 #include "cli/commands.def"
 #undef CS_COMMAND
 
@@ -28,7 +55,8 @@ int cs_cli_report(const cs_cli_t *cli, const cs_err_t *err);
 /* Print the command's usage on stderr and return 2 (bad usage). */
 int cs_cli_usage_error(const cs_cli_t *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Print "usage: ..." and help on stdout, return 0 (for --help). */
+/* Print "usage: ...", the summary and every flag with its help on stdout,
+ * return 0 (for --help and `coldstart help CMD`). */
 int cs_cli_help(const cs_cli_t *cli);
 
 /* Common options every command accepts, to splice into a getopt_long table:

@@ -34,24 +34,28 @@ static int parse_strategies(cs_cli_t *cli, const char *list,
   return 0;
 }
 
-int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
-  enum {
-    O_SPLIT = 2000, O_STRATEGIES, O_FORMAT,
-    O_NDCG, O_ALLOW
-  };
-  static const struct option opts[] = {
-      {"split", required_argument, NULL, O_SPLIT},
-      {"strategies", required_argument, NULL, O_STRATEGIES},
-      {"format", required_argument, NULL, O_FORMAT},
-      {"ndcg", required_argument, NULL, O_NDCG},
-      {"allow-training-users", no_argument, NULL, O_ALLOW},
-      CS_CLI_STRATEGY_OPTIONS,
-      CS_CLI_COMMON_OPTIONS,
-      {NULL, 0, NULL, 0}};
-  cs_eval_params_t ep;
+enum { O_SPLIT = 2000, O_STRATEGIES, O_FORMAT, O_NDCG, O_ALLOW };
+
+const cs_cli_flag_t cs_cmd_evaluate_flags[] = {
+    {"split", "NAME", O_SPLIT, "train, validation or test (default test)"},
+    {"strategies", "A,B", O_STRATEGIES,
+     "comma-separated strategies to run, in this order (default: all of "
+     "popularity, d0-streams, input-clusters, full, semi, soft)"},
+    {"format", "FMT", O_FORMAT,
+     "text (a table in %, mean and spread), json (one line, fractions), csv "
+     "or markdown (default text)"},
+    {"ndcg", "MODE", O_NDCG,
+     "list: NDCG of the delivered list (default); sklearn: scikit-learn's "
+     "ndcg_score over each strategy's full score vector, ties averaged"},
+    {"allow-training-users", NULL, O_ALLOW,
+     "score users the model was trained on anyway (refused by default: "
+     "their scores would be inflated)"},
+    {NULL, NULL, 0, NULL}};
+
+int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {  cs_eval_params_t ep;
   cs_eval_params_default(&ep);
-  int split = CS_SPLIT_TEST, fmt = CS_EVAL_TEXT, opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  int split = CS_SPLIT_TEST, fmt = CS_EVAL_TEXT, opt, status;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_SPLIT:
       split = cs_split_parse(optarg);
@@ -76,18 +80,16 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
                                   "sklearn)", optarg);
       break;
     case O_ALLOW: ep.allow_training_users = 1; break;
-    default: {
-      int r = cs_cli_strategy_option(cli, opt, optarg, &ep.sp);
-      if (r == 0) r = cs_cli_default_option(cli, opt, optarg);
-      if (r != 1) return r < 0 ? 2 : 0;
-    }
+    case CS_CLI_STOP: return status;
+    default:
+      if (cs_cli_strategy_option(cli, opt, optarg, &ep.sp) < 0) return 2;
     }
   }
   if (optind != argc - 2)
     return cs_cli_usage_error(cli, "expected MODEL and DATASET");
   cs_model_t model;
   cs_dataset_t ds;
-  int status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
+  status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
   if (status) return status;
   cs_err_t err;
   cs_err_clear(&err);

@@ -95,19 +95,17 @@ static int export_all(const cs_dataset_t *ds, const char *dir, cs_err_t *err) {
   return rc;
 }
 
+const cs_cli_flag_t cs_cmd_export_npy_flags[] = {
+    {"out", "DIR", OPT_OUT, "folder to write the .npy files and schema.json "
+     "into (required; created if missing; each file written atomically)"},
+    {NULL, NULL, 0, NULL}};
+
 int cs_cmd_export_npy(int argc, char **argv, cs_cli_t *cli) {
-  struct option opts[] = {{"out", required_argument, NULL, OPT_OUT},
-                          CS_CLI_COMMON_OPTIONS,
-                          {NULL, 0, NULL, 0}};
   const char *out = NULL;
-  int opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (opt == OPT_OUT) {
-      out = optarg;
-      continue;
-    }
-    int r = cs_cli_default_option(cli, opt, optarg);
-    if (r != 1) return r < 0 ? 2 : 0;
+  int opt, status;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
+    if (opt == CS_CLI_STOP) return status;
+    if (opt == OPT_OUT) out = optarg;
   }
   if (argc - optind != 1) return cs_cli_usage_error(cli, "expected one DATASET");
   if (!out) return cs_cli_usage_error(cli, "--out DIR is required");

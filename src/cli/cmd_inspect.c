@@ -51,13 +51,12 @@ static void print_dataset(const cs_dataset_t *ds) {
   }
 }
 
+const cs_cli_flag_t cs_cmd_inspect_flags[] = {{NULL, NULL, 0, NULL}};
+
 int cs_cmd_inspect(int argc, char **argv, cs_cli_t *cli) {
-  struct option opts[] = {CS_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-  int opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    int r = cs_cli_default_option(cli, opt, optarg);
-    if (r != 1) return r < 0 ? 2 : 0;
-  }
+  int opt, status;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1)
+    if (opt == CS_CLI_STOP) return status;
   if (argc - optind != 1) return cs_cli_usage_error(cli, "expected one FILE");
   const char *path = argv[optind];
   cs_err_t err;

@@ -15,23 +15,32 @@ enum {
   OPT_WINDOW, OPT_ALS_ITERS, OPT_ALS_ALPHA, OPT_ALS_LAMBDA, OPT_POWER_ITER
 };
 
-static void print_help(const cs_cli_t *cli) {
-  cs_cli_help(cli);
-  printf("\noptions:\n"
-         "  --logs DIR          raw-log folder (catalog.tsv, playlists.tsv, "
-         "users.tsv, events.tsv)\n"
-         "  --space svd|mf      TT-SVD or UT-ALS embeddings (default svd)\n"
-         "  --dim D             embedding size (default 128 svd, 256 mf)\n"
-         "  --out FILE          dataset file to write (atomically)\n"
-         "  --seed N            split shuffle and model seeds (default 1)\n"
-         "  --cohort-from DAY   cold cohort = users registered on or after DAY\n"
-         "                      (default: the 7 latest registration days)\n"
-         "  --split A/B/C       train/validation/test percent (default "
-         "70/20/10)\n"
-         "  --window N          ground-truth days after registration (30)\n"
-         "  --als-iters N, --als-alpha X, --als-lambda X   UT-ALS settings\n"
-         "  --power-iter N      TT-SVD power iterations\n");
-}
+const cs_cli_flag_t cs_cmd_prepare_flags[] = {
+    {"logs", "DIR", OPT_LOGS, "raw-log folder: catalog.tsv, users.tsv, "
+     "events.tsv and optionally playlists.tsv (required; docs/data.md)"},
+    {"out", "FILE", OPT_OUT, "dataset file to write (required; atomically, "
+     "never over one of the inputs)"},
+    {"space", "svd|mf", OPT_SPACE,
+     "song embeddings: TT-SVD of co-occurrence (svd) or UT-ALS matrix "
+     "factorization (mf) (default svd)"},
+    {"dim", "D", OPT_DIM, "embedding size (default 128 for svd, 256 for mf)"},
+    {"seed", "N", OPT_SEED,
+     "split shuffle and embedding seeds (default 1); same seed, same bytes"},
+    {"cohort-from", "DAY", OPT_COHORT,
+     "cold cohort = users registered on or after DAY; everyone before is "
+     "warm history (default: the 7 latest registration days present)"},
+    {"split", "A/B/C", OPT_SPLIT,
+     "train/validation/test percentages of the cohort (default 70/20/10)"},
+    {"window", "N", OPT_WINDOW,
+     "ground truth = songs streamed on days 1..N after registration "
+     "(default 30)"},
+    {"als-iters", "N", OPT_ALS_ITERS, "UT-ALS iterations (default 15)"},
+    {"als-alpha", "X", OPT_ALS_ALPHA,
+     "UT-ALS confidence 1 + alpha * plays (default 10)"},
+    {"als-lambda", "X", OPT_ALS_LAMBDA, "UT-ALS L2 regularization (default 0.1)"},
+    {"power-iter", "N", OPT_POWER_ITER,
+     "TT-SVD power iterations of the randomized SVD (default 2)"},
+    {NULL, NULL, 0, NULL}};
 
 static int parse_split(const char *s, int out[3]) {
   int a, b, c;
@@ -103,27 +112,13 @@ static void print_summary(const cs_logs_t *L, const cs_prepare_report_t *r,
 }
 
 int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
-  struct option opts[] = {{"logs", required_argument, NULL, OPT_LOGS},
-                          {"space", required_argument, NULL, OPT_SPACE},
-                          {"dim", required_argument, NULL, OPT_DIM},
-                          {"seed", required_argument, NULL, OPT_SEED},
-                          {"cohort-from", required_argument, NULL, OPT_COHORT},
-                          {"split", required_argument, NULL, OPT_SPLIT},
-                          {"out", required_argument, NULL, OPT_OUT},
-                          {"window", required_argument, NULL, OPT_WINDOW},
-                          {"als-iters", required_argument, NULL, OPT_ALS_ITERS},
-                          {"als-alpha", required_argument, NULL, OPT_ALS_ALPHA},
-                          {"als-lambda", required_argument, NULL, OPT_ALS_LAMBDA},
-                          {"power-iter", required_argument, NULL, OPT_POWER_ITER},
-                          CS_CLI_COMMON_OPTIONS,
-                          {NULL, 0, NULL, 0}};
   cs_prepare_params_t p;
   cs_prepare_params_default(&p);
   const char *logs_dir = NULL, *out = NULL;
   long long v;
   double x;
-  int opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  int opt, status;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case OPT_LOGS: logs_dir = optarg; break;
     case OPT_OUT: out = optarg; break;
@@ -172,13 +167,7 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
       if (cs_cli_parse_int(cli, "--power-iter", optarg, 0, 100, &v) < 0) return 2;
       p.svd.n_power_iter = (int)v;
       break;
-    case CS_CLI_OPT_HELP:
-      print_help(cli);
-      return 0;
-    default: {
-      int r = cs_cli_default_option(cli, opt, optarg);
-      if (r != 1) return r < 0 ? 2 : 0;
-    }
+    case CS_CLI_STOP: return status;
     }
   }
   if (optind < argc)

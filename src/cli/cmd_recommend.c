@@ -14,22 +14,26 @@
 #include "coldstart/serve.h"
 #include "coldstart/strategy.h"
 
+enum { O_SPLIT = 2000, O_STRATEGY, O_USERS, O_ALLOW };
+
+const cs_cli_flag_t cs_cmd_recommend_flags[] = {
+    {"split", "NAME", O_SPLIT, "train, validation or test (default test)"},
+    {"strategy", "NAME", O_STRATEGY,
+     "popularity, d0-streams, input-clusters, full, semi or soft (default "
+     "soft)"},
+    {"users", "N", O_USERS, "only the first N users of the split (default all)"},
+    {"allow-training-users", NULL, O_ALLOW,
+     "recommend for users the model was trained on anyway (refused by "
+     "default)"},
+    {NULL, NULL, 0, NULL}};
+
 int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
-  enum { O_SPLIT = 2000, O_STRATEGY, O_USERS, O_ALLOW };
-  static const struct option opts[] = {
-      {"split", required_argument, NULL, O_SPLIT},
-      {"strategy", required_argument, NULL, O_STRATEGY},
-      {"users", required_argument, NULL, O_USERS},
-      {"allow-training-users", no_argument, NULL, O_ALLOW},
-      CS_CLI_STRATEGY_OPTIONS,
-      CS_CLI_COMMON_OPTIONS,
-      {NULL, 0, NULL, 0}};
   cs_strategy_params_t sp;
   cs_strategy_params_default(&sp);
-  int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt;
+  int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt, status;
   long long max_users = -1;
   int allow_training_users = 0;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_SPLIT:
       split = cs_split_parse(optarg);
@@ -49,18 +53,16 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
         return 2;
       break;
     case O_ALLOW: allow_training_users = 1; break;
-    default: {
-      int r = cs_cli_strategy_option(cli, opt, optarg, &sp);
-      if (r == 0) r = cs_cli_default_option(cli, opt, optarg);
-      if (r != 1) return r < 0 ? 2 : 0;
-    }
+    case CS_CLI_STOP: return status;
+    default:
+      if (cs_cli_strategy_option(cli, opt, optarg, &sp) < 0) return 2;
     }
   }
   if (optind != argc - 2)
     return cs_cli_usage_error(cli, "expected MODEL and DATASET");
   cs_model_t model;
   cs_dataset_t ds;
-  int status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
+  status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
   if (status) return status;
   cs_err_t err;
   cs_err_clear(&err);

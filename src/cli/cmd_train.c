@@ -12,32 +12,45 @@
 #include "coldstart/model.h"
 #include "coldstart/train.h"
 
+enum {
+  O_OUT = 2000, O_CLUSTERS, O_INPUT_CLUSTERS, O_EPOCHS, O_LR, O_BATCH,
+  O_REFERENCE, O_SEED, O_TIMINGS, O_KMEANS_ITER, O_PATIENCE
+};
+
+const cs_cli_flag_t cs_cmd_train_flags[] = {
+    {"out", "MODEL", O_OUT, "model file to write (required; atomically)"},
+    {"clusters", "K", O_CLUSTERS,
+     "k-means segments over the training targets (default 1000; at most the "
+     "number of training users with a target)"},
+    {"input-clusters", "K", O_INPUT_CLUSTERS,
+     "k-means clusters of the raw input features, for input-clusters "
+     "(default 100)"},
+    {"kmeans-iter", "N", O_KMEANS_ITER, "Lloyd iterations of both (default 20)"},
+    {"epochs", "N", O_EPOCHS,
+     "regressor epochs at most (default 8; 130 with --reference-schedule)"},
+    {"lr", "X", O_LR, "Adam learning rate (default 1e-3, cosine-annealed to "
+     "1e-5; 1e-5 constant with --reference-schedule)"},
+    {"batch", "N", O_BATCH, "minibatch size (default 256; 512 reference)"},
+    {"patience", "N", O_PATIENCE,
+     "stop after N epochs without a better validation MSE and keep the best "
+     "weights; 0 = never (default 2; 0 reference)"},
+    {"reference-schedule", NULL, O_REFERENCE,
+     "the paper's schedule: 130 epochs, lr 1e-5, batch 512, no early stop"},
+    {"seed", "N", O_SEED, "initialization, shuffling and k-means seeding "
+     "(default 1); same seed and threads, same model bytes"},
+    {"timings", NULL, O_TIMINGS,
+     "end stderr with one JSON line: per-stage seconds, val_mse, "
+     "kmeans_inertia, epochs"},
+    {NULL, NULL, 0, NULL}};
+
 int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
-  enum {
-    O_OUT = 2000, O_CLUSTERS, O_INPUT_CLUSTERS, O_EPOCHS, O_LR, O_BATCH,
-    O_REFERENCE, O_SEED, O_TIMINGS, O_KMEANS_ITER, O_PATIENCE
-  };
-  static const struct option opts[] = {
-      {"out", required_argument, NULL, O_OUT},
-      {"clusters", required_argument, NULL, O_CLUSTERS},
-      {"input-clusters", required_argument, NULL, O_INPUT_CLUSTERS},
-      {"epochs", required_argument, NULL, O_EPOCHS},
-      {"lr", required_argument, NULL, O_LR},
-      {"batch", required_argument, NULL, O_BATCH},
-      {"reference-schedule", no_argument, NULL, O_REFERENCE},
-      {"seed", required_argument, NULL, O_SEED},
-      {"timings", no_argument, NULL, O_TIMINGS},
-      {"kmeans-iter", required_argument, NULL, O_KMEANS_ITER},
-      {"patience", required_argument, NULL, O_PATIENCE},
-      CS_CLI_COMMON_OPTIONS,
-      {NULL, 0, NULL, 0}};
   cs_train_params_t mp;
   cs_train_params_default(&mp);
   const char *out_path = NULL;
   long long epochs = -1, batch = -1, seed = 1, patience = -1, v;
   double lr = -1.0;
-  int reference = 0, timings = 0, opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  int reference = 0, timings = 0, opt, status;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_OUT: out_path = optarg; break;
     case O_CLUSTERS:
@@ -77,10 +90,7 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
       if (cs_cli_parse_int(cli, "--patience", optarg, 0, 100000, &patience) < 0)
         return 2;
       break;
-    default: {
-      int r = cs_cli_default_option(cli, opt, optarg);
-      if (r != 1) return r < 0 ? 2 : 0;
-    }
+    case CS_CLI_STOP: return status;
     }
   }
   if (optind != argc - 1)

@@ -15,13 +15,33 @@
 typedef struct {
   const char *name, *usage, *help;
   int (*fn)(int, char **, cs_cli_t *);
+  const cs_cli_flag_t *flags;
+  int strategy;
 } command_t;
 
+#define CS__CLI_FLAGS_1(ident) cs_cmd_##ident##_flags
+#define CS__CLI_FLAGS_0(ident) NULL
 static const command_t commands[] = {
-#define CS_COMMAND(ident, name, usage, help) {name, usage, help, cs_cmd_##ident},
+#define CS_COMMAND(ident, name, usage, help, flags, strategy) \
+  {name, usage, help, cs_cmd_##ident, CS__CLI_FLAGS_##flags(ident), strategy},
 #include "cli/commands.def"
 #undef CS_COMMAND
 };
+
+/* The flags every command takes, and those of the recommending commands. */
+static const cs_cli_flag_t common_flags[] = {
+    {"quiet", NULL, CS_CLI_OPT_QUIET, "no progress lines, no info logs"},
+    {"threads", "N", CS_CLI_OPT_THREADS,
+     "worker threads (default: every core of the machine)"},
+    {"help", NULL, CS_CLI_OPT_HELP, "print this help"},
+    {NULL, NULL, 0, NULL}};
+static const cs_cli_flag_t strategy_flags[] = {
+    {"k", "N", CS_CLI_OPT_K, "songs per list, K (default 50)"},
+    {"soft-m", "M", CS_CLI_OPT_SOFT_M,
+     "soft: segments a user is spread over (default 5, at most 32)"},
+    {"soft-margin", "N", CS_CLI_OPT_SOFT_MARGIN,
+     "soft: slots beyond K in the allocation (default 4)"},
+    {NULL, NULL, 0, NULL}};
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
 static const command_t *find_command(const char *name) {
@@ -64,11 +84,85 @@ int cs_cli_usage_error(const cs_cli_t *cli, const char *fmt, ...) {
   return cs_error_exit_status(CS_EUSAGE);
 }
 
+/* "  --name ARG   help", the help wrapped at 78 columns under itself. */
+static void print_flags(const char *title, const cs_cli_flag_t *flags) {
+  if (!flags || !flags->name) return;
+  printf("\n%s:\n", title);
+  for (const cs_cli_flag_t *f = flags; f->name; f++) {
+    char head[64];
+    snprintf(head, sizeof head, "--%s%s%s", f->name, f->arg ? " " : "",
+             f->arg ? f->arg : "");
+    int col = printf("  %-22s", head);
+    if (strlen(head) > 21) { /* no room for a space before the help */
+      printf("\n");
+      col = printf("  %-22s", "");
+    }
+    const char *w = f->help;
+    while (*w) {
+      size_t n = strcspn(w, " ");
+      if (col + 1 + (int)n > 78 && col > 24) {
+        printf("\n%24s", "");
+        col = 24;
+      }
+      col += printf(" %.*s", (int)n, w);
+      w += n;
+      while (*w == ' ') w++;
+    }
+    printf("\n");
+  }
+}
+
 int cs_cli_help(const cs_cli_t *cli) {
-  const command_t *c = find_command(cli->name);
-  printf("usage: %s\n\n%s\n\ncommon options: --quiet, --threads N, --help\n",
-         cli->usage, c ? c->help : "");
+  printf("usage: %s\n\n%s\n", cli->usage, cli->summary ? cli->summary : "");
+  if (cli->flags) print_flags("options", cli->flags);
+  if (cli->strategy_flags) print_flags("list options", strategy_flags);
+  print_flags("common options", common_flags);
   return 0;
+}
+
+/* Append the getopt entries of a flag table. */
+static int add_opts(struct option *o, int n, const cs_cli_flag_t *flags) {
+  for (const cs_cli_flag_t *f = flags; f && f->name; f++)
+    o[n++] = (struct option){f->name, f->arg ? required_argument : no_argument,
+                             NULL, f->id};
+  return n;
+}
+
+static int count_flags(const cs_cli_flag_t *flags) {
+  int n = 0;
+  while (flags && flags[n].name) n++;
+  return n;
+}
+
+int cs_cli_next(cs_cli_t *cli, int argc, char **argv, int *status) {
+  if (!cli->opts) {
+    int n = count_flags(cli->flags) + count_flags(strategy_flags) +
+            count_flags(common_flags);
+    cli->opts = calloc((size_t)n + 1, sizeof *cli->opts);
+    if (!cli->opts) {
+      fprintf(stderr, "coldstart %s: out of memory\n", cli->name);
+      *status = 1;
+      return CS_CLI_STOP;
+    }
+    int k = add_opts(cli->opts, 0, cli->flags);
+    if (cli->strategy_flags) k = add_opts(cli->opts, k, strategy_flags);
+    add_opts(cli->opts, k, common_flags);
+  }
+  int opt;
+  while ((opt = getopt_long(argc, argv, "h", cli->opts, NULL)) != -1) {
+    int r = cs_cli_common_option(cli, opt, optarg);
+    if (r == 0 && (opt == '?' || opt == ':')) {
+      /* getopt already printed what was wrong ("unrecognized option") */
+      cs_cli_usage_error(cli, "bad option");
+      r = -1;
+    }
+    if (r == 0) return opt;
+    if (r < 0 || r == 2) {
+      *status = r < 0 ? 2 : 0;
+      return CS_CLI_STOP;
+    }
+  }
+  return -1;
 }
 
 int cs_cli_parse_int(const cs_cli_t *cli, const char *flag, const char *s,
@@ -159,10 +253,13 @@ int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,
   return 0;
 }
 
+const cs_cli_flag_t cs_cmd_version_flags[] = {{NULL, NULL, 0, NULL}};
+
 int cs_cmd_version(int argc, char **argv, cs_cli_t *cli) {
-  (void)argc;
-  (void)argv;
-  (void)cli;
+  int opt, status = 0;
+  if (argc > 0 && argv)
+    while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1)
+      if (opt == CS_CLI_STOP) return status;
   printf("coldstart %s\n", CS_VERSION);
   return 0;
 }
@@ -198,6 +295,9 @@ int main(int argc, char **argv) {
     }
     cli.name = c->name;
     cli.usage = c->usage;
+    cli.summary = c->help;
+    cli.flags = c->flags;
+    cli.strategy_flags = c->strategy;
     return cs_cli_help(&cli);
   }
   const command_t *c = find_command(name);
@@ -208,6 +308,11 @@ int main(int argc, char **argv) {
   }
   cli.name = c->name;
   cli.usage = c->usage;
+  cli.summary = c->help;
+  cli.flags = c->flags;
+  cli.strategy_flags = c->strategy;
   optind = 1;
-  return c->fn(argc - 1, argv + 1, &cli);
+  int status = c->fn(argc - 1, argv + 1, &cli);
+  free(cli.opts);
+  return status;
 }
