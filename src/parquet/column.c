@@ -19,12 +19,16 @@ void cs_pq_chunk_free(cs_pq_chunk_t *c) {
   memset(c, 0, sizeof *c);
 }
 
-/* Grow *p to hold `need` items of `elem` bytes (amortized doubling). */
+/* Grow *p to hold `need` items of `elem` bytes (amortized doubling). *cap
+ * counts BYTES: one chunk is reused for columns of different widths (an
+ * INT32 column then a DOUBLE one), so a capacity in items would be wrong. */
 static int grow(void **p, int64_t *cap, int64_t need, size_t elem) {
-  if (need <= *cap && *p) return 0;
-  int64_t n = *cap ? *cap : 256;
-  while (n < need) n *= 2;
-  void *q = realloc(*p, (size_t)n * elem);
+  if (need < 0 || (uint64_t)need > (uint64_t)INT64_MAX / 2 / elem) return -1;
+  int64_t bytes = need * (int64_t)elem;
+  if (bytes <= *cap && *p) return 0;
+  int64_t n = *cap > 0 ? *cap : 1024;
+  while (n < bytes) n *= 2;
+  void *q = realloc(*p, (size_t)n);
   if (!q) return -1;
   *p = q;
   *cap = n;
@@ -84,7 +88,7 @@ static int reserve_values(page_ctx_t *pc, cs_pq_chunk_t *out, int64_t n) {
   if (w) {
     if (grow(&out->values, &out->cap_values, out->n_values + n, w))
       return nomem(pc);
-  } else if (grow((void **)&out->offsets, &out->cap_values, out->n_values + n + 1,
+  } else if (grow((void **)&out->offsets, &out->cap_offsets, out->n_values + n + 1,
                   sizeof(int64_t))) {
     return nomem(pc);
   }
@@ -424,7 +428,7 @@ static int read_dictionary(page_ctx_t *pc, const cs__page_header_t *ph,
   d->type_length = pc->out->type_length;
   d->n_values = 0;
   if (d->offsets) d->offsets[0] = 0;
-  else if (grow((void **)&d->offsets, &d->cap_values, 1, sizeof(int64_t)))
+  else if (grow((void **)&d->offsets, &d->cap_offsets, 1, sizeof(int64_t)))
     return nomem(pc);
   d->offsets[0] = 0;
   if ((rc = decode_plain(pc, d, body, (size_t)ph->uncompressed_size,
@@ -549,7 +553,7 @@ int cs_pq_read_chunk(cs_pq_file_t *f, int rg_index, int column,
   out->n_levels = 0;
   out->n_values = 0;
   if (!value_width(out->type)) {
-    if (grow((void **)&out->offsets, &out->cap_values, 1, sizeof(int64_t)))
+    if (grow((void **)&out->offsets, &out->cap_offsets, 1, sizeof(int64_t)))
       return nomem(&pc);
     out->offsets[0] = 0;
   }
