@@ -1,5 +1,6 @@
-/* cmd_import_deezer.c: `coldstart import-deezer DIR --space svd|mf --out
- * FILE`: Deezer's public release folder -> prepared dataset file. */
+/* cmd_import_deezer.c: `coldstart import-deezer DIR --out FILE [--space
+ * auto|svd|mf]`: Deezer's public release folder -> prepared dataset file
+ * (the flags and their defaults are documented in commands.def). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@ int cs_cmd_import_deezer(int argc, char **argv, cs_cli_t *cli) {
       {"out", required_argument, NULL, 'o'},
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
-  const char *space = NULL, *out = NULL;
+  const char *space = "auto", *out = NULL;
   int opt;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
@@ -25,8 +26,8 @@ int cs_cmd_import_deezer(int argc, char **argv, cs_cli_t *cli) {
     }
   }
   if (optind != argc - 1) return cs_cli_usage_error(cli, "expected one release DIR");
-  if (!space || (strcmp(space, "svd") && strcmp(space, "mf")))
-    return cs_cli_usage_error(cli, "--space must be svd or mf");
+  if (strcmp(space, "auto") && strcmp(space, "svd") && strcmp(space, "mf"))
+    return cs_cli_usage_error(cli, "--space must be auto, svd or mf, not '%s'", space);
   if (!out) return cs_cli_usage_error(cli, "--out FILE is required");
   cs_err_t err;
   cs_err_clear(&err);
@@ -35,8 +36,8 @@ int cs_cmd_import_deezer(int argc, char **argv, cs_cli_t *cli) {
     return cs_cli_report(cli, &err);
   int rc = cs_dataset_save(&ds, out, &err);
   if (!rc)
-    cs_log(&cli->ctx, CS_LOG_INFO, "wrote %s: %lld songs, dim %d, %d features, "
-           "users train/validation/test %lld/%lld/%lld", out,
+    cs_log(&cli->ctx, CS_LOG_INFO, "wrote %s: %s space, %lld songs, dim %d, %d "
+           "features, users train/validation/test %lld/%lld/%lld", out, ds.space,
            (long long)ds.n_songs, ds.dim, ds.n_features,
            (long long)ds.splits[0].n_users, (long long)ds.splits[1].n_users,
            (long long)ds.splits[2].n_users);
