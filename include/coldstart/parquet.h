@@ -132,6 +132,8 @@ const char *cs_pq_logical_name(int logical_type);
 /* A decoded column chunk: levels for every slot, values for the non-null
  * ones only (dense). Reused across reads: cs_pq_read_chunk grows buffers. */
 typedef struct cs_pq_chunk {
+  const char *file;     /* name of the file it was read from (the handle's;
+                           valid while the handle is open), for messages */
   int type;             /* physical type */
   int type_length;
   int max_def, max_rep;

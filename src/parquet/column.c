@@ -538,6 +538,7 @@ int cs_pq_read_chunk(cs_pq_file_t *f, int rg_index, int column,
   const cs_pq_column_meta_t *cm = &rg->columns[column];
   const cs_pq_column_t *col = &f->columns[column];
   page_ctx_t pc = {f, col, out, err, cm->codec, 0};
+  out->file = f->name;
   out->type = col->type;
   out->type_length = col->type_length;
   if (out->max_def != col->max_def || out->max_rep != col->max_rep) {
@@ -637,8 +638,8 @@ int cs_pq_cursor_next(cs_pq_cursor_t *cur, cs_pq_row_t *row, cs_err_t *err) {
   const cs_pq_chunk_t *c = cur->chunk;
   int64_t s = cur->slot;
   if (s >= c->n_levels)
-    return cs_err_set(err, CS_ERANGE, "column '%s': no more rows",
-                      cur->col->path);
+    return cs_err_set(err, CS_ERANGE, "%s: column '%s': no more rows",
+                      c->file ? c->file : "?", cur->col->path);
   row->slot = s;
   row->value = cur->value;
   int d = c->def ? c->def[s] : c->max_def;
@@ -654,9 +655,9 @@ int cs_pq_cursor_next(cs_pq_cursor_t *cur, cs_pq_row_t *row, cs_err_t *err) {
     row->n_elems = 0;
     cur->slot = s + 1;
     if (cur->slot < c->n_levels && c->rep[cur->slot] != 0)
-      return cs_err_set(err, CS_EFORMAT, "column '%s': level slot %lld "
-                        "continues a null or empty list", cur->col->path,
-                        (long long)cur->slot);
+      return cs_err_set(err, CS_EFORMAT, "%s: column '%s': level slot %lld "
+                        "continues a null or empty list", c->file ? c->file : "?",
+                        cur->col->path, (long long)cur->slot);
     return 0;
   }
   row->is_null = 0;
@@ -664,9 +665,9 @@ int cs_pq_cursor_next(cs_pq_cursor_t *cur, cs_pq_row_t *row, cs_err_t *err) {
   while (e < c->n_levels && c->rep[e] != 0) {
     int de = c->def ? c->def[e] : c->max_def;
     if (de < cur->col->def_elem)
-      return cs_err_set(err, CS_EFORMAT, "column '%s': level slot %lld: "
-                        "missing list element inside a list", cur->col->path,
-                        (long long)e);
+      return cs_err_set(err, CS_EFORMAT, "%s: column '%s': level slot %lld: "
+                        "missing list element inside a list", c->file ? c->file : "?",
+                        cur->col->path, (long long)e);
     e++;
   }
   row->n_elems = e - s;
