@@ -149,7 +149,6 @@ static void test_all_types_one_file(void **state) {
     size_t size;
     uint8_t *file = pqw_file(cols, n_cols, k ? several : one, k ? 3 : 1, &size);
     read_all_reused(file, size, cols, n_cols, k ? several : one, k ? 3 : 1);
-    save_seed(k ? "mixed_all_types_rg3" : "mixed_all_types", file, size);
     free(file);
   }
   /* small seeds for the fuzzer: a narrow column, then a wide one */
