@@ -1,11 +1,14 @@
 # fuzz.mk: libFuzzer targets (clang). `make fuzz` (= make -f fuzz.mk) builds
 # them into build-fuzz/; run e.g.
 #   build-fuzz/parquet_fuzz -max_total_time=300 build-fuzz/corpus/parquet
-# (the corpus directory is seeded with every Parquet fixture in ../shared and,
-# when `make` has built it, the unit test's small hand-built files).
+# (the corpus directory is seeded with every Parquet file of the project's
+# fixtures, tests/fixtures/parquet, and, when `make` has built them, the
+# unit tests' small hand-built files: dictionary, snappy and delta-string
+# pages, and mixed-width files where narrow columns (INT32, FLOAT, BOOLEAN)
+# precede wide ones (INT64, DOUBLE, INT96), PLAIN and dictionary-encoded).
 CC := clang
 BUILD := build-fuzz
-CS_SHARED ?= ../shared
+FIXTURES := tests/fixtures/parquet
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -I/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS := -std=c11 -Wall -Wextra -Wno-unused-parameter -pthread $(FUZZ_FLAGS)
@@ -36,11 +39,11 @@ $(BUILD)/%_fuzz: $(BUILD)/src/fuzz/%_fuzz.o $(BUILD)/libcoldstart-fuzz.a
 
 corpus:
 	@mkdir -p $(BUILD)/corpus/parquet
-	@n=0; for f in $$(find $(CS_SHARED)/fixtures -name '*.parquet'); do \
+	@n=0; for f in $$(find $(FIXTURES) -name '*.parquet' | sort); do \
 	  n=$$((n+1)); cp -f $$f $(BUILD)/corpus/parquet/seed_$$n.parquet; done
 	@# small hand-built files (dictionary, snappy, delta strings) from the test
-	@if [ -x build/tests/parquet/parquet_test ]; then \
-	  CS_SHARED=$(CS_SHARED) CS_PQ_SEED_DIR=$(BUILD)/corpus/parquet \
-	    build/tests/parquet/parquet_test >/dev/null 2>&1 || true; fi
+	@for t in parquet_test mixed_types_test; do \
+	  if [ -x build/tests/parquet/$$t ]; then \
+	    CS_PQ_SEED_DIR=$(BUILD)/corpus/parquet build/tests/parquet/$$t >/dev/null 2>&1 || true; fi; done
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

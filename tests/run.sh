@@ -6,7 +6,6 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export COLDSTART="$PWD/$BUILD/coldstart"
-export CS_SHARED=${CS_SHARED:-$PWD/../shared}
 export CS_TMP=${CS_TMP:-$(mktemp -d /tmp/coldstart-tests.XXXXXX)}
 filter=${1:-}
 passed=0

@@ -132,6 +132,8 @@ const char *cs_pq_logical_name(int logical_type);
 /* A decoded column chunk: levels for every slot, values for the non-null
  * ones only (dense). Reused across reads: cs_pq_read_chunk grows buffers. */
 typedef struct cs_pq_chunk {
+  const char *file;     /* name of the file it was read from (the handle's;
+                           valid while the handle is open), for messages */
   int type;             /* physical type */
   int type_length;
   int max_def, max_rep;
@@ -145,8 +147,10 @@ typedef struct cs_pq_chunk {
                            items; for byte arrays see below */
   int64_t *offsets;     /* BYTE_ARRAY / FIXED_LEN: [n_values + 1] into bytes */
   uint8_t *bytes;
-  /* capacities (internal) */
-  int64_t cap_levels, cap_values, cap_bytes;
+  /* capacities (internal): cap_levels in slots; cap_values, cap_offsets
+   * and cap_bytes in BYTES of their buffers (the chunk is reused across
+   * columns of different widths) */
+  int64_t cap_levels, cap_values, cap_offsets, cap_bytes;
 } cs_pq_chunk_t;
 
 void cs_pq_chunk_init(cs_pq_chunk_t *c);

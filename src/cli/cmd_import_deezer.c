@@ -1,32 +1,42 @@
-/* cmd_import_deezer.c: `coldstart import-deezer DIR --space svd|mf --out
- * FILE`: Deezer's public release folder -> prepared dataset file. */
+/* cmd_import_deezer.c: `coldstart import-deezer DIR --out FILE [--space
+ * auto|svd|mf]`: Deezer's public release folder -> prepared dataset file
+ * (what is read, writer by writer: docs/parquet.md). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "coldstart/importer.h"
 
+enum { O_SPACE = 2000, O_OUT };
+
+const cs_cli_flag_t cs_cmd_import_deezer_flags[] = {
+    {"out", "FILE", O_OUT, "the dataset file to write (required; written to "
+     "a temporary name, then renamed)"},
+    {"space", "SPACE", O_SPACE,
+     "auto (default), svd or mf. auto: the space named in the feature files' "
+     "names (user_features_<split>_<space>.parquet, Deezer's README) or, "
+     "with no space in the names (user_features_<split>.parquet, the Zenodo "
+     "page), the one whose song embeddings (features_svd, features_mf) are "
+     "as wide as the feature blocks (the release: 128 svd, 256 mf). A "
+     "--space that disagrees with the files' width is an error naming "
+     "both. Lists may be Parquet lists or JSON text (fastparquet); rows are "
+     "matched by song_index / user_index, in any order; null features and "
+     "counts become 0"},
+    {NULL, NULL, 0, NULL}};
+
 int cs_cmd_import_deezer(int argc, char **argv, cs_cli_t *cli) {
-  static const struct option opts[] = {
-      {"space", required_argument, NULL, 's'},
-      {"out", required_argument, NULL, 'o'},
-      CS_CLI_COMMON_OPTIONS,
-      {NULL, 0, NULL, 0}};
-  const char *space = NULL, *out = NULL;
-  int opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  const char *space = "auto", *out = NULL;
+  int opt, status;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
-    case 's': space = optarg; break;
-    case 'o': out = optarg; break;
-    default: {
-      int r = cs_cli_default_option(cli, opt, optarg);
-      if (r != 1) return r < 0 ? 2 : 0;
-    }
+    case O_SPACE: space = optarg; break;
+    case O_OUT: out = optarg; break;
+    case CS_CLI_STOP: return status;
     }
   }
   if (optind != argc - 1) return cs_cli_usage_error(cli, "expected one release DIR");
-  if (!space || (strcmp(space, "svd") && strcmp(space, "mf")))
-    return cs_cli_usage_error(cli, "--space must be svd or mf");
+  if (strcmp(space, "auto") && strcmp(space, "svd") && strcmp(space, "mf"))
+    return cs_cli_usage_error(cli, "--space must be auto, svd or mf, not '%s'", space);
   if (!out) return cs_cli_usage_error(cli, "--out FILE is required");
   cs_err_t err;
   cs_err_clear(&err);
@@ -35,8 +45,8 @@ int cs_cmd_import_deezer(int argc, char **argv, cs_cli_t *cli) {
     return cs_cli_report(cli, &err);
   int rc = cs_dataset_save(&ds, out, &err);
   if (!rc)
-    cs_log(&cli->ctx, CS_LOG_INFO, "wrote %s: %lld songs, dim %d, %d features, "
-           "users train/validation/test %lld/%lld/%lld", out,
+    cs_log(&cli->ctx, CS_LOG_INFO, "wrote %s: %s space, %lld songs, dim %d, %d "
+           "features, users train/validation/test %lld/%lld/%lld", out, ds.space,
            (long long)ds.n_songs, ds.dim, ds.n_features,
            (long long)ds.splits[0].n_users, (long long)ds.splits[1].n_users,
            (long long)ds.splits[2].n_users);

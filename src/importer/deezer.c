@@ -1,13 +1,19 @@
 /* deezer.c: `import-deezer`: reads Deezer's release (song and user
  * embeddings, per-split user features) with our Parquet reader and builds the
  * prepared dataset. Rows are matched by song_index / user_index, never by
- * position; nulls become 0. */
+ * position; nulls become 0. Embedding lists may be Parquet lists (pyarrow,
+ * DuckDB, Spark) or JSON text (fastparquet, what Deezer's pipeline wrote);
+ * feature files may carry the space in their name or not (then the space
+ * follows from the width of their blocks). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coldstart/importer.h"
 #include "coldstart/parquet.h"
+#include "importer/json_list.h"
 
 typedef struct {
   int64_t key;
@@ -70,13 +76,64 @@ static int read_ids(cs_pq_file_t *f, const char *name, int64_t *ids,
   return 0;
 }
 
-/* Read a list<double> embedding column into emb[row * dim] as float, with
- * present[row] = 0 for null lists (when allowed) . All lists must hold `dim`
- * values (dim <= 0: take the first list's length into *dim). */
+/* The leaf column of embedding field `name`: a list of numbers, or (*is_text
+ * = 1) a flat BYTE_ARRAY holding each list as JSON text (fastparquet's list
+ * encoding, annotated JSON or UTF8). */
+static int embedding_column(cs_pq_file_t *f, const char *name, int *is_text,
+                            cs_err_t *err) {
+  int fi = cs_pq_find_field(f, name);
+  if (fi < 0)
+    return cs_err_set(err, CS_EFORMAT, "%s: no column '%s'", cs_pq_name(f), name);
+  const cs_pq_field_t *fd = cs_pq_field(f, fi);
+  if (fd->column >= 0 && !fd->is_list &&
+      cs_pq_column(f, fd->column)->type == CS_PQ_BYTE_ARRAY) {
+    *is_text = 1;
+    return fd->column;
+  }
+  *is_text = 0;
+  if (fd->column >= 0 && !fd->is_list)
+    return cs_err_set(err, CS_EFORMAT, "%s: column '%s' is neither a list nor "
+                      "JSON text (%s)", cs_pq_name(f), name,
+                      cs_pq_type_name(cs_pq_column(f, fd->column)->type));
+  return field_column(f, name, 1, err);
+}
+
+/* One row of an embedding column: its length, and with `dst` its values
+ * (the first `cap` of them) as floats. */
+static int embedding_row(cs_pq_file_t *f, const char *name, int is_text,
+                         const cs_pq_chunk_t *ch, const cs_pq_row_t *row,
+                         int64_t at, float *dst, int64_t cap, int64_t *n,
+                         cs_err_t *err) {
+  if (is_text) {
+    char why[160];
+    const uint8_t *text = ch->bytes + ch->offsets[row->value];
+    size_t len = (size_t)(ch->offsets[row->value + 1] - ch->offsets[row->value]);
+    if (cs__json_list_parse(text, len, dst, dst ? cap : 0, n, why, sizeof why))
+      return cs_err_set(err, CS_EFORMAT, "%s: row %lld: column '%s': JSON list: %s",
+                        cs_pq_name(f), (long long)at, name, why);
+    return 0;
+  }
+  *n = row->n_elems;
+  if (!dst) return 0;
+  int64_t v = row->value;
+  for (int64_t e = 0; e < row->n_elems && e < cap; e++) {
+    if (cs_pq_slot_null(ch, row->slot + e))
+      return cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' element %lld is null",
+                        cs_pq_name(f), (long long)at, name, (long long)e);
+    dst[e] = (float)cs_pq_value_double(ch, v++);
+  }
+  return 0;
+}
+
+/* Read an embedding column (list or JSON text) into emb[row * dim] as
+ * float, with present[row] = 0 for null lists (when allowed). All lists
+ * must hold `dim` values (dim <= 0: take the first list's length into
+ * *dim). */
 static int read_embeddings(cs_pq_file_t *f, const char *name, int *dim,
                            float **emb_out, uint8_t *present,
                            cs_pq_chunk_t *ch, cs_err_t *err) {
-  int col = field_column(f, name, 1, err);
+  int is_text;
+  int col = embedding_column(f, name, &is_text, err);
   if (col < 0) return col;
   int64_t n = cs_pq_num_rows(f), base = 0;
   float *emb = NULL;
@@ -88,7 +145,7 @@ static int read_embeddings(cs_pq_file_t *f, const char *name, int *dim,
     for (int64_t r = 0; r < ch->n_rows && !rc; r++) {
       cs_pq_row_t row;
       if ((rc = cs_pq_cursor_next(&cur, &row, err))) break;
-      int64_t at = base + r;
+      int64_t at = base + r, n_got;
       if (row.is_null) {
         if (!present) {
           rc = cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' is null",
@@ -99,31 +156,27 @@ static int read_embeddings(cs_pq_file_t *f, const char *name, int *dim,
         continue;
       }
       if (*dim <= 0) {
-        if (row.n_elems <= 0 || row.n_elems > 1 << 20) {
+        if ((rc = embedding_row(f, name, is_text, ch, &row, at, NULL, 0, &n_got, err)))
+          break;
+        if (n_got <= 0 || n_got > 1 << 20) {
           rc = cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' has %lld values",
-                          cs_pq_name(f), (long long)at, name, (long long)row.n_elems);
+                          cs_pq_name(f), (long long)at, name, (long long)n_got);
           break;
         }
-        *dim = (int)row.n_elems;
+        *dim = (int)n_got;
       }
       if (!emb && !(emb = calloc((size_t)(n ? n : 1) * (size_t)*dim, sizeof *emb))) {
         rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", cs_pq_name(f));
         break;
       }
-      if (row.n_elems != *dim) {
+      if ((rc = embedding_row(f, name, is_text, ch, &row, at, emb + at * *dim, *dim,
+                              &n_got, err)))
+        break;
+      if (n_got != *dim) {
         rc = cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' has %lld values, "
                         "expected %d", cs_pq_name(f), (long long)at, name,
-                        (long long)row.n_elems, *dim);
+                        (long long)n_got, *dim);
         break;
-      }
-      int64_t v = row.value;
-      for (int64_t e = 0; e < row.n_elems; e++) {
-        if (cs_pq_slot_null(ch, row.slot + e)) {
-          rc = cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' element %lld "
-                          "is null", cs_pq_name(f), (long long)at, name, (long long)e);
-          break;
-        }
-        emb[at * *dim + e] = (float)cs_pq_value_double(ch, v++);
       }
       if (present) present[at] = 1;
     }
@@ -137,6 +190,33 @@ static int read_embeddings(cs_pq_file_t *f, const char *name, int *dim,
     return rc;
   }
   *emb_out = emb;
+  return 0;
+}
+
+/* Width of embedding field `name`: the length of its first non-null list;
+ * 0 when the file has no such field or only null lists. */
+static int embedding_width(cs_pq_file_t *f, const char *name, cs_pq_chunk_t *ch,
+                           int *width, cs_err_t *err) {
+  *width = 0;
+  if (cs_pq_find_field(f, name) < 0) return 0;
+  int is_text;
+  int col = embedding_column(f, name, &is_text, err);
+  if (col < 0) return col;
+  for (int g = 0; g < cs_pq_n_row_groups(f); g++) {
+    int rc = cs_pq_read_chunk(f, g, col, ch, err);
+    if (rc) return rc;
+    cs_pq_cursor_t cur;
+    cs_pq_cursor_init(&cur, ch, cs_pq_column(f, col));
+    for (int64_t r = 0; r < ch->n_rows; r++) {
+      cs_pq_row_t row;
+      int64_t n;
+      if ((rc = cs_pq_cursor_next(&cur, &row, err))) return rc;
+      if (row.is_null) continue;
+      if ((rc = embedding_row(f, name, is_text, ch, &row, r, NULL, 0, &n, err))) return rc;
+      *width = n > INT_MAX ? INT_MAX : (int)n;
+      return 0;
+    }
+  }
   return 0;
 }
 
@@ -169,11 +249,9 @@ typedef struct {
   uint8_t *user_present;
 } tables_t;
 
-static int read_songs(const char *dir, const char *space, cs_dataset_t *ds,
+static int read_songs(cs_pq_file_t *f, const char *space, cs_dataset_t *ds,
                       tables_t *t, cs_pq_chunk_t *ch, cs_err_t *err) {
-  cs_pq_file_t *f;
-  int rc = open_in(&f, dir, "song_embeddings.parquet", err);
-  if (rc) return rc;
+  int rc = 0;
   char col[64];
   snprintf(col, sizeof col, "features_%s", space);
   int64_t n = cs_pq_num_rows(f);
@@ -210,7 +288,6 @@ static int read_songs(const char *dir, const char *space, cs_dataset_t *ds,
   t->dim = dim;
   free(ids);
   free(emb);
-  cs_pq_close(f);
   return rc;
 }
 
@@ -244,16 +321,122 @@ static int read_users(const char *dir, const char *space, tables_t *t,
   return rc;
 }
 
-/* The feature column names, in layout order. */
+/* The name of feature column j (0 <= j < cs_n_features(dim)) in the
+ * feature layout's order (layout.h spells the names). */
 static int feature_name(int j, int dim, char *buf, size_t cap) {
   return cs_feature_column_name(dim, j, buf, cap);
 }
 
-static int read_split(const char *dir, const char *space, int split,
+/* Width of a feature file's blocks: how many of the first block's columns
+ * (<block>_embedding0, 1, ...) it has. */
+static int block_width(cs_pq_file_t *f) {
+  enum { MAX_WIDTH = 1 << 20 };
+  char name[96];
+  int w = 0;
+  while (w < MAX_WIDTH) {
+    feature_name(w, MAX_WIDTH, name, sizeof name);
+    if (cs_pq_find_field(f, name) < 0) break;
+    w++;
+  }
+  return w;
+}
+
+/* Which feature file each split reads and the space of the dataset. The
+ * release names them two ways: user_features_{split}_{svd,mf}.parquet
+ * (Deezer's README) and user_features_{split}.parquet (the Zenodo page). */
+static const char *const space_names[2] = {"svd", "mf"};
+
+typedef struct {
+  int space;                    /* 0 svd, 1 mf */
+  char files[CS_N_SPLITS][96];  /* file name inside the folder */
+} layout_t;
+
+static int in_dir(const char *dir, const char *file) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  return access(path, F_OK) == 0;
+}
+
+/* Open `file` and read its block width. */
+static int file_block_width(const char *dir, const char *file, int *w, cs_err_t *err) {
+  cs_pq_file_t *f;
+  int rc = open_in(&f, dir, file, err);
+  if (rc) return rc;
+  *w = block_width(f);
+  cs_pq_close(f);
+  return 0;
+}
+
+/* space: -1 to detect. widths[s]: width of features_<s> in
+ * song_embeddings.parquet (0 when absent). */
+static int resolve_layout(const char *dir, int space, const int widths[2],
+                          layout_t *lay, cs_err_t *err) {
+  char plain[CS_N_SPLITS][96], sfx[CS_N_SPLITS][2][96];
+  int have_plain[CS_N_SPLITS], have_sfx[CS_N_SPLITS][2], first_plain = -1;
+  int any_sfx[2] = {0, 0};
+  for (int s = 0; s < CS_N_SPLITS; s++) {
+    snprintf(plain[s], sizeof plain[s], "user_features_%s.parquet", cs_split_name(s));
+    have_plain[s] = in_dir(dir, plain[s]);
+    if (have_plain[s] && first_plain < 0) first_plain = s;
+    for (int k = 0; k < 2; k++) {
+      snprintf(sfx[s][k], sizeof sfx[s][k], "user_features_%s_%s.parquet",
+               cs_split_name(s), space_names[k]);
+      have_sfx[s][k] = in_dir(dir, sfx[s][k]);
+      any_sfx[k] |= have_sfx[s][k];
+    }
+  }
+  char how[192];
+  int rc, w;
+  if (space >= 0) {
+    snprintf(how, sizeof how, "--space %s", space_names[space]);
+  } else if (first_plain >= 0) {
+    /* no space in the name: the one whose song embeddings are as wide */
+    if ((rc = file_block_width(dir, plain[first_plain], &w, err))) return rc;
+    if (widths[0] == widths[1])
+      return cs_err_set(err, CS_EINVAL, "%s/%s: cannot tell the space: features_svd "
+                        "and features_mf of song_embeddings.parquet are both %d wide; "
+                        "pass --space svd or --space mf", dir, plain[first_plain], w);
+    space = w == widths[0] ? 0 : w == widths[1] ? 1 : -1;
+    if (space < 0)
+      return cs_err_set(err, CS_EFORMAT, "%s/%s: its blocks are %d wide, but "
+                        "song_embeddings.parquet's features_svd is %d wide and "
+                        "features_mf %d", dir, plain[first_plain], w, widths[0], widths[1]);
+    snprintf(how, sizeof how, "space %s (detected from the %d-wide blocks of %s)",
+             space_names[space], w, plain[first_plain]);
+  } else if (any_sfx[0] && any_sfx[1]) {
+    return cs_err_set(err, CS_EINVAL, "%s holds feature files of both spaces "
+                      "(user_features_*_svd.parquet and user_features_*_mf.parquet): "
+                      "pass --space svd or --space mf", dir);
+  } else {
+    space = any_sfx[1] ? 1 : 0;
+    snprintf(how, sizeof how, "space %s (from the file names)", space_names[space]);
+  }
+  lay->space = space;
+  for (int s = 0; s < CS_N_SPLITS; s++) {
+    const char *file = have_sfx[s][space] ? sfx[s][space] : have_plain[s] ? plain[s] : NULL;
+    if (!file)
+      return cs_err_set(err, CS_ENOTFOUND, "%s: no %s or %s", dir, sfx[s][space], plain[s]);
+    snprintf(lay->files[s], sizeof lay->files[s], "%s", file);
+    if (!widths[space]) continue; /* read_songs reports the missing column */
+    if ((rc = file_block_width(dir, file, &w, err))) return rc;
+    if (w == widths[space]) continue;
+    int other = 1 - space;
+    if (w == widths[other])
+      return cs_err_set(err, CS_EINVAL, "%s disagrees with %s/%s: its blocks are %d "
+                        "wide, the width of features_%s (space %s), not %d as "
+                        "features_%s (space %s)", how, dir, file, w, space_names[other],
+                        space_names[other], widths[space], space_names[space],
+                        space_names[space]);
+    return cs_err_set(err, CS_EFORMAT, "%s/%s: its blocks are %d wide, but features_%s "
+                      "of song_embeddings.parquet is %d wide (%s)", dir, file, w,
+                      space_names[space], widths[space], how);
+  }
+  return 0;
+}
+
+static int read_split(const char *dir, const char *file, int split,
                       const tables_t *t, cs_split_t *sp, const cs_ctx_t *ctx,
                       cs_pq_chunk_t *ch, cs_err_t *err) {
-  char file[128];
-  snprintf(file, sizeof file, "user_features_%s_%s.parquet", cs_split_name(split), space);
   cs_pq_file_t *f;
   int rc = open_in(&f, dir, file, err);
   if (rc) return rc;
@@ -408,30 +591,48 @@ static int read_split(const char *dir, const char *space, int split,
 int cs_import_deezer(const char *dir, const char *space, cs_dataset_t *ds,
                      const cs_ctx_t *ctx, cs_err_t *err) {
   memset(ds, 0, sizeof *ds);
-  if (!space || (strcmp(space, "svd") && strcmp(space, "mf")))
-    return cs_err_set(err, CS_EINVAL, "space must be 'svd' or 'mf', not '%s'",
-                      space ? space : "(null)");
-  snprintf(ds->space, sizeof ds->space, "%s", space);
+  int want = -1;
+  if (space && *space && strcmp(space, "auto")) {
+    want = !strcmp(space, "svd") ? 0 : !strcmp(space, "mf") ? 1 : -2;
+    if (want == -2)
+      return cs_err_set(err, CS_EINVAL, "space must be 'svd', 'mf' or 'auto', not "
+                        "'%s'", space);
+  }
   snprintf(ds->source, sizeof ds->source, "import-deezer");
   tables_t t;
   memset(&t, 0, sizeof t);
   cs_pq_chunk_t ch;
   cs_pq_chunk_init(&ch);
   double t0 = cs_now();
-  int rc = read_songs(dir, space, ds, &t, &ch, err);
-  if (!rc) rc = read_users(dir, space, &t, &ch, err);
+  cs_pq_file_t *songs;
+  layout_t lay;
+  int widths[2] = {0, 0};
+  int rc = open_in(&songs, dir, "song_embeddings.parquet", err);
+  if (rc) return rc;
+  for (int k = 0; k < 2 && !rc; k++) { /* both: a disagreement names both */
+    char col[64];
+    snprintf(col, sizeof col, "features_%s", space_names[k]);
+    rc = embedding_width(songs, col, &ch, &widths[k], err);
+  }
+  if (!rc) rc = resolve_layout(dir, want, widths, &lay, err);
+  if (!rc) {
+    snprintf(ds->space, sizeof ds->space, "%s", space_names[lay.space]);
+    rc = read_songs(songs, ds->space, ds, &t, &ch, err);
+  }
+  cs_pq_close(songs);
+  if (!rc) rc = read_users(dir, ds->space, &t, &ch, err);
   ds->dim = t.dim;
   ds->n_features = cs_n_features(t.dim);
   for (int s = 0; s < CS_N_SPLITS && !rc; s++) {
-    rc = read_split(dir, space, s, &t, &ds->splits[s], ctx, &ch, err);
+    rc = read_split(dir, lay.files[s], s, &t, &ds->splits[s], ctx, &ch, err);
     if (!rc)
-      cs_log(ctx, CS_LOG_INFO, "import-deezer: %s: %lld users, %lld truth "
-             "entries", cs_split_name(s), (long long)ds->splits[s].n_users,
+      cs_log(ctx, CS_LOG_INFO, "import-deezer: %s: %s: %lld users, %lld truth "
+             "entries", cs_split_name(s), lay.files[s], (long long)ds->splits[s].n_users,
              (long long)ds->splits[s].truth_indptr[ds->splits[s].n_users]);
   }
   if (!rc)
     cs_log(ctx, CS_LOG_INFO, "import-deezer: %s space, dim %d, %lld songs, "
-           "%lld user embeddings in %.2fs", space, t.dim, (long long)t.n_songs,
+           "%lld user embeddings in %.2fs", ds->space, t.dim, (long long)t.n_songs,
            (long long)t.n_users, cs_now() - t0);
   cs_pq_chunk_free(&ch);
   free(t.song_rows);

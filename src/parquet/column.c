@@ -19,12 +19,16 @@ void cs_pq_chunk_free(cs_pq_chunk_t *c) {
   memset(c, 0, sizeof *c);
 }
 
-/* Grow *p to hold `need` items of `elem` bytes (amortized doubling). */
+/* Grow *p to hold `need` items of `elem` bytes (amortized doubling). *cap
+ * counts BYTES: one chunk is reused for columns of different widths (an
+ * INT32 column then a DOUBLE one), so a capacity in items would be wrong. */
 static int grow(void **p, int64_t *cap, int64_t need, size_t elem) {
-  if (need <= *cap && *p) return 0;
-  int64_t n = *cap ? *cap : 256;
-  while (n < need) n *= 2;
-  void *q = realloc(*p, (size_t)n * elem);
+  if (need < 0 || (uint64_t)need > (uint64_t)INT64_MAX / 2 / elem) return -1;
+  int64_t bytes = need * (int64_t)elem;
+  if (bytes <= *cap && *p) return 0;
+  int64_t n = *cap > 0 ? *cap : 1024;
+  while (n < bytes) n *= 2;
+  void *q = realloc(*p, (size_t)n);
   if (!q) return -1;
   *p = q;
   *cap = n;
@@ -84,7 +88,7 @@ static int reserve_values(page_ctx_t *pc, cs_pq_chunk_t *out, int64_t n) {
   if (w) {
     if (grow(&out->values, &out->cap_values, out->n_values + n, w))
       return nomem(pc);
-  } else if (grow((void **)&out->offsets, &out->cap_values, out->n_values + n + 1,
+  } else if (grow((void **)&out->offsets, &out->cap_offsets, out->n_values + n + 1,
                   sizeof(int64_t))) {
     return nomem(pc);
   }
@@ -424,7 +428,7 @@ static int read_dictionary(page_ctx_t *pc, const cs__page_header_t *ph,
   d->type_length = pc->out->type_length;
   d->n_values = 0;
   if (d->offsets) d->offsets[0] = 0;
-  else if (grow((void **)&d->offsets, &d->cap_values, 1, sizeof(int64_t)))
+  else if (grow((void **)&d->offsets, &d->cap_offsets, 1, sizeof(int64_t)))
     return nomem(pc);
   d->offsets[0] = 0;
   if ((rc = decode_plain(pc, d, body, (size_t)ph->uncompressed_size,
@@ -534,6 +538,7 @@ int cs_pq_read_chunk(cs_pq_file_t *f, int rg_index, int column,
   const cs_pq_column_meta_t *cm = &rg->columns[column];
   const cs_pq_column_t *col = &f->columns[column];
   page_ctx_t pc = {f, col, out, err, cm->codec, 0};
+  out->file = f->name;
   out->type = col->type;
   out->type_length = col->type_length;
   if (out->max_def != col->max_def || out->max_rep != col->max_rep) {
@@ -549,7 +554,7 @@ int cs_pq_read_chunk(cs_pq_file_t *f, int rg_index, int column,
   out->n_levels = 0;
   out->n_values = 0;
   if (!value_width(out->type)) {
-    if (grow((void **)&out->offsets, &out->cap_values, 1, sizeof(int64_t)))
+    if (grow((void **)&out->offsets, &out->cap_offsets, 1, sizeof(int64_t)))
       return nomem(&pc);
     out->offsets[0] = 0;
   }
@@ -633,8 +638,8 @@ int cs_pq_cursor_next(cs_pq_cursor_t *cur, cs_pq_row_t *row, cs_err_t *err) {
   const cs_pq_chunk_t *c = cur->chunk;
   int64_t s = cur->slot;
   if (s >= c->n_levels)
-    return cs_err_set(err, CS_ERANGE, "column '%s': no more rows",
-                      cur->col->path);
+    return cs_err_set(err, CS_ERANGE, "%s: column '%s': no more rows",
+                      c->file ? c->file : "?", cur->col->path);
   row->slot = s;
   row->value = cur->value;
   int d = c->def ? c->def[s] : c->max_def;
@@ -650,9 +655,9 @@ int cs_pq_cursor_next(cs_pq_cursor_t *cur, cs_pq_row_t *row, cs_err_t *err) {
     row->n_elems = 0;
     cur->slot = s + 1;
     if (cur->slot < c->n_levels && c->rep[cur->slot] != 0)
-      return cs_err_set(err, CS_EFORMAT, "column '%s': level slot %lld "
-                        "continues a null or empty list", cur->col->path,
-                        (long long)cur->slot);
+      return cs_err_set(err, CS_EFORMAT, "%s: column '%s': level slot %lld "
+                        "continues a null or empty list", c->file ? c->file : "?",
+                        cur->col->path, (long long)cur->slot);
     return 0;
   }
   row->is_null = 0;
@@ -660,9 +665,9 @@ int cs_pq_cursor_next(cs_pq_cursor_t *cur, cs_pq_row_t *row, cs_err_t *err) {
   while (e < c->n_levels && c->rep[e] != 0) {
     int de = c->def ? c->def[e] : c->max_def;
     if (de < cur->col->def_elem)
-      return cs_err_set(err, CS_EFORMAT, "column '%s': level slot %lld: "
-                        "missing list element inside a list", cur->col->path,
-                        (long long)e);
+      return cs_err_set(err, CS_EFORMAT, "%s: column '%s': level slot %lld: "
+                        "missing list element inside a list", c->file ? c->file : "?",
+                        cur->col->path, (long long)e);
     e++;
   }
   row->n_elems = e - s;

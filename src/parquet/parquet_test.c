@@ -1,14 +1,15 @@
-/* parquet_test.c: the Parquet reader against every shared fixture (pyarrow
- * release + variants, DuckDB files) with exact value comparison, plus the
- * encodings (bit unpacking vs its reference, RLE, delta, byte stream split)
- * and malformed inputs (truncations, corruptions: errors, never crashes). */
+/* parquet_test.c: the Parquet reader against every file of the project's
+ * fixtures (tests/fixtures/parquet, made by scripts/fixtures/gen.mjs: the
+ * pyarrow, Spark, fastparquet layouts, DuckDB, hyparquet-writer) with exact
+ * comparison of every value, row group count and codec; plus the encodings
+ * (bit unpacking vs its reference, RLE, delta, byte stream split) and
+ * malformed inputs (truncations, corruptions: errors, never crashes). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <jansson.h>
 #include <snappy-c.h>
 #include <stdio.h>
@@ -18,9 +19,15 @@
 #include "coldstart/parquet.h"
 #include "parquet/pq_internal.h"
 
-static const char *shared_dir(void) {
-  const char *s = getenv("CS_SHARED");
-  return s && *s ? s : "../shared";
+/* The fixtures, relative to the repository root (tests/run.sh runs every
+ * test binary from there). */
+#define FIXTURES "tests/fixtures/parquet"
+
+static json_t *load_json(const char *path) {
+  json_error_t jerr;
+  json_t *j = json_load_file(path, 0, &jerr);
+  if (!j) fail_msg("%s: %s (tests run from the repository root)", path, jerr.text);
+  return j;
 }
 
 /* ---- exact comparison of one field against JSON values ---------------- */
@@ -44,6 +51,17 @@ static int value_equals(const cs_pq_chunk_t *c, int64_t v, const json_t *j) {
   case CS_PQ_BOOLEAN:
     return json_is_boolean(j) && ((const uint8_t *)c->values)[v] == json_is_true(j);
   case CS_PQ_BYTE_ARRAY:
+    if (json_is_array(j)) { /* a list stored as JSON text: same numbers */
+      json_error_t jerr;
+      json_t *got = json_loadb((const char *)c->bytes + c->offsets[v],
+                               (size_t)(c->offsets[v + 1] - c->offsets[v]), 0, &jerr);
+      int same = json_is_array(got) && json_array_size(got) == json_array_size(j);
+      for (size_t k = 0; same && k < json_array_size(j); k++)
+        same = json_number_value(json_array_get(got, k)) ==
+               json_number_value(json_array_get(j, k));
+      json_decref(got);
+      return same;
+    }
     return json_is_string(j) &&
            (size_t)(c->offsets[v + 1] - c->offsets[v]) == json_string_length(j) &&
            !memcmp(c->bytes + c->offsets[v], json_string_value(j), json_string_length(j));
@@ -115,52 +133,65 @@ static int64_t check_field(cs_pq_file_t *f, const char *name, expect_fn expect,
   return n_checked;
 }
 
-/* ---- pyarrow fixtures: truth files {"num_rows","columns","data"} ------- */
+/* ---- fixtures: truth/<table>.json {"key", "num_rows", "columns", "data"} - */
 
 typedef struct {
-  const json_t *values;  /* data[column] */
-  const int64_t *perm;   /* file row -> truth row, or NULL */
+  const json_t *values;  /* data[column], in ascending key order */
+  const int64_t *perm;   /* file row -> truth row */
 } truth_arg_t;
 
 static const json_t *truth_expect(void *arg, int64_t row) {
   truth_arg_t *t = arg;
-  return json_array_get(t->values, (size_t)(t->perm ? t->perm[row] : row));
+  return json_array_get(t->values, (size_t)t->perm[row]);
 }
 
-/* Check `path` against `truth_path`; returns values checked. */
-static int64_t check_against_truth(const char *path, const char *truth_path) {
-  json_error_t jerr;
-  json_t *truth = json_load_file(truth_path, 0, &jerr);
-  if (!truth) fail_msg("%s: %s", truth_path, jerr.text);
+/* Check every column of `path` against its table's truth (rows matched by
+ * the key column, whatever their order in the file); returns the values
+ * checked. */
+static int64_t check_against_truth(const char *path, const json_t *truth,
+                                   const json_t *entry) {
   cs_pq_file_t *f;
   cs_err_t err;
   cs_err_clear(&err);
   if (cs_pq_open(&f, path, &err)) fail_msg("%s", err.msg);
   int64_t n_rows = json_integer_value(json_object_get(truth, "num_rows"));
   assert_int_equal(cs_pq_num_rows(f), n_rows);
-  /* pandas writes rows in another order with the original position in
-   * __index_level_0__: compare each file row with that truth row */
-  int64_t *perm = NULL;
-  if (cs_pq_find_field(f, "__index_level_0__") >= 0) {
-    perm = malloc((size_t)n_rows * sizeof *perm);
-    assert_non_null(perm);
-    int fi = cs_pq_find_field(f, "__index_level_0__");
-    cs_pq_chunk_t ch;
-    cs_pq_chunk_init(&ch);
-    int64_t base = 0;
-    for (int g = 0; g < cs_pq_n_row_groups(f); g++) {
-      assert_int_equal(cs_pq_read_chunk(f, g, cs_pq_field(f, fi)->column, &ch, &err), 0);
-      assert_int_equal(ch.n_values, ch.n_rows);
-      for (int64_t r = 0; r < ch.n_rows; r++) {
-        perm[base + r] = cs_pq_value_int64(&ch, r);
-        assert_true(perm[base + r] >= 0 && perm[base + r] < n_rows);
-      }
-      base += ch.n_rows;
-    }
-    cs_pq_chunk_free(&ch);
-  }
-  const json_t *cols = json_object_get(truth, "columns");
+  if (cs_pq_n_row_groups(f) != json_integer_value(json_object_get(entry, "row_groups")))
+    fail_msg("%s: %d row groups, expected %lld", path, cs_pq_n_row_groups(f),
+             (long long)json_integer_value(json_object_get(entry, "row_groups")));
+  const char *codec = json_string_value(json_object_get(entry, "codec"));
+  for (int g = 0; g < cs_pq_n_row_groups(f); g++)
+    for (int c = 0; c < cs_pq_n_columns(f); c++)
+      if (strcmp(cs_pq_codec_name(cs_pq_row_group(f, g)->columns[c].codec), codec))
+        fail_msg("%s: column %d codec %s, expected %s", path, c,
+                 cs_pq_codec_name(cs_pq_row_group(f, g)->columns[c].codec), codec);
   const json_t *data = json_object_get(truth, "data");
+  const char *key = json_string_value(json_object_get(truth, "key"));
+  const json_t *keys = json_object_get(data, key);
+  /* file row -> truth row through the key column */
+  int64_t *perm = malloc((size_t)n_rows * sizeof *perm);
+  assert_non_null(perm);
+  int fi = cs_pq_find_field(f, key);
+  assert_true(fi >= 0);
+  cs_pq_chunk_t ch;
+  cs_pq_chunk_init(&ch);
+  int64_t base = 0;
+  for (int g = 0; g < cs_pq_n_row_groups(f); g++) {
+    assert_int_equal(cs_pq_read_chunk(f, g, cs_pq_field(f, fi)->column, &ch, &err), 0);
+    assert_int_equal(ch.n_values, ch.n_rows);
+    for (int64_t r = 0; r < ch.n_rows; r++) {
+      int64_t k = cs_pq_value_int64(&ch, r), at = -1;
+      for (size_t i = 0; i < json_array_size(keys) && at < 0; i++)
+        if (json_integer_value(json_array_get(keys, i)) == k) at = (int64_t)i;
+      if (at < 0) fail_msg("%s: %s %lld is not in the truth", path, key, (long long)k);
+      perm[base + r] = at;
+    }
+    base += ch.n_rows;
+  }
+  cs_pq_chunk_free(&ch);
+  /* the file has exactly the truth's columns, and every one matches */
+  const json_t *cols = json_object_get(truth, "columns");
+  assert_int_equal(cs_pq_n_fields(f), (int)json_array_size(cols));
   int64_t checked = 0;
   for (size_t i = 0; i < json_array_size(cols); i++) {
     const char *name = json_string_value(json_array_get(cols, i));
@@ -170,149 +201,55 @@ static int64_t check_against_truth(const char *path, const char *truth_path) {
   }
   free(perm);
   cs_pq_close(f);
-  json_decref(truth);
   return checked;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t a = strlen(s), b = strlen(suffix);
-  return a >= b && !strcmp(s + a - b, suffix);
-}
-
-static void test_release(void **state) {
+/* Every file MANIFEST.json lists, against its truth. */
+static void test_fixtures(void **state) {
   (void)state;
-  char dir[1024], path[2048], truth[2048];
-  snprintf(dir, sizeof dir, "%s/fixtures/deezer-parquet/release", shared_dir());
-  DIR *d = opendir(dir);
-  assert_non_null(d);
-  struct dirent *e;
-  int n_files = 0;
-  while ((e = readdir(d))) {
-    if (!ends_with(e->d_name, ".parquet")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    snprintf(truth, sizeof truth, "%s/%.*s.truth.json", dir,
-             (int)(strlen(e->d_name) - 8), e->d_name);
-    int64_t n = check_against_truth(path, truth);
-    assert_true(n > 0);
+  json_t *manifest = load_json(FIXTURES "/MANIFEST.json");
+  const json_t *files = json_object_get(manifest, "files");
+  int n_files = 0, n_text = 0;
+  int64_t n_values = 0;
+  char path[2048];
+  for (size_t i = 0; i < json_array_size(files); i++) {
+    const json_t *e = json_array_get(files, i);
+    const char *table = json_string_value(json_object_get(e, "table"));
+    snprintf(path, sizeof path, FIXTURES "/truth/%s.json", table);
+    json_t *truth = load_json(path);
+    snprintf(path, sizeof path, FIXTURES "/%s", json_string_value(json_object_get(e, "file")));
+    n_values += check_against_truth(path, truth, e);
+    n_text += json_array_size(json_object_get(e, "json_text")) > 0;
+    json_decref(truth);
     n_files++;
   }
-  closedir(d);
-  assert_int_equal(n_files, 8);
+  json_decref(manifest);
+  /* release 8, variants 5, deezer 5, sorted 2, duckdb 9, hyparquet 3, mixed 1 */
+  assert_int_equal(n_files, 33);
+  assert_int_equal(n_text, 5);
+  assert_true(n_values > 10000);
 }
 
-static void test_variants(void **state) {
+/* Spark's dictionary gives up within a chunk: the later pages are PLAIN;
+ * parquet-mr lists BIT_PACKED for the unused repetition levels. */
+static void test_spark_layout(void **state) {
   (void)state;
-  char dir[1024], sub[1400], path[2048], truth[2048];
-  snprintf(dir, sizeof dir, "%s/fixtures/deezer-parquet/variants", shared_dir());
-  DIR *d = opendir(dir);
-  assert_non_null(d);
-  struct dirent *e;
-  int n_files = 0;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-    DIR *d2 = opendir(sub);
-    if (!d2) continue;
-    struct dirent *e2;
-    while ((e2 = readdir(d2))) {
-      if (!ends_with(e2->d_name, ".parquet")) continue;
-      snprintf(path, sizeof path, "%s/%s", sub, e2->d_name);
-      snprintf(truth, sizeof truth, "%s/fixtures/deezer-parquet/release/%.*s.truth.json",
-               shared_dir(), (int)(strlen(e2->d_name) - 8), e2->d_name);
-      assert_true(check_against_truth(path, truth) > 0);
-      n_files++;
-    }
-    closedir(d2);
-  }
-  closedir(d);
-  assert_true(n_files >= 20);
-}
-
-/* ---- DuckDB fixtures: *.expected.json = list of row objects ------------- */
-
-typedef struct {
-  const json_t *rows;
-  const char *name;
-  json_t *cache; /* pattern_expect's current value (owned) */
-} rows_arg_t;
-
-static const json_t *rows_expect(void *arg, int64_t row) {
-  rows_arg_t *a = arg;
-  const json_t *obj = json_array_get(a->rows, (size_t)row);
-  if (!obj) fail_msg("no expected row %lld", (long long)row);
-  const json_t *v = json_object_get(obj, a->name);
-  if (!v) fail_msg("expected row %lld has no '%s'", (long long)row, a->name);
-  return v;
-}
-
-/* The 4100-row file has no JSON of its own: its first 50 rows are the
- * train_svd expected rows and the whole file follows the generator's
- * pattern, which those rows show (user 100+i, ...). */
-static const json_t *pattern_expect(void *arg, int64_t i) {
-  rows_arg_t *a = arg;
-  json_t *cache;
-  if (a->cache) json_decref(a->cache);
-  if (!strcmp(a->name, "user_index")) cache = json_integer(100 + i);
-  else if (!strcmp(a->name, "age_embedding0")) cache = json_real(0.25 * (double)i);
-  else if (!strcmp(a->name, "nb_favorite_songs"))
-    cache = i % 3 == 0 ? json_null() : json_real(2.0 * (double)i);
-  else if (i % 7 == 3) cache = json_null();
-  else {
-    cache = json_array();
-    for (int64_t k = 0; k < i % 5; k++) json_array_append_new(cache, json_integer((i + k) * 1000 + 7));
-  }
-  if (i < 50) {
-    /* cross-check the pattern against the expected rows */
-    const json_t *want = rows_expect(arg, i);
-    if (!json_equal(want, cache)) fail_msg("pattern differs from expected row %lld", (long long)i);
-  }
-  a->cache = cache;
-  return cache;
-}
-
-static void test_duckdb(void **state) {
-  (void)state;
-  char dir[1024], path[2048], exp[2048];
-  snprintf(dir, sizeof dir, "%s/fixtures/parquet-duckdb", shared_dir());
-  DIR *d = opendir(dir);
-  assert_non_null(d);
-  struct dirent *e;
-  int n_files = 0;
-  while ((e = readdir(d))) {
-    if (!ends_with(e->d_name, ".parquet")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    const char *dot = strchr(e->d_name, '.');
-    int is_4100 = strstr(e->d_name, "4100rows") != NULL;
-    snprintf(exp, sizeof exp, "%s/%.*s.expected.json", dir,
-             is_4100 ? (int)strlen("user_features_train_svd") : (int)(dot - e->d_name),
-             is_4100 ? "user_features_train_svd" : e->d_name);
-    json_error_t jerr;
-    json_t *rows = json_load_file(exp, 0, &jerr);
-    if (!rows) fail_msg("%s: %s", exp, jerr.text);
-    cs_pq_file_t *f;
-    cs_err_t err;
-    cs_err_clear(&err);
-    if (cs_pq_open(&f, path, &err)) fail_msg("%s", err.msg);
-    if (is_4100) {
-      assert_int_equal(cs_pq_num_rows(f), 4100);
-      assert_int_equal(cs_pq_n_row_groups(f), 3);
-    } else {
-      assert_int_equal(cs_pq_num_rows(f), (int64_t)json_array_size(rows));
-    }
-    /* every column of the file, every row */
-    assert_true(cs_pq_n_fields(f) >= 2);
-    for (int fi = 0; fi < cs_pq_n_fields(f); fi++) {
-      rows_arg_t a = {rows, cs_pq_field(f, fi)->name, NULL};
-      int64_t n = check_field(f, a.name, is_4100 ? pattern_expect : rows_expect, &a);
-      assert_int_equal(n, cs_pq_num_rows(f));
-      json_decref(a.cache);
-    }
-    cs_pq_close(f);
-    json_decref(rows);
-    n_files++;
-  }
-  closedir(d);
-  assert_int_equal(n_files, 16);
+  cs_pq_file_t *f;
+  cs_err_t err;
+  if (cs_pq_open(&f, FIXTURES "/deezer/user_features_train_svd.parquet", &err))
+    fail_msg("%s", err.msg);
+  const cs_pq_column_meta_t *m = &cs_pq_row_group(f, 0)->columns[0];
+  int has[16] = {0};
+  for (int k = 0; k < m->n_encodings; k++)
+    if (m->encodings[k] >= 0 && m->encodings[k] < 16) has[m->encodings[k]] = 1;
+  assert_true(has[0] && has[2] && has[4]); /* PLAIN, PLAIN_DICTIONARY, BIT_PACKED */
+  assert_int_equal(cs_pq_column(f, 0)->type, CS_PQ_INT32);
+  assert_int_equal(cs_pq_node(f, cs_pq_column(f, 0)->node)->repetition, CS_PQ_OPTIONAL);
+  const cs_pq_field_t *songs = cs_pq_field(f, cs_pq_find_field(f, "d1d30_songs"));
+  assert_true(songs->is_list);
+  assert_int_equal(cs_pq_node(f, songs->node)->repetition, CS_PQ_REQUIRED);
+  assert_int_equal(cs_pq_column(f, songs->column)->max_def, 1);
+  cs_pq_close(f);
 }
 
 /* ---- encodings ---------------------------------------------------------- */
@@ -725,11 +662,8 @@ static int decode_all(const uint8_t *buf, size_t size, cs_err_t *err) {
 
 static void test_malformed(void **state) {
   (void)state;
-  char path[2048];
-  snprintf(path, sizeof path, "%s/fixtures/parquet-duckdb/user_embeddings.snappy.parquet",
-           shared_dir());
   size_t size;
-  uint8_t *buf = read_all(path, &size);
+  uint8_t *buf = read_all(FIXTURES "/duckdb/user_embeddings.zstd.parquet", &size);
   cs_err_t err;
   cs_err_clear(&err);
   assert_int_equal(decode_all(buf, size, &err), 0);
@@ -750,7 +684,8 @@ static void test_malformed(void **state) {
     memcpy(copy, buf, size);
     copy[i] ^= 0x5a;
     cs_err_clear(&err);
-    if (decode_all(copy, size, &err)) assert_non_null(strstr(err.msg, "bad.parquet"));
+    if (decode_all(copy, size, &err) && !strstr(err.msg, "bad.parquet"))
+      fail_msg("byte %zu: message lacks the file name: %s", i, err.msg);
   }
   free(copy);
   free(buf);
@@ -766,9 +701,8 @@ int main(void) {
       cmocka_unit_test(test_rle_hybrid),
       cmocka_unit_test(test_delta_binary_packed),
       cmocka_unit_test(test_byte_stream_split),
-      cmocka_unit_test(test_release),
-      cmocka_unit_test(test_variants),
-      cmocka_unit_test(test_duckdb),
+      cmocka_unit_test(test_fixtures),
+      cmocka_unit_test(test_spark_layout),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_handmade_files),
       cmocka_unit_test(test_delta_strings),
