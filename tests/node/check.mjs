@@ -2,16 +2,19 @@
 // (onnxruntime-node). Exit 0 = the check holds, 1 = it failed (the reason on
 // stderr), 2 = bad usage. Used by tests/cli/onnx.sh.
 //
+// Several checks can run in one process, separated by '+'.
+//
 //   node check.mjs embeddings DIR [TOL]
 //       regressor.onnx on reference/features.npy (all rows in one batch, and
 //       every row alone) equals reference/embedding.npy within TOL (1e-5)
-//   node check.mjs reject DIR COLS
+//   node check.mjs reject DIR COLS...
 //       feeding COLS feature columns must be refused by ONNX Runtime with a
 //       message naming the input; prints that message
-//   node check.mjs strategy DIR semi|soft RECS.jsonl reference|onnx [K M MARGIN]
+//   node check.mjs strategy DIR semi|soft RECS.jsonl [K M MARGIN]
 //       semi/soft computed from the exported tables by strategies.mjs (the
-//       README's algorithm), from the reference or the ONNX embeddings, give
-//       the same songs, in order, as `coldstart recommend` (RECS.jsonl)
+//       README's algorithm), from the reference embeddings and again from
+//       ONNX Runtime's, give the same clusters and songs, in order, as
+//       `coldstart recommend` (RECS.jsonl)
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { readNpy } from './npy.mjs';
@@ -77,7 +80,7 @@ async function checkEmbeddings(dir, tol) {
     single.set(y.data, u * d);
   }
   const s = maxDiff(single, ref.data, n, d);
-  console.log(JSON.stringify({ users: n, n_features: F, dim: d, tol,
+  console.log(JSON.stringify({ check: 'embeddings', dir, users: n, n_features: F, dim: d, tol,
     max_abs_diff_batch: b.worst, max_abs_diff_single: s.worst }));
   if (!(b.worst <= tol)) fail(`batch of ${n}: max abs diff ${b.worst} > ${tol} (user row ${b.user})`);
   if (!(s.worst <= tol)) fail(`one row at a time: max abs diff ${s.worst} > ${tol} (user row ${s.user})`);
@@ -90,7 +93,7 @@ async function checkReject(dir, cols) {
     await run(sess, rows, 2, cols);
   } catch (e) {
     if (!/features/.test(e.message)) fail(`refused, but the message does not name the input: ${e.message}`);
-    console.log(`rejected: ${e.message}`);
+    console.log(JSON.stringify({ check: 'reject', cols, message: e.message }));
     return;
   }
   fail(`ONNX Runtime accepted ${cols} feature columns`);
@@ -110,10 +113,11 @@ async function checkStrategy(dir, name, recsPath, source, K, m, margin) {
     want.set(String(r.user_id), r);
   }
   if (want.size !== ids.length) fail(`${recsPath}: ${want.size} users, reference has ${ids.length}`);
-  let bad = 0, first = '';
+  let bad = 0, first = '', filled = 0;
   for (let u = 0; u < ids.length; u++) {
     const e = emb.subarray(u * t.dim, (u + 1) * t.dim);
     const got = name === 'semi' ? semi(t, e, K) : soft(t, e, K, m, margin);
+    if (got.filled > 0) filled++;
     const songs = got.songs.map((row) => String(t.songIds[row]));
     const r = want.get(String(ids[u]));
     if (!r) fail(`user ${ids[u]} missing from ${recsPath}`);
@@ -124,17 +128,39 @@ async function checkStrategy(dir, name, recsPath, source, K, m, margin) {
       bad++;
     }
   }
-  console.log(JSON.stringify({ strategy: name, embedding: source, users: ids.length, mismatches: bad }));
+  console.log(JSON.stringify({ check: 'strategy', strategy: name, embedding: source, users: ids.length,
+    users_with_fill: filled, mismatches: bad }));
   if (bad) fail(`${bad} of ${ids.length} users differ; first: ${first}`);
 }
 
-const [cmd, dir, ...rest] = process.argv.slice(2);
-if (cmd === 'embeddings' && dir) await checkEmbeddings(dir, Number(rest[0] ?? 1e-5));
-else if (cmd === 'reject' && dir && rest[0]) await checkReject(dir, Number(rest[0]));
-else if (cmd === 'strategy' && dir && rest.length >= 3) {
-  const [name, recs, source, K = '50', m = '5', margin = '4'] = rest;
-  await checkStrategy(dir, name, recs, source, Number(K), Number(m), Number(margin));
-} else {
-  console.error('usage: node check.mjs embeddings DIR [TOL] | reject DIR COLS | strategy DIR semi|soft RECS.jsonl reference|onnx [K M MARGIN]');
+const USAGE = 'usage: node check.mjs CHECK [+ CHECK ...], CHECK = embeddings DIR [TOL] | reject DIR COLS... | strategy DIR semi|soft RECS.jsonl [K M MARGIN]';
+
+async function runCheck([cmd, dir, ...rest]) {
+  if (cmd === 'embeddings' && dir) return checkEmbeddings(dir, Number(rest[0] ?? 1e-5));
+  if (cmd === 'reject' && dir && rest.length) {
+    for (const cols of rest) await checkReject(dir, Number(cols));
+    return;
+  }
+  if (cmd === 'strategy' && dir && rest.length >= 2) {
+    const [name, recs, K = '50', m = '5', margin = '4'] = rest;
+    for (const source of ['reference', 'onnx'])
+      await checkStrategy(dir, name, recs, source, Number(K), Number(m), Number(margin));
+    return;
+  }
+  console.error(USAGE);
   process.exit(2);
+}
+
+// Several checks in one process (ONNX Runtime loads once): separated by '+'.
+const checks = [[]];
+for (const arg of process.argv.slice(2)) {
+  if (arg === '+') checks.push([]);
+  else checks[checks.length - 1].push(arg);
+}
+for (const c of checks) {
+  try {
+    await runCheck(c);
+  } catch (e) {
+    fail(e.message);
+  }
 }

@@ -84,6 +84,7 @@ export function soft(t, e, K, m, margin) {
   });
   out.length = Math.min(out.length, K);
   const kept = new Set(out);
+  const nCandidates = out.length;
   if (out.length < K) {
     const score = new Map();
     near.forEach(({ c }) => {
@@ -100,5 +101,5 @@ export function soft(t, e, K, m, margin) {
     }
     for (let s = 0; s < t.nSongs && out.length < K; s++) if (!kept.has(s)) out.push(s);
   }
-  return { memberships: near.map(({ c }) => c), weights: w, songs: out };
+  return { memberships: near.map(({ c }) => c), weights: w, songs: out, filled: K - nCandidates };
 }
