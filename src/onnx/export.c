@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coldstart/dataset.h"
 #include "coldstart/io.h"
 #include "coldstart/npy.h"
 #include "coldstart/onnx.h"
@@ -151,6 +152,17 @@ static char *readme_text(const model_view_t *v, const cs_onnx_export_params_t *p
   FILE *f = open_memstream(&text, &len);
   if (!f) return NULL;
   int d = v->dim, F = v->n_features;
+  char layout[2048];
+  size_t at = 0;
+  at += (size_t)snprintf(layout + at, sizeof layout - at, "| block b | name |\n| --- | --- |\n");
+  for (int b = 0; b < CS_N_BLOCKS; b++)
+    at += (size_t)snprintf(layout + at, sizeof layout - at, "| %d | %s |\n", b,
+                           cs_feature_blocks[b]);
+  at += (size_t)snprintf(layout + at, sizeof layout - at,
+                         "\nCounts, columns %d .. %d: ", CS_N_BLOCKS * d + 1, F - 1);
+  for (int c = 0; c < CS_N_COUNTS && at < sizeof layout; c++)
+    at += (size_t)snprintf(layout + at, sizeof layout - at, "%s%s",
+                           cs_feature_counts[c], c + 1 < CS_N_COUNTS ? ", " : ".\n");
   fprintf(f,
 "# coldstart model export\n"
 "\n"
@@ -199,11 +211,16 @@ static char *readme_text(const model_view_t *v, const cs_onnx_export_params_t *p
 "\n"
 "## Step 1: the embedding\n"
 "\n"
-"`features` is the user's RAW feature vector (F = 20 d + 19: 20 blocks of d\n"
-"values, age_value, 18 counts; the layout of coldstart's docs/method.md and\n"
-"of Deezer's release). Do not standardize it: the graph does (%s).\n"
-"Run regressor.onnx; `embedding` e is L2-normalized (a zero output stays\n"
-"zero). Any batch size N works.\n"
+"`features` is the user's RAW feature vector, F = 20 d + 19 values in the\n"
+"column order of Deezer's release (export.json lists the names too):\n"
+"columns [b d, (b+1) d) hold block b (the mean embedding of the items of that\n"
+"kind of registration-day interaction, or of the warm users sharing the\n"
+"user's age / country; zero when none), column %d is age_value (-1 when\n"
+"unknown), then one count per column. Do not standardize it: the graph does\n"
+"(%s). Run regressor.onnx; `embedding` e is L2-normalized (a zero output\n"
+"stays zero). Any batch size N works.\n"
+"\n"
+"%s"
 "\n"
 "## semi (K = %d by default)\n"
 "\n"
@@ -247,9 +264,10 @@ static char *readme_text(const model_view_t *v, const cs_onnx_export_params_t *p
 "  (input_segments_*), continued by ascending row as in semi.\n"
 "- d0-streams: v = features[%d .. %d) (the streamed_songs block); if v is\n"
 "  all zero, popularity; otherwise the top K by v . songs_embedding[s].\n",
+          CS_N_BLOCKS * d,
           p->onnx.fold ? "folded into the first Gemm"
                        : "the Sub and Div nodes",
-          sp->k, sp->k, sp->soft_m, sp->soft_margin,
+          layout, sp->k, sp->k, sp->soft_m, sp->soft_margin,
           CS_D0_STREAMS_BLOCK * d, (CS_D0_STREAMS_BLOCK + 1) * d);
   if (fclose(f) != 0) {
     free(text);
@@ -276,6 +294,14 @@ static int put_manifest(writer_t *w, const model_view_t *v,
       "defaults", "k", sp->k, "soft_m", sp->soft_m, "soft_margin",
       sp->soft_margin);
   if (!root) return cs_err_set(w->err, CS_ENOMEM, "export.json");
+  json_t *blocks = json_array(), *counts = json_array();
+  for (int b = 0; b < CS_N_BLOCKS; b++)
+    json_array_append_new(blocks, json_string(cs_feature_blocks[b]));
+  for (int c = 0; c < CS_N_COUNTS; c++)
+    json_array_append_new(counts, json_string(cs_feature_counts[c]));
+  json_object_set_new(root, "feature_blocks", blocks);
+  json_object_set_new(root, "age_column", json_integer(CS_N_BLOCKS * v->dim));
+  json_object_set_new(root, "feature_counts", counts);
   json_object_set(root, "files", w->files);
   if (p->n_ref > 0)
     json_object_set_new(root, "reference",

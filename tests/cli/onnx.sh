@@ -67,21 +67,23 @@ node "$CHECK" strategy "$TMP/svd" soft "$TMP/soft3.jsonl" 20 3 10 + reject "$TMP
 cat "$TMP/more.checks"
 jq -se '[.[] | select(.check == "reject" and (.message | test("Got: (338|340) Expected: 339")))]
   | length == 2' "$TMP/more.checks" >/dev/null || fail "wrong widths: $(cat "$TMP/more.checks")"
-# a mismatched export (the mf reference rows fed to the svd model) fails clearly
-mkdir "$TMP/mixed"
-cp "$TMP/svd/regressor.onnx" "$TMP/mixed/"
-cp -r "$TMP/mf/reference" "$TMP/mixed/"
-if node "$CHECK" embeddings "$TMP/mixed" 2>"$TMP/mixed.err"; then fail "mixed export passed"; fi
-grep -q "Got: 499 Expected: 339" "$TMP/mixed.err" || fail "mixed export: $(cat "$TMP/mixed.err")"
-# ... and so do the right rows with another model's embeddings
-cp "$TMP/svd/reference/features.npy" "$TMP/mixed/reference/"
-out=$(node "$CHECK" embeddings "$TMP/mixed" 2>&1 || true)
-grep -q "model gives d = 16, reference has d = 24" <<<"$out" ||
-  fail "mismatched reference embeddings: $out"
-# a truncated regressor.onnx does not load
-head -c 5000 "$TMP/svd/regressor.onnx" >"$TMP/mixed/regressor.onnx"
-if node "$CHECK" embeddings "$TMP/mixed" 2>"$TMP/trunc.err"; then fail "truncated model loaded"; fi
-grep -q "ONNX Runtime cannot load it" "$TMP/trunc.err" || fail "truncated: $(cat "$TMP/trunc.err")"
+# a mismatched export fails clearly: the mf reference rows fed to the svd
+# model; the right rows with another model's embeddings; a truncated file
+for bad in rows emb trunc; do
+  mkdir "$TMP/bad_$bad"
+  cp "$TMP/svd/regressor.onnx" "$TMP/bad_$bad/"
+  cp -r "$TMP/mf/reference" "$TMP/bad_$bad/"
+done
+cp "$TMP/svd/reference/features.npy" "$TMP/bad_emb/reference/"
+cp "$TMP/svd/reference/features.npy" "$TMP/bad_trunc/reference/"
+head -c 5000 "$TMP/svd/regressor.onnx" >"$TMP/bad_trunc/regressor.onnx"
+node "$CHECK" not embeddings "$TMP/bad_rows" + not embeddings "$TMP/bad_emb" \
+  + not embeddings "$TMP/bad_trunc" >"$TMP/bad.checks" || fail "a bad export passed: $(cat "$TMP/bad.checks")"
+cat "$TMP/bad.checks"
+msg() { jq -r --arg d "$TMP/bad_$1" 'select(.args[1] == $d) | .message' "$TMP/bad.checks"; }
+grep -q "Got: 499 Expected: 339" <<<"$(msg rows)" || fail "mf rows into svd model: $(msg rows)"
+grep -q "model gives d = 16, reference has d = 24" <<<"$(msg emb)" || fail "other embeddings: $(msg emb)"
+grep -q "ONNX Runtime cannot load it" <<<"$(msg trunc)" || fail "truncated: $(msg trunc)"
 
 # the command's own refusals
 if "$CS" export-onnx "$TMP/svd.model" --out "$TMP/svd" --quiet 2>"$TMP/err"; then

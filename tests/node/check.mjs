@@ -2,7 +2,8 @@
 // (onnxruntime-node). Exit 0 = the check holds, 1 = it failed (the reason on
 // stderr), 2 = bad usage. Used by tests/cli/onnx.sh.
 //
-// Several checks can run in one process, separated by '+'.
+// Several checks can run in one process, separated by '+'; `not CHECK`
+// passes when CHECK fails (printing its message as JSON).
 //
 //   node check.mjs embeddings DIR [TOL]
 //       regressor.onnx on reference/features.npy (all rows in one batch, and
@@ -20,17 +21,20 @@ import ort from 'onnxruntime-node';
 import { readNpy } from './npy.mjs';
 import { loadTables, semi, soft } from './strategies.mjs';
 
+class CheckFailed extends Error {}
 const fail = (msg) => {
-  console.error(`check.mjs: ${msg}`);
-  process.exit(1);
+  throw new CheckFailed(msg);
 };
 
+const sessions = new Map();
 async function session(dir) {
   try {
-    return await ort.InferenceSession.create(`${dir}/regressor.onnx`, {
-      intraOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
+    if (!sessions.has(dir))
+      sessions.set(dir, await ort.InferenceSession.create(`${dir}/regressor.onnx`, {
+        intraOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      }));
+    return sessions.get(dir);
   } catch (e) {
     fail(`${dir}/regressor.onnx: ONNX Runtime cannot load it: ${e.message}`);
   }
@@ -133,9 +137,19 @@ async function checkStrategy(dir, name, recsPath, source, K, m, margin) {
   if (bad) fail(`${bad} of ${ids.length} users differ; first: ${first}`);
 }
 
-const USAGE = 'usage: node check.mjs CHECK [+ CHECK ...], CHECK = embeddings DIR [TOL] | reject DIR COLS... | strategy DIR semi|soft RECS.jsonl [K M MARGIN]';
+const USAGE = 'usage: node check.mjs CHECK [+ CHECK ...], CHECK = [not] embeddings DIR [TOL] | reject DIR COLS... | strategy DIR semi|soft RECS.jsonl [K M MARGIN]';
 
 async function runCheck([cmd, dir, ...rest]) {
+  if (cmd === 'not' && dir) {
+    // the check must FAIL: print why as JSON, fail when it passes
+    try {
+      await runCheck([dir, ...rest]);
+    } catch (e) {
+      console.log(JSON.stringify({ check: 'not', args: [dir, ...rest], message: e.message }));
+      return;
+    }
+    fail(`expected to fail but passed: ${[dir, ...rest].join(' ')}`);
+  }
   if (cmd === 'embeddings' && dir) return checkEmbeddings(dir, Number(rest[0] ?? 1e-5));
   if (cmd === 'reject' && dir && rest.length) {
     for (const cols of rest) await checkReject(dir, Number(cols));
@@ -161,6 +175,7 @@ for (const c of checks) {
   try {
     await runCheck(c);
   } catch (e) {
-    fail(e.message);
+    console.error(`check.mjs: ${e.message}`);
+    process.exit(1);
   }
 }

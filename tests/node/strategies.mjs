@@ -54,9 +54,16 @@ export function semi(t, e, K) {
   return { memberships: [c], songs: out };
 }
 
+// p_c(song): 0 when the song is not in segment c's list.
 function pOf(t, c, song) {
-  for (let i = segStart(t, c); i < segEnd(t, c); i++) if (t.seg.songs[i] === song) return t.seg.p[i];
-  return 0;
+  t.pCache ??= new Map();
+  let m = t.pCache.get(c);
+  if (!m) {
+    m = new Map();
+    for (let i = segStart(t, c); i < segEnd(t, c); i++) m.set(t.seg.songs[i], t.seg.p[i]);
+    t.pCache.set(c, m);
+  }
+  return m.get(song) ?? 0;
 }
 
 export function soft(t, e, K, m, margin) {
