@@ -123,7 +123,7 @@ static void node(cs__pb_t *graph, const char *op, const char *name,
 }
 
 static void gemm(cs__pb_t *graph, int l, const char *in, const char *out) {
-  char name[16], w[8], b[8];
+  char name[32], w[32], b[32];
   snprintf(name, sizeof name, "linear%d", l);
   snprintf(w, sizeof w, "W%d", l);
   snprintf(b, sizeof b, "b%d", l);
@@ -195,7 +195,7 @@ static int build_graph(const cs_regressor_t *r, const cs_onnx_params_t *p,
   cs__pb_string(g, 2, "coldstart_regressor");
 
   /* nodes */
-  char cur[16] = "features", next[16];
+  char cur[32] = "features", next[32];
   if (!fold) {
     binary(g, "Sub", "standardize_center", "features", "in_mean", "x_centered");
     binary(g, "Div", "standardize_scale", "x_centered", "in_std", "x");
@@ -205,13 +205,13 @@ static int build_graph(const cs_regressor_t *r, const cs_onnx_params_t *p,
     snprintf(next, sizeof next, l + 1 < CS__REG_N_LINEAR ? "z%d" : "y", l);
     gemm(g, l, cur, next);
     if (l + 1 == CS__REG_N_LINEAR) break;
-    char relu_name[16], relu_out[16];
+    char relu_name[32], relu_out[32];
     snprintf(relu_name, sizeof relu_name, "relu%d", l);
     snprintf(relu_out, sizeof relu_out, "a%d", l);
     unary(g, "Relu", relu_name, next, relu_out);
     snprintf(cur, sizeof cur, "%s", relu_out);
     if (!fold) {
-      char bn_name[16], bn_out[16], in[5][16];
+      char bn_name[32], bn_out[32], in[5][32];
       snprintf(bn_name, sizeof bn_name, "batchnorm%d", l);
       snprintf(bn_out, sizeof bn_out, "h%d", l);
       snprintf(in[0], sizeof in[0], "%s", relu_out);
@@ -260,7 +260,7 @@ static int build_graph(const cs_regressor_t *r, const cs_onnx_params_t *p,
     initializer(g, "in_std", dims_in, 1, a->in_std);
   }
   for (int l = 0; l < CS__REG_N_LINEAR; l++) {
-    char wn[8], bn[8];
+    char wn[32], bn[32];
     snprintf(wn, sizeof wn, "W%d", l);
     snprintf(bn, sizeof bn, "b%d", l);
     int64_t dims_w[2] = {r->size[l + 1], r->size[l]}, dims_b[1] = {r->size[l + 1]};
@@ -272,7 +272,7 @@ static int build_graph(const cs_regressor_t *r, const cs_onnx_params_t *p,
                                 a->run_var[l]};
       static const char *suffix[4] = {"gamma", "beta", "mean", "var"};
       for (int k = 0; k < 4; k++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "bn%d_%s", l, suffix[k]);
         initializer(g, name, dims_b, 1, arrays[k]);
       }
