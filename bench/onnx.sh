@@ -88,6 +88,18 @@ table() {
     | "| \(.rows_kind) | \(.threads) | \(.graph) | \($c[$b]["p50_us" + $u] | f) | \($c[$b]["p99_us" + $u] | f) | \(.[$b]["p50_us" + $u] | f) | \(.[$b]["p99_us" + $u] | f) | \(.[$b]["p50_us" + $u] / $c[$b]["p50_us" + $u] | f)x | \(.[$b]["p99_us" + $u] / $c[$b]["p99_us" + $u] | f)x |"' \
     "$tmp/median.jsonl"
 }
+# the target (docs/onnx.md): coldstart's forward pass faster than ORT's at
+# batch 1 and at batch 64; judged on p50, folded graph, per (rows, threads)
+verdict() {
+  jq -rs '
+    (map(select(.tool == "coldstart")) | map({key: "\(.rows_kind)/\(.threads)", value: .}) | from_entries) as $cs
+    | map(select(.tool == "onnxruntime" and .graph == "folded")) | sort_by(.rows_kind != "real", .threads) | .[]
+    | $cs["\(.rows_kind)/\(.threads)"] as $c
+    | (.batch1.p50_us / $c.batch1.p50_us) as $r1
+    | (.batch64.p50_us_per_user / $c.batch64.p50_us_per_user) as $r64
+    | "| \(.rows_kind) | \(.threads) | \(if $r1 > 1 then "yes" else "no" end) (\($r1 * 100 | round / 100)x) | \(if $r64 > 1 then "yes" else "no" end) (\($r64 * 100 | round / 100)x) |"' \
+    "$tmp/median.jsonl"
+}
 diffs=$(jq -rs '[.[] | select(.tool == "onnxruntime") | .max_abs_diff_vs_coldstart | .batch1, .batch64] | max' "$tmp/all.jsonl")
 
 {
@@ -112,12 +124,19 @@ diffs=$(jq -rs '[.[] | select(.tool == "onnxruntime") | .max_abs_diff_vs_coldsta
   echo "- rows: \"real\" = the first $n_rows users of the test split ($n_test users; the exported"
   echo "  reference/features.npy), raw features, $(awk -v z="$nz_real" 'BEGIN { printf "%.1f", 100 * z }')% of values nonzero; \"random\" = $n_rows dense rows, every"
   echo "  value uniform in [-1, 1) (seed 1). Both tools read the same rows from the same file."
-  echo "- protocol: $((200)) warm-up calls, then $calls1 calls at batch 1 (cycling through the"
+  echo "- protocol: 200 warm-up calls, then $calls1 calls at batch 1 (cycling through the"
   echo "  $n_rows rows) and $calls64 calls at batch 64 (cycling through the $((n_rows / 64)) blocks);"
   echo "  p50/p99 of the per-call wall time. One process per (tool, rows, threads), run one"
-  echo "  after the other, never in parallel."
+  echo "  after the other, never in parallel, the tools alternating; $rounds rounds, and each table"
+  echo "  cell is the median over the rounds of that percentile."
   echo "- same result: ONNX Runtime's embeddings of every timed row differ from coldstart's by"
   echo "  at most $diffs (max abs over all rows, batch 1 and 64, all runs)."
+  echo
+  echo "## Is coldstart faster than ONNX Runtime? (p50, default folded export)"
+  echo
+  echo "| rows | threads | batch 1 | batch 64 (per user) |"
+  echo "| --- | --- | --- | --- |"
+  verdict
   echo
   echo "## Batch 1: microseconds per call"
   echo
