@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian packages coldstart needs, only those missing.
 # A second run, with everything present, does nothing and returns at once.
+# Then the npm packages of tests/node (onnxruntime-node, pinned by its
+# package-lock.json; its CPU library ships inside the package, so
+# --ignore-scripts installs it without any download step of its own).
 # Usage: scripts/deps.sh [build|bench]   (bench adds the reference tools)
 set -euo pipefail
+cd "$(dirname "$0")/.."
+npm_deps() {
+  [ -d tests/node/node_modules/onnxruntime-node ] && return 0
+  echo "deps: npm ci --ignore-scripts --prefix tests/node" >&2
+  npm ci --ignore-scripts --no-audit --no-fund --prefix tests/node >&2
+}
 build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
   clang libclang-rt-14-dev curl jq"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
+command -v npm >/dev/null || build_pkgs="$build_pkgs nodejs npm"
 want="$build_pkgs"
 [ "${1:-build}" = "bench" ] && want="$build_pkgs $bench_pkgs"
 missing=""
@@ -15,7 +25,10 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+  npm_deps
+  exit 0
+fi
 echo "deps: installing$missing" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -23,3 +36,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+npm_deps
