@@ -421,7 +421,7 @@ static int fill_user(const cs_model_t *m, const cs_split_t *sp, int64_t u,
   if (rc) return rc;
   int64_t n_truth;
   const int64_t *truth = truth_of(sp, u, &n_truth);
-  out->items = malloc(((size_t)r->n_items + 1) * sizeof *out->items);
+  out->items = calloc((size_t)r->n_items + 1, sizeof *out->items);
   out->truth_song_ids = malloc(((size_t)n_truth + 1) * sizeof(int64_t));
   out->truth_hit = calloc((size_t)n_truth + 1, 1);
   if (!out->items || !out->truth_song_ids || !out->truth_hit)
