@@ -293,7 +293,21 @@ static void paper_table(cs__buf_t *b, const cs_report_t *r) {
                  "<th>NDCG@50</th></tr></thead><tbody>\n"
                  "<tr><td>soft (m = 5)</td><td>23.10</td><td>8.38</td>"
                  "<td>25.45</td></tr>\n<tr><td>their semi run</td><td>22.17"
-                 "</td><td>8.04</td><td>24.01</td></tr>\n</tbody></table>\n");
+                 "</td><td>8.04</td><td>24.01</td></tr>\n");
+  for (int s = 0; s < ev->n_rows; s++) {
+    const cs_report_row_t *w = &ev->rows[s];
+    if (strcmp(w->strategy, "soft") && strcmp(w->strategy, "semi")) continue;
+    cs__buf_put(b, "<tr><td>");
+    cs__buf_esc(b, w->strategy);
+    cs__buf_put(b, ", this report</td><td>");
+    put_pct(b, w->precision, 2);
+    cs__buf_put(b, "</td><td>");
+    put_pct(b, w->recall, 2);
+    cs__buf_put(b, "</td><td>");
+    put_pct(b, w->ndcg, 2);
+    cs__buf_put(b, "</td></tr>\n");
+  }
+  cs__buf_put(b, "</tbody></table>\n");
   char msg[320];
   snprintf(msg, sizeof msg, "Paper: Briand et al., KDD 2021, Deezer data, "
            "TT-SVD space, K = 50, in %%.%s%s",
@@ -366,7 +380,7 @@ static void section_curves(cs__buf_t *b, const cs_report_t *r) {
   }
   cs__nice_range(&lo, &hi, 6, 0);
   cs__plot_t p;
-  cs__plot_init(&p, CONTENT_W, 440, 64, 44, 16, 52);
+  cs__plot_init(&p, CONTENT_W, 450, 64, 54, 16, 52);
   cs__plot_x(&p, 1, c->k_max > 1 ? c->k_max : 2, 0);
   cs__plot_y(&p, 0.0, hi, 0);
   p.y_suffix = "%";
@@ -663,7 +677,7 @@ static void section_regressor(cs__buf_t *b, const cs_report_t *r) {
   if (lo < 0) lo = 0;
   cs__nice_range(&lo, &hi, 5, 0);
   cs__plot_t p;
-  cs__plot_init(&p, CONTENT_W, 340, 84, 40, 16, 52);
+  cs__plot_init(&p, CONTENT_W, 350, 84, 54, 16, 52);
   cs__plot_x(&p, 1, n > 1 ? n : 2, 0);
   cs__plot_y(&p, lo, hi, 0);
   p.x_decimals = 0;
@@ -748,7 +762,7 @@ static void section_tune(cs__buf_t *b, const cs_report_t *r) {
   note(b, msg);
   cs__buf_put(b, "<div class=\"grid2\">\n<div><h4>k-means inertia</h4>\n");
   cs__plot_t p;
-  cs__plot_init(&p, HALF_W, 320, 78, 16, 14, 52);
+  cs__plot_init(&p, HALF_W, 340, 78, 40, 14, 52);
   tune_x(&p, t);
   double lo = min_of(t->inertia, n), hi = max_of(t->inertia, n);
   double pad = (hi - lo) * 0.08;
@@ -763,7 +777,7 @@ static void section_tune(cs__buf_t *b, const cs_report_t *r) {
   cs__svg_line(b, &p, xs, t->inertia, n, "#0072B2", NULL, 2.4, 1);
   cs__svg_end(b);
   cs__buf_put(b, "</div>\n<div><h4>Validation NDCG</h4>\n");
-  cs__plot_init(&p, HALF_W, 320, 62, 16, 14, 52);
+  cs__plot_init(&p, HALF_W, 340, 62, 40, 14, 52);
   tune_x(&p, t);
   lo = 0.0, hi = 0.0;
   for (int s = 0; s < t->n_series; s++)

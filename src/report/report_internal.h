@@ -115,9 +115,9 @@ void cs__svg_bubbles(cs__buf_t *b, const cs__plot_t *p, const double *xs,
                      const double *ys, const double *r, int n,
                      const char *color, const char *const *tips);
 
-/* A vertical marker line at data x across the plot with a label at the
- * top ("elbow k = 300"); `row` shifts the label down by rows so two
- * markers near each other stay readable. */
+/* A vertical marker line at data x across the plot with a label just
+ * above the plot area, in the top margin ("elbow k = 300"); `row` lifts
+ * the label by rows so two markers near each other stay readable. */
 void cs__svg_vmarker(cs__buf_t *b, const cs__plot_t *p, double x,
                      const char *label, const char *color, const char *dash,
                      int row);

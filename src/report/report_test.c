@@ -459,6 +459,8 @@ static void test_render(void **state) {
       assert_non_null(strstr(html, "The paper's Table 1 alongside"));
       assert_non_null(strstr(html, "<td>22.75</td><td>"));
       assert_non_null(strstr(html, "<td>23.10</td><td>8.38</td><td>25.45</td>"));
+      assert_non_null(strstr(html, "<tr><td>soft, this report</td><td>20.00</td>"
+                                   "<td>7.00</td><td>23.50</td></tr>"));
       assert_null(strstr(html, "no training history"));
       assert_non_null(strstr(html, "id=\"chart-loss\""));
       assert_non_null(strstr(html, "kept: epoch 10"));

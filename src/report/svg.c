@@ -369,7 +369,7 @@ void cs__svg_vmarker(cs__buf_t *b, const cs__plot_t *p, double x,
     cs__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                    "font-size=\"12\" font-weight=\"600\" fill=\"%s\" "
                    "stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">",
-                   right_side ? px + 5 : px - 5, p->top + 13 + 15.0 * row,
+                   right_side ? px + 5 : px - 5, p->top - 6 - 15.0 * row,
                    right_side ? "start" : "end", color);
     cs__buf_esc(b, label);
     cs__buf_put(b, "</text>\n");
