@@ -5,6 +5,9 @@
 # package-lock.json; its CPU library ships inside the package, so
 # --ignore-scripts installs it without any download step of its own).
 # Usage: scripts/deps.sh [build|bench]   (bench adds the reference tools)
+# The default also installs what the test suite runs besides our programs:
+# headless Chromium and a font to render the HTML report (tests/cli/report.sh)
+# and python3 (stdlib only) to read its screenshot and parse its SVGs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm_deps() {
@@ -15,10 +18,11 @@ npm_deps() {
 build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
   clang libclang-rt-14-dev curl jq"
+test_pkgs="chromium fonts-dejavu-core python3"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
 command -v npm >/dev/null || build_pkgs="$build_pkgs nodejs npm"
-want="$build_pkgs"
-[ "${1:-build}" = "bench" ] && want="$build_pkgs $bench_pkgs"
+want="$build_pkgs $test_pkgs"
+[ "${1:-build}" = "bench" ] && want="$build_pkgs $test_pkgs $bench_pkgs"
 missing=""
 for p in $want; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
