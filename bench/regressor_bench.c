@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "regressor_bench: %s\n", err.msg);
     return 1;
   }
-  cs_regressor_report_t rep;
+  cs_regressor_report_t rep = {0};
   double t0 = cs_now();
   int rc = cs_regressor_train(&ctx, r, X, Y, n, reference ? NULL : Xv,
                               reference ? NULL : Yv, reference ? 0 : n_val, &p,

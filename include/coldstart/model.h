@@ -34,6 +34,16 @@ typedef struct cs_segmentation {
   cs_segments_t seg;
 } cs_segmentation_t;
 
+typedef struct cs_model_train_info {
+  int32_t version;           /* of this record (1) */
+  int32_t k, k_input, kmeans_iter;
+  int32_t epochs, batch, patience, epochs_run, best_epoch, reserved;
+  float lr, lr_final;
+  uint64_t seed;
+  double val_mse, kmeans_inertia;
+  int64_t n_train, n_train_no_target, n_val;
+} cs_model_train_info_t;
+
 typedef struct cs_model {
   char space[8];          /* "svd" or "mf" */
   int32_t dim;            /* embedding dimension d */
@@ -53,6 +63,12 @@ typedef struct cs_model {
    * recorded). Evaluation refuses to score these users. */
   int64_t n_train_users;
   const int64_t *train_users;
+  /* How it was trained (section "train.info"; has_train_info 0 in older
+   * files): informational, for reports. history: the regressor's train and
+   * validation MSE of each epoch run, [train_info.epochs_run x 2]. */
+  int has_train_info;
+  cs_model_train_info_t train_info;
+  const double *history;
   cs_arena_t mem;
   cs_container_t *file;
 } cs_model_t;

@@ -33,9 +33,15 @@ void cs_regressor_params_reference(cs_regressor_params_t *p);
 
 typedef struct cs_regressor_report {
   int epochs_run;
+  int best_epoch;    /* the epoch whose weights were kept (1-based) */
   double train_mse;  /* final epoch */
   double val_mse;    /* final (best, if early stopping restored it) */
   double seconds;
+  /* Per-epoch history, when the caller gives room: epoch e (0-based) has
+   * train MSE history[2e] and validation MSE history[2e + 1] (NAN without
+   * a validation set), for e < min(epochs_run, cap_history). */
+  double *history;
+  int cap_history;
 } cs_regressor_report_t;
 
 /* A fresh regressor for n_in features and dim outputs, initialized like

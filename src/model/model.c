@@ -56,6 +56,13 @@ int cs_model_save(const cs_model_t *m, const char *path, cs_err_t *err) {
       (rc = cs_segments_save(&m->popularity.seg, w, "pop.", err)) ||
       (m->has_tables &&
        (rc = cs_feature_tables_save(&m->tables, w, "feat.", err))) ||
+      (m->has_train_info &&
+       ((rc = cs_container_add_copy(w, "train.info", &m->train_info,
+                                    sizeof m->train_info, err)) ||
+        (rc = cs_container_add(w, "train.history", m->history,
+                               (size_t)m->train_info.epochs_run * 2 *
+                                   sizeof(double),
+                               err)))) ||
       (m->n_train_users > 0 &&
        (rc = cs_container_add(w, "train.users", m->train_users,
                               (size_t)m->n_train_users * sizeof(int64_t),
@@ -144,6 +151,22 @@ int cs_model_load(cs_model_t *m, const char *path, cs_err_t *err) {
                                    m->song_emb, &m->tables, err)))
       goto fail;
     m->has_tables = 1;
+  }
+  /* optional: how it was trained (absent in older files) */
+  if ((data = cs_container_get(c, "train.info", &size)) &&
+      size == sizeof m->train_info) {
+    memcpy(&m->train_info, data, sizeof m->train_info);
+    size_t want = (size_t)(m->train_info.epochs_run > 0
+                               ? m->train_info.epochs_run : 0) * 2 * sizeof(double);
+    const void *h = cs_container_get(c, "train.history", &size);
+    if (m->train_info.version != 1 || m->train_info.epochs_run < 0 || !h ||
+        size != want) {
+      rc = cs_err_set(err, CS_EFORMAT, "%s: sections 'train.info' / "
+                      "'train.history' disagree", path);
+      goto fail;
+    }
+    m->history = h;
+    m->has_train_info = 1;
   }
   /* optional: the training users (absent in older files) */
   if ((data = cs_container_get(c, "train.users", &size))) {

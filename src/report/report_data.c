@@ -97,15 +97,38 @@ static void size_text(char *out, size_t cap, const char *path) {
 }
 
 /* --- training history ------------------------------------------------------
- * The model file does not store the regressor's per-epoch losses yet (the
- * training code is being split out; it will add a history section). Until
- * then the report states it plainly instead of plotting anything. Wire the
- * history here: fill h->n_epochs, h->train_mse, h->val_mse, h->best_epoch
- * and the training parameters / stage timings as kv rows ("training"). */
+ * From the model's train.info / train.history sections (absent in older
+ * files: the page then says so instead of plotting anything). */
 static int fill_history(const cs_model_t *m, cs_report_t *r, cs_err_t *err) {
-  (void)m;
-  (void)err;
   r->history.n_epochs = 0;
+  if (!m->has_train_info) return 0;
+  const cs_model_train_info_t *t = &m->train_info;
+  int n = t->epochs_run;
+  if (n > 0) {
+    r->history.train_mse = malloc((size_t)n * sizeof(double));
+    r->history.val_mse = malloc((size_t)n * sizeof(double));
+    if (!r->history.train_mse || !r->history.val_mse)
+      return cs_err_set(err, CS_ENOMEM, "report: out of memory (history)");
+    for (int e = 0; e < n; e++) {
+      r->history.train_mse[e] = m->history[2 * e];
+      r->history.val_mse[e] = m->history[2 * e + 1];
+    }
+  }
+  r->history.n_epochs = n;
+  r->history.best_epoch = t->best_epoch;
+  cs_report_kv_add(r, "training", "regressor schedule", "%d epochs at most, "
+                   "Adam lr %g (to %g), batch %d, patience %d; %d run, epoch "
+                   "%d kept", t->epochs, (double)t->lr, (double)t->lr_final,
+                   t->batch, t->patience, t->epochs_run, t->best_epoch);
+  cs_report_kv_add(r, "training", "validation MSE", "%.6g", t->val_mse);
+  cs_report_kv_add(r, "training", "k-means", "k = %d, input k = %d, %d "
+                   "iterations, inertia %.6g", t->k, t->k_input,
+                   t->kmeans_iter, t->kmeans_inertia);
+  cs_report_kv_add(r, "training", "users", "%lld with a target (%lld "
+                   "without, left out), %lld held out for validation",
+                   (long long)t->n_train, (long long)t->n_train_no_target,
+                   (long long)t->n_val);
+  cs_report_kv_add(r, "training", "seed", "%llu", (unsigned long long)t->seed);
   return 0;
 }
 

@@ -316,7 +316,7 @@ static void test_training_learns(void **state) {
   cs_regressor_params_t p;
   cs_regressor_params_default(&p);
   p.epochs = 8;
-  cs_regressor_report_t rep;
+  cs_regressor_report_t rep = {0};
   cs_ctx_t ctx;
   cs_ctx_init(&ctx);
   cs_err_t err;
@@ -506,7 +506,7 @@ static void test_bad_arguments(void **state) {
                                       NULL, &err), CS_EINVAL);
   /* no validation set: no early stopping, val_mse is NaN */
   p.epochs = 2;
-  cs_regressor_report_t rep;
+  cs_regressor_report_t rep = {0};
   assert_int_equal(cs_regressor_train(NULL, r, X, Y, 2, NULL, NULL, 0, &p,
                                       &rep, &err), 0);
   assert_int_equal(rep.epochs_run, 2);

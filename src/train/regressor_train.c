@@ -730,6 +730,10 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
       fflush(ctx->log_stream);
     }
     train_mse = rows_seen ? loss_sum / rows_seen : NAN;
+    if (report && report->history && epoch <= report->cap_history) {
+      report->history[2 * (epoch - 1)] = train_mse;
+      report->history[2 * (epoch - 1) + 1] = NAN; /* until measured below */
+    }
     if (!isfinite(train_mse)) {
       rc = cs_err_set(err, CS_ERANGE,
                       "regressor: training diverged at epoch %d (loss %g); "
@@ -739,6 +743,8 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
     }
     if (n_val > 0) {
       val_mse = cs_regressor_mse(r, X_val, Y_val, n_val);
+      if (report && report->history && epoch <= report->cap_history)
+        report->history[2 * (epoch - 1) + 1] = val_mse;
       int improved = val_mse < best_val;
       if (improved) {
         best_val = val_mse;
@@ -773,6 +779,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
   }
   if (report) {
     report->epochs_run = epoch;
+    report->best_epoch = n_val > 0 && best_epoch > 0 ? best_epoch : epoch;
     report->train_mse = train_mse;
     report->val_mse = n_val > 0 ? best_val : NAN;
     report->seconds = cs_now() - t0;

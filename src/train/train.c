@@ -114,6 +114,12 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
   if ((rc = cs_regressor_create(&out->regressor, F, d, p->seed, err)))
     goto fail;
   cs_regressor_report_t rr = {0};
+  rr.cap_history = p->reg.epochs;
+  rr.history = cs_arena_alloc(&out->mem, (size_t)rr.cap_history * 2 * sizeof(double));
+  if (!rr.history) {
+    rc = CS_ENOMEM;
+    goto fail;
+  }
   const float *xv = own_val ? Xv : X + (size_t)n_fit * F;
   const float *yv = own_val ? Yv : Y + (size_t)n_fit * d;
   if ((rc = cs_regressor_train(ctx, out->regressor, X, Y, n_fit, xv, yv,
@@ -187,6 +193,16 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
                                       (size_t)kin.k * F * sizeof(float));
   out->popularity.k = 1;
   out->popularity.dim = d;
+  out->has_train_info = 1;
+  out->history = rr.history;
+  out->train_info = (cs_model_train_info_t){
+      .version = 1, .k = km.k, .k_input = kin.k, .kmeans_iter = p->kmeans_iter,
+      .epochs = p->reg.epochs, .batch = p->reg.batch,
+      .patience = p->reg.patience, .epochs_run = rr.epochs_run,
+      .best_epoch = rr.best_epoch, .lr = p->reg.lr,
+      .lr_final = p->reg.lr_final, .seed = p->seed, .val_mse = rr.val_mse,
+      .kmeans_inertia = km.inertia, .n_train = rep->n_train,
+      .n_train_no_target = rep->n_train_no_target, .n_val = rep->n_val};
   out->n_train_users = tr->n_users;
   out->train_users = cs_arena_dup(&out->mem, tr->user_ids,
                                   (size_t)tr->n_users * sizeof(int64_t));

@@ -2,7 +2,7 @@
 # report.sh: `coldstart report` as a person uses it: tiny world -> model ->
 # report with a k sweep (a tune.json written here), then checks the page:
 # every section, no reference outside the file, every SVG well-formed XML,
-# the numbers equal `evaluate`'s, the plain "no training history" message,
+# the numbers equal `evaluate`'s, the regressor's loss curve from the history train writes,
 # a bad tune.json refused before anything is written; finally the page is
 # rendered by headless Chromium and the screenshot must have the asked size
 # and real content (not blank, many colours, ink on most rows).
@@ -58,7 +58,7 @@ for id in user-idle user-typical user-active chart-comparison chart-ndcg-at-k \
   chart-tune-inertia chart-tune-ndcg; do
   grep -q "id=\"$id\"" "$OUT" || fail "no element #$id"
 done
-grep -q 'This model file has no training history' "$OUT" || fail "no plain no-history message"
+grep -q 'id="chart-loss"' "$OUT" || fail "no loss curve (train writes the history into the model)"
 grep -q 'elbow k = 20' "$OUT" || fail "elbow not marked"
 grep -q 'chosen k = 40' "$OUT" || fail "chosen k not marked"
 grep -q '2023-11-14 22:13:20 UTC' "$OUT" || fail "SOURCE_DATE_EPOCH not used for the date"
@@ -69,13 +69,13 @@ bad=$(grep -noE 'http:|https:|src=|url\(|<script|@import|//|<link|@font-face' "$
 bad=$(grep -oE 'href="[^"]*"' "$OUT" | grep -v 'href="#' | head -3 || true)
 [ -z "$bad" ] || fail "link leaving the page: $bad"
 
-# the SVGs parse as XML, and there are the expected 8 (no loss chart here)
+# the SVGs parse as XML, and there are the expected 9 (the loss chart included)
 python3 - "$OUT" <<'PY'
 import re, sys, xml.etree.ElementTree as ET
 html = open(sys.argv[1], encoding="utf-8").read()
 svgs = re.findall(r"<svg\b.*?</svg>", html, re.S)
-if len(svgs) != 8:
-    sys.exit(f"expected 8 charts, found {len(svgs)}")
+if len(svgs) != 9:
+    sys.exit(f"expected 9 charts (with the loss curve), found {len(svgs)}")
 for s in svgs:
     root = ET.fromstring(s)  # raises on malformed XML
     if root.find("title") is None or not root.find("title").text:
