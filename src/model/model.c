@@ -144,6 +144,11 @@ int cs_model_load(cs_model_t *m, const char *path, cs_err_t *err) {
                     "cluster counts", path);
     goto fail;
   }
+  /* soft's fill looks up p_j(s) in the target segments: O(1) index */
+  if (m->target.seg.by_song && (rc = cs_segments_index(&m->target.seg))) {
+    cs_err_set(err, rc, "%s: segment index", path);
+    goto fail;
+  }
   if (meta.has_featurizer) {
     if ((rc = cs_feature_tables_load(&m->tables, c, "feat.", m->n_songs,
                                      m->dim, err)) ||

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/ctx.h"
 #include "coldstart/mat.h"
 #include "model/regressor_internal.h"
 
@@ -111,104 +112,162 @@ static void forward_infer(const cs_regressor_t *r, const float *X,
   }
 }
 
-/* --- one-row inference -------------------------------------------------------
- * A cold user's feature vector is mostly empty blocks. With the input
- * standardization folded into the first layer, h = base + sum over nonzero
- * x_j of x_j * (W0[:, j] / std_j), where base is the layer's output for an
- * all-zero input: only the columns of nonzero features are read (instead of
- * the whole n_in x 400 matrix), and the next layers are matrix-vector
- * products. Same function as forward_infer; float rounding differs in the
- * last bits (tested within 1e-5). */
+/* --- the folded inference form --------------------------------------------
+ * Each layer folded and transposed for cs__fwd_layer (forward.c): the first
+ * takes the input standardization, (x - mean) / std, into its weights and
+ * bias; every later one takes the BatchNorm before it (h = relu(z) * s + t
+ * with s = gamma / sqrt(var + eps), t = beta - mean * s): W' = W diag(s),
+ * b' = b + W t (sums in double). Widths are padded to 16 with zeros. Same
+ * function as forward_infer up to float rounding (tested within 1e-5). */
 
-#define SERVE_MAX_WIDTH 2048 /* widest hidden layer the one-row path takes */
+static int out_pad_of(const cs_regressor_t *r, int l) {
+  return (int)pad16((size_t)r->size[l + 1]);
+}
 
 int cs__regressor_build_serving(cs_regressor_t *r) {
   cs__regressor_drop_serving(r);
   const cs__reg_arrays_t *p = &r->p;
-  int n_in = r->n_in, h0 = r->size[1];
-  size_t n_bn = 0;
-  for (int l = 0; l < CS__REG_N_BN; l++) n_bn += 2 * (size_t)r->size[l + 1];
-  /* sizes are fixed for a regressor: allocated once, rebuilt in place */
-  if (!r->serve_w0t)
-    r->serve_w0t = cs_arena_alloc(&r->mem, (size_t)n_in * (size_t)h0 * sizeof(float));
-  if (!r->serve_base)
-    r->serve_base = cs_arena_alloc(&r->mem, ((size_t)h0 + n_bn) * sizeof(float));
-  if (!r->serve_w0t || !r->serve_base) return CS_ENOMEM;
+  float *w[CS__REG_N_LINEAR], *b[CS__REG_N_LINEAR];
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    int in = l == 0 ? r->n_in : out_pad_of(r, l - 1), out = out_pad_of(r, l);
+    size_t n = (size_t)in * out;
+    /* sizes are fixed for a regressor: allocated once, rebuilt in place */
+    if (!r->fwd[l].w) {
+      r->fwd[l].w = cs_arena_alloc(&r->mem, n * sizeof(float));
+      r->fwd[l].b = cs_arena_alloc(&r->mem, (size_t)out * sizeof(float));
+      r->fwd_half[l].w16 = cs_arena_alloc(&r->mem, n * sizeof(uint16_t));
+      if (!r->fwd[l].w || !r->fwd[l].b || !r->fwd_half[l].w16) {
+        r->fwd[l].w = NULL;
+        return CS_ENOMEM;
+      }
+    }
+    r->fwd[l].n_in = r->fwd_half[l].n_in = in;
+    r->fwd[l].n_out = r->fwd_half[l].n_out = out;
+    r->fwd_half[l].b = r->fwd[l].b;
+    w[l] = (float *)r->fwd[l].w;
+    b[l] = (float *)r->fwd[l].b;
+    memset(w[l], 0, n * sizeof(float));
+    memset(b[l], 0, (size_t)out * sizeof(float));
+  }
+  /* layer 0: standardization folded in */
+  int n_in = r->n_in, h0 = r->size[1], o0 = r->fwd[0].n_out;
   for (int o = 0; o < h0; o++) {
-    const float *w = p->w[0] + (size_t)o * n_in;
+    const float *wr = p->w[0] + (size_t)o * n_in;
     double acc = p->b[0][o];
     for (int j = 0; j < n_in; j++) {
-      float wj = w[j] / p->in_std[j];
-      r->serve_w0t[(size_t)j * h0 + o] = wj;
+      float wj = wr[j] / p->in_std[j];
+      w[0][(size_t)j * o0 + o] = wj;
       acc -= (double)wj * (double)p->in_mean[j];
     }
-    r->serve_base[o] = (float)acc;
+    b[0][o] = (float)acc;
   }
-  float *bn = r->serve_base + h0;
-  for (int l = 0; l < CS__REG_N_BN; l++) {
-    int width = r->size[l + 1];
-    r->serve_scale[l] = bn;
-    r->serve_shift[l] = bn + width;
-    bn += 2 * (size_t)width;
-    for (int j = 0; j < width; j++) {
-      float sc = p->gamma[l][j] / sqrtf(p->run_var[l][j] + CS__REG_BN_EPS);
-      r->serve_scale[l][j] = sc;
-      r->serve_shift[l][j] = p->beta[l][j] - p->run_mean[l][j] * sc;
+  /* layers 1..3: the BatchNorm of the layer before folded in */
+  for (int l = 1; l < CS__REG_N_LINEAR; l++) {
+    int in = r->size[l], out = r->size[l + 1], op = r->fwd[l].n_out;
+    const float *g = p->gamma[l - 1], *be = p->beta[l - 1],
+                *mu = p->run_mean[l - 1], *var = p->run_var[l - 1];
+    for (int o = 0; o < out; o++) {
+      const float *wr = p->w[l] + (size_t)o * in;
+      double acc = p->b[l][o];
+      for (int k = 0; k < in; k++) {
+        float sc = g[k] / sqrtf(var[k] + CS__REG_BN_EPS);
+        float sh = be[k] - mu[k] * sc;
+        w[l][(size_t)k * op + o] = wr[k] * sc;
+        acc += (double)wr[k] * (double)sh;
+      }
+      b[l][o] = (float)acc;
     }
+  }
+  for (int l = 0; l < CS__REG_N_LINEAR; l++) {
+    size_t n = (size_t)r->fwd[l].n_in * r->fwd[l].n_out;
+    uint16_t *h = (uint16_t *)r->fwd_half[l].w16;
+    for (size_t i = 0; i < n; i++) h[i] = cs__float_to_half(w[l][i]);
   }
   r->serve_ready = 1;
   return CS_OK;
 }
 
-static void relu_bn(float *z, int width, const float *scale, const float *shift) {
-  for (int j = 0; j < width; j++) {
-    float a = z[j] > 0.0f ? z[j] : 0.0f;
-    z[j] = a * scale[j] + shift[j];
+void cs_regressor_set_half(cs_regressor_t *r, int half) { r->half = half != 0; }
+int cs_regressor_half(const cs_regressor_t *r) { return r->half; }
+
+/* Rows [begin, end) of a prediction through the folded layers. */
+typedef struct {
+  const cs_regressor_t *r;
+  const float *X;
+  float *out;
+} fwd_job_t;
+
+enum { FWD_ROWS = 64 }; /* rows per pass through the four layers */
+
+static int fwd_rows(void *arg, int64_t begin, int64_t end, int tid,
+                    cs_err_t *err) {
+  (void)tid;
+  const fwd_job_t *j = arg;
+  const cs_regressor_t *r = j->r;
+  const cs__fwd_layer_t *layers = r->half ? r->fwd_half : r->fwd;
+  int widest = 0;
+  for (int l = 0; l < CS__REG_N_LINEAR; l++)
+    if (layers[l].n_out > widest) widest = layers[l].n_out;
+  int max_in = r->n_in > widest ? r->n_in : widest;
+  int64_t rows = end - begin < FWD_ROWS ? end - begin : FWD_ROWS;
+  float *h = cs_alloc_aligned((size_t)2 * rows * widest * sizeof(float));
+  int32_t *ks = malloc((size_t)max_in * sizeof *ks);
+  float *xv = malloc((size_t)max_in * 4 * sizeof *xv);
+  uint8_t *used = malloc((size_t)max_in);
+  if (!h || !ks || !xv || !used) {
+    free(h);
+    free(ks);
+    free(xv);
+    free(used);
+    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
   }
+  float *bufs[2] = {h, h + (size_t)rows * widest};
+  const int L = CS__REG_N_LINEAR;
+  for (int64_t s = begin; s < end; s += FWD_ROWS) {
+    int64_t n = end - s < FWD_ROWS ? end - s : FWD_ROWS;
+    const float *in = j->X + s * r->n_in;
+    int64_t ld_in = r->n_in;
+    for (int l = 0; l < L; l++) {
+      float *y = bufs[l & 1];
+      cs__fwd_layer(&layers[l], in, ld_in, n, y, widest, ks, xv, used);
+      if (l < L - 1)
+        for (int64_t i = 0; i < n; i++) {
+          float *z = y + i * widest;
+          for (int o = 0; o < layers[l].n_out; o++) z[o] = z[o] > 0.0f ? z[o] : 0.0f;
+        }
+      in = y;
+      ld_in = widest;
+    }
+    for (int64_t i = 0; i < n; i++) {
+      const float *z = in + i * widest;
+      float *o = j->out + (s + i) * r->dim;
+      double nrm = sqrt(cs_norm2_sq(r->dim, z));
+      if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
+      float inv = (float)(1.0 / nrm);
+      for (int c = 0; c < r->dim; c++) o[c] = z[c] * inv;
+    }
+  }
+  free(h);
+  free(ks);
+  free(xv);
+  free(used);
+  return 0;
 }
 
-static void predict_one(const cs_regressor_t *r, const float *x, float *out) {
-  const cs__reg_arrays_t *p = &r->p;
-  float buf[2][SERVE_MAX_WIDTH];
-  int h0 = r->size[1];
-  float *h = buf[0];
-  memcpy(h, r->serve_base, sizeof(float) * (size_t)h0);
-  for (int j = 0; j < r->n_in; j++) {
-    if (x[j] == 0.0f) continue;
-    const float *col = r->serve_w0t + (size_t)j * h0;
-    float v = x[j];
-    for (int o = 0; o < h0; o++) h[o] += v * col[o];
-  }
-  relu_bn(h, h0, r->serve_scale[0], r->serve_shift[0]);
-  for (int l = 1; l < CS__REG_N_LINEAR; l++) {
-    int n_out = r->size[l + 1], k = r->size[l];
-    float *z = l == CS__REG_N_LINEAR - 1 ? out : buf[l & 1];
-    memcpy(z, p->b[l], sizeof(float) * (size_t)n_out);
-    cs_gemv(CS_NOTRANS, n_out, k, 1.0f, p->w[l], k, h, 1.0f, z);
-    if (l < CS__REG_N_BN) relu_bn(z, n_out, r->serve_scale[l], r->serve_shift[l]);
-    h = z;
-  }
-  double nrm = sqrt(cs_norm2_sq(r->dim, out));
-  if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
-  float inv = (float)(1.0 / nrm);
-  for (int j = 0; j < r->dim; j++) out[j] *= inv;
-}
-
-static int serving_ready(const cs_regressor_t *r) {
-  if (!r->serve_ready) return 0;
-  for (int l = 1; l < CS__REG_N_LINEAR; l++)
-    if (r->size[l] > SERVE_MAX_WIDTH) return 0;
-  return 1;
-}
-
-int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
-                         float *out, cs_err_t *err) {
+int cs_regressor_predict_threads(const cs_regressor_t *r, const float *X,
+                                 int64_t n, float *out, int n_threads,
+                                 cs_err_t *err) {
   if (n < 0) return cs_err_set(err, CS_EINVAL, "regressor: n=%lld < 0",
                                (long long)n);
   if (n == 0) return 0;
-  if (n == 1 && serving_ready(r)) {
-    predict_one(r, X, out);
-    return 0;
+  if (r->serve_ready) {
+    fwd_job_t j = {r, X, out};
+    int64_t n_blocks = (n + FWD_ROWS - 1) / FWD_ROWS;
+    if (n_threads > n_blocks) n_threads = (int)n_blocks;
+    if (n_threads <= 1) return fwd_rows(&j, 0, n, 0, err);
+    /* each row's result does not depend on the rows beside it, so neither
+     * on the split into threads */
+    return cs_parallel_for(n_threads, n, fwd_rows, &j, err);
   }
   int64_t chunk = n < REG_CHUNK ? n : REG_CHUNK;
   int widest = 0;
@@ -230,6 +289,11 @@ int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
   }
   free(work);
   return 0;
+}
+
+int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
+                         float *out, cs_err_t *err) {
+  return cs_regressor_predict_threads(r, X, n, out, 1, err);
 }
 
 double cs_regressor_mse(const cs_regressor_t *r, const float *X,

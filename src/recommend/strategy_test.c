@@ -514,6 +514,43 @@ static void test_params_check(void **state) {
   cs_model_free(&m);
 }
 
+/* The O(1) lookup index gives p_c(s) exactly as the binary search and the
+ * ranking scan, for every (segment, song) of random models. */
+static void test_segments_index(void **state) {
+  (void)state;
+  cs_rng_t rng;
+  cs_rng_seed(&rng, 41);
+  for (int trial = 0; trial < 40; trial++) {
+    cs_model_t m;
+    random_model(&m, &rng);
+    cs_segments_t *seg = &m.target.seg;
+    float *want = malloc((size_t)seg->k * m.n_songs * sizeof *want);
+    for (int32_t c = 0; c < seg->k; c++)
+      for (int32_t song = 0; song < m.n_songs; song++)
+        want[(size_t)c * m.n_songs + song] = cs_segments_p(seg, c, song);
+    assert_int_equal(cs_segments_index(seg), 0);
+    assert_non_null(seg->bits);
+    for (int32_t c = 0; c < seg->k; c++)
+      for (int32_t song = 0; song < m.n_songs; song++)
+        assert_true(cs_segments_p(seg, c, song) ==
+                    want[(size_t)c * m.n_songs + song]);
+    /* and the scan of the ranking, without the by-song order */
+    int32_t *bs = seg->by_song;
+    uint64_t *bits = seg->bits;
+    seg->by_song = NULL;
+    seg->bits = NULL;
+    for (int32_t c = 0; c < seg->k; c++)
+      for (int32_t song = 0; song < m.n_songs; song++)
+        assert_true(cs_segments_p(seg, c, song) ==
+                    want[(size_t)c * m.n_songs + song]);
+    assert_int_equal(cs_segments_index(seg), CS_ESTATE);
+    seg->by_song = bs;
+    seg->bits = bits;
+    free(want);
+    cs_model_free(&m);
+  }
+}
+
 /* --- one arithmetic for segment decisions ------------------------------ */
 
 /* The float distance serving used before it shared training's routine
@@ -599,6 +636,7 @@ static void test_near_ties_follow_training(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_near_ties_follow_training),
+      cmocka_unit_test(test_segments_index),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_soft_slots),
       cmocka_unit_test(test_popularity_semi_input),

@@ -171,6 +171,7 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
                               tr->truth_indices, ds->n_songs,
                               &out->popularity.seg, err)))
     goto fail;
+  if ((rc = cs_segments_index(&out->target.seg))) goto fail;
   rep->sec_segments = cs_now() - t0;
 
   /* Song table, centroids and tables: copies the model owns. */
