@@ -72,6 +72,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", m.featurizer ? err.msg : "model without featurizer");
     return 1;
   }
+  /* CS_HALF=1: the regressor reads float16 weights */
+  if (getenv("CS_HALF")) cs_regressor_set_half(m.regressor, 1);
   FILE *fp = fopen(argv[2], "r");
   if (!fp) {
     perror(argv[2]);

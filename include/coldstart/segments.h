@@ -35,12 +35,11 @@ typedef struct cs_segments {
   int32_t *by_song;   /* [nnz] */
   float *by_song_p;   /* [nnz] */
   /* Optional O(1) lookup index over the by-song order (built at load or
-   * after training by cs_segments_index; NULL until then): a bit per
-   * (segment, song) set when the song is listed, and per 64-song word the
-   * number of the segment's listed songs before it, so the position in
-   * by_song_p is rank + popcount. [k x n_words] each. */
-  uint64_t *bits;
-  uint32_t *rank;
+   * after training by cs_segments_index; NULL until then): per segment and
+   * 64-song word, a bit per song set when the song is listed and the number
+   * of the segment's listed songs before the word, side by side (one cache
+   * line), so the position in by_song_p is rank + popcount. [k x n_words]. */
+  struct cs_segments_word { uint64_t bits; uint64_t rank; } *index;
   int64_t n_words;
   /* Ownership (arena.h): the arrays are in `mem` (built by training,
    * cs_segments_build in train.h) or in the map of `file` (loaded). */
@@ -52,13 +51,20 @@ static inline int64_t cs_segments_len(const cs_segments_t *s, int32_t c) {
   return s->indptr[c + 1] - s->indptr[c];
 }
 
+/* Prefetch what cs_segments_p(s, c, song) reads first (the index word). */
+static inline void cs_segments_prefetch(const cs_segments_t *s, int32_t c,
+                                        int32_t song) {
+  if (s->index)
+    __builtin_prefetch(&s->index[(size_t)c * s->n_words + (size_t)(song >> 6)]);
+}
+
 void cs_segments_free(cs_segments_t *s);
 
 /* p_c(s): through the lookup index when built (O(1)), else a binary search
  * in the by-song order (O(log length)), or a scan of the ranking when that
  * order is absent; 0 when s is not in the list. */
 float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song);
-/* Build the lookup index (in s->mem; k x ceil(n_songs / 64) x 12 bytes).
+/* Build the lookup index (in s->mem; k x ceil(n_songs / 64) x 16 bytes).
  * Needs the by-song order; returns 0, CS_ESTATE without it, or
  * CS_ENOMEM. */
 int cs_segments_index(cs_segments_t *s);

@@ -18,35 +18,33 @@ void cs_segments_free(cs_segments_t *s) {
 int cs_segments_index(cs_segments_t *s) {
   if (!s->by_song) return CS_ESTATE;
   int64_t n_words = (s->n_songs + 63) / 64;
-  size_t n = (size_t)s->k * (size_t)n_words;
-  uint64_t *bits = cs_arena_alloc(&s->mem, n * sizeof *bits);
-  uint32_t *rank = cs_arena_alloc(&s->mem, n * sizeof *rank);
-  if (!bits || !rank) return CS_ENOMEM;
+  struct cs_segments_word *index =
+      cs_arena_alloc(&s->mem, (size_t)s->k * (size_t)n_words * sizeof *index);
+  if (!index) return CS_ENOMEM;
   for (int32_t c = 0; c < s->k; c++) {
-    uint64_t *b = bits + (size_t)c * n_words;
-    uint32_t *rk = rank + (size_t)c * n_words;
+    struct cs_segments_word *row = index + (size_t)c * n_words;
     for (int64_t i = s->indptr[c]; i < s->indptr[c + 1]; i++) {
       int32_t song = s->by_song[i];
-      b[song >> 6] |= (uint64_t)1 << (song & 63);
+      row[song >> 6].bits |= (uint64_t)1 << (song & 63);
     }
-    uint32_t before = 0;
+    uint64_t before = 0;
     for (int64_t w = 0; w < n_words; w++) {
-      rk[w] = before;
-      before += (uint32_t)__builtin_popcountll(b[w]);
+      row[w].rank = before;
+      before += (uint64_t)__builtin_popcountll(row[w].bits);
     }
   }
-  s->bits = bits;
-  s->rank = rank;
+  s->index = index;
   s->n_words = n_words;
   return 0;
 }
 
 float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song) {
-  if (s->bits) {
-    size_t at = (size_t)c * s->n_words + (size_t)(song >> 6);
-    uint64_t word = s->bits[at], bit = (uint64_t)1 << (song & 63);
-    if (!(word & bit)) return 0.0f;
-    int64_t pos = s->rank[at] + __builtin_popcountll(word & (bit - 1));
+  if (s->index) {
+    const struct cs_segments_word *wd =
+        &s->index[(size_t)c * s->n_words + (size_t)(song >> 6)];
+    uint64_t bit = (uint64_t)1 << (song & 63);
+    if (!(wd->bits & bit)) return 0.0f;
+    int64_t pos = (int64_t)wd->rank + __builtin_popcountll(wd->bits & (bit - 1));
     return s->by_song_p[s->indptr[c] + pos];
   }
   if (!s->by_song) {

@@ -231,12 +231,14 @@ static int64_t accumulate_mixture(const cs_segments_t *seg, const cs_rec_t *r,
 
 /* Exact mixture score of one song (same float operations, in the same
  * order, as accumulate_mixture) and the memberships that have it. */
-static float mixture(const cs_segments_t *seg, const cs_rec_t *r,
-                     const double *w, int n_m, int32_t s, uint32_t *mask) {
+static float mixture_known(const cs_segments_t *seg, const cs_rec_t *r,
+                           const double *w, int n_m, int32_t s, int j_known,
+                           float p_known, uint32_t *mask) {
   float sum = 0.0f;
   uint32_t mk = 0;
   for (int j = 0; j < n_m; j++) {
-    float pj = cs_segments_p(seg, r->member_cluster[j], s);
+    float pj = j == j_known ? p_known
+                            : cs_segments_p(seg, r->member_cluster[j], s);
     if (pj > 0.0f) {
       sum += (float)(w[j] * (double)pj);
       mk |= 1u << j;
@@ -244,6 +246,11 @@ static float mixture(const cs_segments_t *seg, const cs_rec_t *r,
   }
   *mask = mk;
   return sum;
+}
+
+static float mixture(const cs_segments_t *seg, const cs_rec_t *r,
+                     const double *w, int n_m, int32_t s, uint32_t *mask) {
+  return mixture_known(seg, r, w, n_m, s, -1, 0.0f, mask);
 }
 
 /* Keep the best `need` (score desc, song asc) in ws->fill_*. */
@@ -294,7 +301,8 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
   uint32_t es = ws->seen_epoch;
   int n_fill = 0;
   for (int64_t depth = 0;; depth++) {
-    int active = 0;
+    int active = 0, n_new = 0, new_j[CS_SOFT_M_MAX];
+    int32_t new_s[CS_SOFT_M_MAX];
     double bound = 0.0;
     for (int j = 0; j < n_m; j++) {
       int32_t c = r->member_cluster[j];
@@ -305,9 +313,20 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
       int32_t s = seg->songs[at];
       if (ws->stamp[s] == e || ws->seen[s] == es) continue;
       ws->seen[s] = es;
-      uint32_t mk;
-      float sc = mixture(seg, r, w, n_m, s, &mk);
-      fill_insert(ws, need, &n_fill, sc, s, mk);
+      new_s[n_new] = s;
+      new_j[n_new++] = j;
+    }
+    /* this depth's lookups are independent: start them all, then use them */
+    for (int i = 0; i < n_new; i++)
+      for (int j = 0; j < n_m; j++)
+        if (j != new_j[i]) cs_segments_prefetch(seg, r->member_cluster[j], new_s[i]);
+    for (int i = 0; i < n_new; i++) {
+      int j = new_j[i];
+      uint32_t mk; /* p_j(s) is the list's own entry: no lookup for it */
+      float sc = mixture_known(seg, r, w, n_m, new_s[i], j,
+                               seg->p[seg->indptr[r->member_cluster[j]] + depth],
+                               &mk);
+      fill_insert(ws, need, &n_fill, sc, new_s[i], mk);
     }
     if (!active) break;
     if (n_fill == need &&
@@ -317,7 +336,7 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
   return n_fill;
 }
 
-/* Soft allocation, DESIGN.md 1.6. `pred`: predicted embedding. */
+/* Soft allocation (docs/method.md, "soft"). `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
   const cs_segments_t *seg = &m->target.seg;
@@ -372,11 +391,21 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
     n_touched = accumulate_mixture(seg, r, w, n_m, ws);
     if (need > 0) n_fill = fill_accumulated(n_touched, need, e, ws);
   }
+  /* scores: the candidates' mixture; the fill's was computed choosing it
+   * (the same function); the zero-score tail is in no list */
+  int n_cand = n;
+  for (int i = 0; i < n_cand; i++) {
+    uint32_t mk;
+    r->scores[i] = p->skip_scores ? 0.0f
+                   : seg->by_song ? mixture(seg, r, w, n_m, r->songs[i], &mk)
+                                  : ws->acc[r->songs[i]];
+  }
   for (int i = 0; i < n_fill; i++) {
     int32_t s = ws->fill_song[i];
     ws->stamp[s] = e;
     r->songs[n] = s;
     r->item_mask[n] = ws->fill_mask[i];
+    r->scores[n] = p->skip_scores ? 0.0f : ws->fill_score[i];
     n++;
   }
   for (int32_t s = 0; n < k && s < m->n_songs; s++) {
@@ -384,15 +413,10 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
     ws->stamp[s] = e;
     r->songs[n] = s;
     r->item_mask[n] = 0;
+    r->scores[n] = 0.0f;
     n++;
   }
   r->n_items = n;
-  for (int i = 0; i < n; i++) {
-    uint32_t mk;
-    r->scores[i] = p->skip_scores ? 0.0f
-                   : seg->by_song ? mixture(seg, r, w, n_m, r->songs[i], &mk)
-                                  : ws->acc[r->songs[i]];
-  }
   for (int64_t t = 0; t < n_touched; t++) {
     ws->acc[ws->touched[t]] = 0.0f;
     ws->accmask[ws->touched[t]] = 0;

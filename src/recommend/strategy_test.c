@@ -529,23 +529,23 @@ static void test_segments_index(void **state) {
       for (int32_t song = 0; song < m.n_songs; song++)
         want[(size_t)c * m.n_songs + song] = cs_segments_p(seg, c, song);
     assert_int_equal(cs_segments_index(seg), 0);
-    assert_non_null(seg->bits);
+    assert_non_null(seg->index);
     for (int32_t c = 0; c < seg->k; c++)
       for (int32_t song = 0; song < m.n_songs; song++)
         assert_true(cs_segments_p(seg, c, song) ==
                     want[(size_t)c * m.n_songs + song]);
     /* and the scan of the ranking, without the by-song order */
     int32_t *bs = seg->by_song;
-    uint64_t *bits = seg->bits;
+    struct cs_segments_word *index = seg->index;
     seg->by_song = NULL;
-    seg->bits = NULL;
+    seg->index = NULL;
     for (int32_t c = 0; c < seg->k; c++)
       for (int32_t song = 0; song < m.n_songs; song++)
         assert_true(cs_segments_p(seg, c, song) ==
                     want[(size_t)c * m.n_songs + song]);
     assert_int_equal(cs_segments_index(seg), CS_ESTATE);
     seg->by_song = bs;
-    seg->bits = bits;
+    seg->index = index;
     free(want);
     cs_model_free(&m);
   }
