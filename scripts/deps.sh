@@ -4,8 +4,8 @@
 # Usage: scripts/deps.sh [build|bench]   (bench adds the reference tools)
 set -euo pipefail
 build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
-  libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
-  clang libclang-rt-14-dev curl jq"
+  libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libjansson-dev
+  clang libclang-rt-14-dev curl jq python3"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
 want="$build_pkgs"
 [ "${1:-build}" = "bench" ] && want="$build_pkgs $bench_pkgs"

@@ -1,32 +1,55 @@
-/* cmd_serve.c: `coldstart serve MODEL`: the HTTP recommendation service over
- * one read-only model file, until SIGINT/SIGTERM. */
+/* cmd_serve.c: `coldstart serve MODEL`: the HTTP recommendation service
+ * over one model file. The main thread only waits for signals (sigwait, so
+ * no work runs in an async handler): SIGHUP reloads the model file,
+ * SIGTERM/SIGINT drain and exit 0. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "coldstart/ctx.h"
 #include "coldstart/io.h"
 #include "coldstart/mat.h"
 #include "coldstart/model.h"
 #include "coldstart/serve.h"
 
 int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
-  enum { O_PORT = 2000, O_BIND, O_STRATEGY, O_PORT_FILE };
+  enum {
+    O_PORT = 2000, O_BIND, O_STRATEGY, O_PORT_FILE, O_MAX_BODY, O_MAX_HEAD, O_MAX_EVENTS,
+    O_MAX_K, O_BATCH_MAX, O_BATCH_WAIT, O_IDLE, O_REQ_TIMEOUT, O_DRAIN, O_MAX_CONNS,
+    O_PER_CLIENT, O_ACCESS_LOG
+  };
   static const struct option opts[] = {
       {"port", required_argument, NULL, O_PORT},
       {"bind", required_argument, NULL, O_BIND},
       {"strategy", required_argument, NULL, O_STRATEGY},
       {"port-file", required_argument, NULL, O_PORT_FILE},
+      {"max-body", required_argument, NULL, O_MAX_BODY},
+      {"max-header", required_argument, NULL, O_MAX_HEAD},
+      {"max-events", required_argument, NULL, O_MAX_EVENTS},
+      {"max-k", required_argument, NULL, O_MAX_K},
+      {"batch-max", required_argument, NULL, O_BATCH_MAX},
+      {"batch-wait-us", required_argument, NULL, O_BATCH_WAIT},
+      {"idle-timeout", required_argument, NULL, O_IDLE},
+      {"request-timeout", required_argument, NULL, O_REQ_TIMEOUT},
+      {"drain-timeout", required_argument, NULL, O_DRAIN},
+      {"max-connections", required_argument, NULL, O_MAX_CONNS},
+      {"max-conns-per-client", required_argument, NULL, O_PER_CLIENT},
+      {"access-log", required_argument, NULL, O_ACCESS_LOG},
       CS_CLI_STRATEGY_OPTIONS,
       CS_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   cs_server_params_t sp;
   cs_server_params_default(&sp);
-  const char *port_file = NULL;
+  const char *port_file = NULL, *access_log = NULL;
+  double drain_timeout = 25;
   int threads_set = 0, opt;
   long long v;
+  double d;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
     case O_PORT:
@@ -40,6 +63,51 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
         return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s'", optarg);
       break;
     case O_PORT_FILE: port_file = optarg; break;
+    case O_MAX_BODY:
+      if (cs_cli_parse_int(cli, "--max-body", optarg, 1024, 1LL << 30, &v) < 0) return 2;
+      sp.max_body = (size_t)v;
+      break;
+    case O_MAX_HEAD:
+      if (cs_cli_parse_int(cli, "--max-header", optarg, 1024, 1 << 20, &v) < 0) return 2;
+      sp.max_head = (size_t)v;
+      break;
+    case O_MAX_EVENTS:
+      if (cs_cli_parse_int(cli, "--max-events", optarg, 0, 1000000, &v) < 0) return 2;
+      sp.handler.max_events = (int)v;
+      break;
+    case O_MAX_K:
+      if (cs_cli_parse_int(cli, "--max-k", optarg, 1, 1000000, &v) < 0) return 2;
+      sp.handler.max_k = (int)v;
+      break;
+    case O_BATCH_MAX:
+      if (cs_cli_parse_int(cli, "--batch-max", optarg, 1, CS_BATCH_MAX_LIMIT, &v) < 0) return 2;
+      sp.handler.batch_max = (int)v;
+      break;
+    case O_BATCH_WAIT:
+      if (cs_cli_parse_int(cli, "--batch-wait-us", optarg, 0, 100000, &v) < 0) return 2;
+      sp.batch_wait_us = (int)v;
+      break;
+    case O_IDLE:
+      if (cs_cli_parse_double(cli, "--idle-timeout", optarg, 0.01, 86400, &d) < 0) return 2;
+      sp.idle_timeout = d;
+      break;
+    case O_REQ_TIMEOUT:
+      if (cs_cli_parse_double(cli, "--request-timeout", optarg, 0.01, 86400, &d) < 0) return 2;
+      sp.request_timeout = d;
+      break;
+    case O_DRAIN:
+      if (cs_cli_parse_double(cli, "--drain-timeout", optarg, 0, 86400, &d) < 0) return 2;
+      drain_timeout = d;
+      break;
+    case O_MAX_CONNS:
+      if (cs_cli_parse_int(cli, "--max-connections", optarg, 1, 1000000, &v) < 0) return 2;
+      sp.max_connections = (int)v;
+      break;
+    case O_PER_CLIENT:
+      if (cs_cli_parse_int(cli, "--max-conns-per-client", optarg, 0, 1000000, &v) < 0) return 2;
+      sp.max_conns_per_client = (int)v;
+      break;
+    case O_ACCESS_LOG: access_log = optarg; break;
     default: {
       if (opt == CS_CLI_OPT_THREADS) threads_set = 1;
       int r = cs_cli_strategy_option(cli, opt, optarg, &sp.handler.strat);
@@ -50,24 +118,36 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   }
   if (optind != argc - 1) return cs_cli_usage_error(cli, "expected one MODEL file");
   if (threads_set) sp.n_threads = cli->ctx.n_threads;
+  const char *model_path = argv[optind];
   /* BLAS threads would fight the event loops for the same cores. */
   cs_blas_set_threads(1);
+  signal(SIGPIPE, SIG_IGN);
 
+  if (access_log) {
+    sp.access_log_fd = strcmp(access_log, "-") == 0
+                           ? STDOUT_FILENO
+                           : open(access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (sp.access_log_fd < 0) {
+      fprintf(stderr, "coldstart serve: cannot open access log %s: %m\n", access_log);
+      return cs_error_exit_status(CS_EIO);
+    }
+  }
   cs_err_t err;
   cs_err_clear(&err);
-  cs_model_t model;
-  int rc = cs_model_load(&model, argv[optind], &err);
+  cs_served_model_t *model = NULL;
+  int rc = cs_served_model_load(&model, model_path, &sp.handler, &err);
   if (rc != CS_OK) return cs_cli_report(cli, &err);
-  /* Block the stop signals before threads start, then wait for one. */
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  /* Block the signals before threads start, then wait for them here. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   cs_server_t *server = NULL;
-  rc = cs_server_start(&server, &model, &sp, &err);
+  rc = cs_server_start(&server, model, &sp, &err);
   if (rc != CS_OK) {
-    cs_model_free(&model);
+    cs_served_model_release(model);
     return cs_cli_report(cli, &err);
   }
   int port = cs_server_port(server);
@@ -77,20 +157,41 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
     rc = cs_write_file_atomic(port_file, text, (size_t)n, &err);
     if (rc != CS_OK) {
       cs_server_stop(server);
-      cs_model_free(&model);
+      cs_served_model_release(model);
       return cs_cli_report(cli, &err);
     }
   }
-  fprintf(stderr, "coldstart serve: %s (%lld songs, %s) on http://%s:%d with %d threads\n",
-          argv[optind], (long long)model.n_songs,
-          model.featurizer ? "raw events" : "features only", sp.bind_addr, port,
-          sp.n_threads);
+  fprintf(stderr,
+          "coldstart serve: %s (%lld songs, %s, crc %08x, loaded in %.3f s) on http://%s:%d "
+          "with %d threads\n",
+          model_path, (long long)model->model.n_songs,
+          model->model.featurizer ? "raw events" : "features only", model->crc,
+          model->load_seconds, sp.bind_addr, port, sp.n_threads);
+  cs_served_model_release(model); /* the server holds its own reference */
   int sig = 0;
-  sigwait(&stop, &sig);
-  fprintf(stderr, "coldstart serve: %s, stopping after %llu requests\n",
-          sig == SIGINT ? "SIGINT" : "SIGTERM",
-          (unsigned long long)cs_server_requests(server));
+  for (;;) {
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig != SIGHUP) break;
+    cs_err_clear(&err);
+    double t0 = cs_now();
+    rc = cs_server_reload(server, model_path, &err);
+    if (rc == CS_OK)
+      fprintf(stderr, "coldstart serve: SIGHUP: reloaded %s in %.3f s\n", model_path,
+              cs_now() - t0);
+    else
+      fprintf(stderr, "coldstart serve: SIGHUP: reload refused, the old model keeps serving: %s\n",
+              err.msg);
+  }
+  fprintf(stderr, "coldstart serve: %s: draining (at most %g s)\n",
+          sig == SIGINT ? "SIGINT" : "SIGTERM", drain_timeout);
+  double t0 = cs_now();
+  int left = cs_server_drain(server, drain_timeout);
+  if (left > 0)
+    fprintf(stderr, "coldstart serve: drain timeout: closing %d connection%s unanswered\n", left,
+            left == 1 ? "" : "s");
+  fprintf(stderr, "coldstart serve: stopping after %llu requests (drained in %.3f s)\n",
+          (unsigned long long)cs_server_requests(server), cs_now() - t0);
   cs_server_stop(server);
-  cs_model_free(&model);
+  if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
   return 0;
 }
