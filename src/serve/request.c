@@ -12,6 +12,7 @@
 #include "coldstart/featurize.h"
 #include "coldstart/mat.h"
 #include "coldstart/serve.h"
+#include "serve/forward.h"
 
 /* What one parsed request of a batch needs to be answered. */
 typedef struct {
@@ -26,6 +27,7 @@ struct cs_handler {
   cs_rec_ws_t *ws;
   float *features;    /* [batch_max x n_features] */
   float *preds;       /* [batch_max x dim] */
+  cs_serve_fwd_t *fwd; /* the batched forward pass; NULL: cs_regressor_predict */
   slot_t *slots;      /* [batch_max] */
   cs_event_t *events; /* [max_events] */
   char *out;          /* response buffer */
@@ -139,6 +141,10 @@ int cs_handler_create(cs_handler_t **out, const cs_model_t *m,
   size_t rows = (size_t)p->batch_max;
   h->features = cs_alloc_aligned(rows * (size_t)m->n_features * sizeof *h->features);
   h->preds = cs_alloc_aligned(rows * (size_t)m->dim * sizeof *h->preds);
+  if (rc == CS_OK) {
+    int frc = cs_serve_fwd_create(&h->fwd, m->regressor, p->batch_max);
+    if (frc == CS_ENOMEM) rc = cs_err_set(err, CS_ENOMEM, "out of memory");
+  }
   h->slots = calloc(rows, sizeof *h->slots);
   h->events = malloc((size_t)(p->max_events > 0 ? p->max_events : 1) * sizeof *h->events);
   /* worst case per item: ids, score and a cluster list of m members */
@@ -159,6 +165,7 @@ void cs_handler_free(cs_handler_t *h) {
   cs_rec_ws_free(h->ws);
   free(h->features);
   free(h->preds);
+  cs_serve_fwd_free(h->fwd);
   free(h->slots);
   free(h->events);
   free(h->out);
@@ -366,8 +373,11 @@ void cs_handler_run(cs_handler_t *h, int n, cs_reply_fn reply, void *ctx) {
   for (int i = 0; i < n; i++) need_pred |= needs_prediction(h->slots[i].strategy);
   /* One forward pass over every row of the batch. (When the recommend
    * module gets a batch entry point, this function is the one call site.) */
-  int rc = need_pred ? cs_regressor_predict(m->regressor, h->features, n, h->preds, &err)
-                     : CS_OK;
+  int rc = CS_OK;
+  if (need_pred && h->fwd)
+    cs_serve_fwd_run(h->fwd, h->features, n, h->preds);
+  else if (need_pred)
+    rc = cs_regressor_predict(m->regressor, h->features, n, h->preds, &err);
   for (int i = 0; i < n; i++) {
     const slot_t *s = &h->slots[i];
     const cs_rec_t *rec = NULL;
