@@ -18,8 +18,9 @@ def connect(port, source=None, timeout=10.0):
     return s
 
 
-def read_response(f):
-    """One response from a buffered socket file: (status, headers, body)."""
+def read_response(f, head=False):
+    """One response from a buffered socket file: (status, headers, body);
+    head: the request was HEAD (no body follows the headers)."""
     line = f.readline()
     if not line:
         return None
@@ -33,11 +34,11 @@ def read_response(f):
         k, v = h.split(":", 1)
         headers[k.strip().lower()] = v.strip()
     n = int(headers.get("content-length", "0"))
-    body = f.read(n) if n else b""
+    body = f.read(n) if n and not head and status >= 200 else b""
     return status, headers, body
 
 
-def raw(port, data, n_expected=1, shutdown=False, timeout=10.0, source=None):
+def raw(port, data, n_expected=1, shutdown=False, timeout=10.0, source=None, head=False):
     """Send bytes at once, read n responses (stopping at EOF)."""
     s = connect(port, source, timeout)
     s.sendall(data)
@@ -47,7 +48,7 @@ def raw(port, data, n_expected=1, shutdown=False, timeout=10.0, source=None):
     out = []
     for _ in range(n_expected):
         try:
-            r = read_response(f)
+            r = read_response(f, head)
         except (socket.timeout, ConnectionResetError):
             break
         if r is None:
@@ -83,7 +84,7 @@ def main():
         show(raw(port, data, int(args[0]), shutdown=len(args) > 1))
     elif cmd == "pipeline":  # pipeline PORT METHOD PATH N: N requests in one write
         method, path, n = args[0], args[1], int(args[2])
-        show(raw(port, b"".join(req(method, path) for _ in range(n)), n))
+        show(raw(port, b"".join(req(method, path) for _ in range(n)), n, head=method == "HEAD"))
     elif cmd == "pipeline-bodies":  # bodies (one per stdin line) pipelined on one connection
         bodies = [l.rstrip(b"\n") for l in sys.stdin.buffer if l.strip()]
         data = b"".join(req("POST", "/recommend", b) for b in bodies)
