@@ -1,13 +1,17 @@
 /* cmd_serve.c: `coldstart serve MODEL`: the HTTP recommendation service
- * over one model file. The main thread only waits for signals (sigwait, so
- * no work runs in an async handler): SIGHUP reloads the model file,
- * SIGTERM/SIGINT drain and exit 0. */
+ * over one model file. The main thread only waits for signals: SIGHUP
+ * reloads the model file, SIGTERM/SIGINT drain and exit 0. The handler
+ * only writes the signal number to a pipe the main thread reads (no work
+ * in async context). sigwait alone is not enough: OpenBLAS starts its
+ * threads before main, with the signals unblocked, and a SIGTERM delivered
+ * to one of them would kill the process with its default action. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -16,6 +20,17 @@
 #include "coldstart/mat.h"
 #include "coldstart/model.h"
 #include "coldstart/serve.h"
+
+/* The write end of the signal pipe: the one global, for the handler. */
+static int signal_pipe_w = -1;
+
+static void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = (unsigned char)sig;
+  ssize_t n = write(signal_pipe_w, &b, 1);
+  (void)n;
+  errno = saved;
+}
 
 int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   enum {
@@ -137,15 +152,32 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   cs_served_model_t *model = NULL;
   int rc = cs_served_model_load(&model, model_path, &sp.handler, &err);
   if (rc != CS_OK) return cs_cli_report(cli, &err);
-  /* Block the signals before threads start, then wait for them here. */
-  sigset_t sigs;
+  int sig_pipe[2];
+  if (pipe2(sig_pipe, O_CLOEXEC) != 0) {
+    cs_served_model_release(model);
+    fprintf(stderr, "coldstart serve: pipe: %m\n");
+    return cs_error_exit_status(CS_EIO);
+  }
+  signal_pipe_w = sig_pipe[1];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  /* the event loops inherit a mask without them: the handler runs in
+   * this thread (or a library's), never interrupts a request */
+  sigset_t sigs, old;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  pthread_sigmask(SIG_BLOCK, &sigs, &old);
   cs_server_t *server = NULL;
   rc = cs_server_start(&server, model, &sp, &err);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != CS_OK) {
     cs_served_model_release(model);
     return cs_cli_report(cli, &err);
@@ -170,7 +202,14 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   cs_served_model_release(model); /* the server holds its own reference */
   int sig = 0;
   for (;;) {
-    if (sigwait(&sigs, &sig) != 0) continue;
+    unsigned char b;
+    ssize_t n = read(sig_pipe[0], &b, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) {
+      sig = SIGTERM; /* cannot happen: the write end is ours */
+      break;
+    }
+    sig = b;
     if (sig != SIGHUP) break;
     cs_err_clear(&err);
     double t0 = cs_now();
@@ -193,5 +232,7 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
           (unsigned long long)cs_server_requests(server), cs_now() - t0);
   cs_server_stop(server);
   if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
+  close(sig_pipe[0]);
+  close(sig_pipe[1]);
   return 0;
 }

@@ -838,8 +838,9 @@ static void conn_read(conn_t *c) {
     conn_set_events(c);
     return;
   }
-  if (c->in_cap - c->in_len < READ_CHUNK / 4) {
-    size_t cap = c->in_cap ? 2 * c->in_cap : READ_CHUNK;
+  if (c->in_cap - c->in_len < 1024) {
+    /* small first: an idle or slow client costs 4 KiB, not a full chunk */
+    size_t cap = c->in_cap ? 2 * c->in_cap : 4096;
     if (cap > limit) cap = limit;
     if (cap <= c->in_cap) {
       conn_set_events(c);

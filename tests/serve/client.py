@@ -4,6 +4,7 @@ or exits non-zero with a message. Usage: client.py COMMAND PORT [ARGS]"""
 import json
 import os
 import resource
+import select
 import socket
 import sys
 import time
@@ -106,8 +107,9 @@ def main():
         try:
             for b in data:
                 s.sendall(bytes([b]))
-                time.sleep(1.0)
-                if time.time() - start > float(args[0]):
+                # a second between bytes, unless the server answers first
+                readable, _, _ = select.select([s], [], [], 1.0)
+                if readable or time.time() - start > float(args[0]):
                     break
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -147,18 +149,34 @@ def main():
         time.sleep(hold)
         for s in socks:
             s.close()
-    elif cmd == "partial":  # partial PORT: send a request head without its body, hold it
-        s = connect(port, timeout=30)
-        s.sendall(b"POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n")
-        print("sent", flush=True)
-        line = sys.stdin.readline()  # wait for the go
+    elif cmd == "idle":  # idle PORT MAX: connect, send nothing, time until the server closes
+        s = connect(port, timeout=float(args[0]))
+        start = time.time()
         try:
-            s.sendall(b"{}")
+            d = s.recv(100)
+        except socket.timeout:
+            d = b"timeout"
+        except ConnectionResetError:
+            d = b""
+        print(json.dumps({"seconds": round(time.time() - start, 2), "closed": d == b""}))
+    elif cmd == "partial":  # partial PORT [readyz]: half a request now, the rest on a stdin line
+        if args and args[0] == "readyz":
+            first, rest = b"GET /readyz HTTP/1.1\r\nHost: t\r\n", b"\r\n"
+        else:
+            first = b"POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n"
+            rest = b"{}"
+        s = connect(port, timeout=30)
+        s.sendall(first)
+        print("sent", flush=True)
+        sys.stdin.readline()  # wait for the go
+        try:
+            s.sendall(rest)
             r = read_response(s.makefile("rb"))
         except OSError:
             r = None
         print(json.dumps({"status": r[0] if r else None,
-                          "connection": r[1].get("connection") if r else None}))
+                          "connection": r[1].get("connection") if r else None,
+                          "body": json.loads(r[2]) if r and r[2] else None}))
     elif cmd == "many":  # many PORT N: N connections each send a full request, then wait
         n = int(args[0])
         body = sys.stdin.buffer.read().strip()
