@@ -89,11 +89,9 @@ void cs_serve_fwd_free(cs_serve_fwd_t *f) {
   free(f);
 }
 
-static vec_t vload(const float *p) {
-  vec_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+/* unaligned vector load (a macro: returning a 64-byte vector from a
+ * function changes the ABI where AVX-512 is off) */
+#define VLOAD(v, p) memcpy(&(v), (p), sizeof(vec_t))
 
 /* RB rows x nv vectors of outputs from o0: acc = init + sum over ascending
  * j of x_j * wt[j]. A j where all RB inputs are zero is skipped (adding
@@ -104,7 +102,7 @@ static inline __attribute__((always_inline, optimize("fp-contract=fast"))) void 
     int o0, const int nv, float *out) {
   vec_t acc[RB][VB];
   for (int v = 0; v < nv; v++) {
-    acc[0][v] = vload(init + o0 + v * LANES);
+    VLOAD(acc[0][v], init + o0 + v * LANES);
     for (int i = 1; i < RB; i++) acc[i][v] = acc[0][v];
   }
   const float *col = wt + o0;
@@ -117,7 +115,7 @@ static inline __attribute__((always_inline, optimize("fp-contract=fast"))) void 
     }
     if (!any) continue;
     vec_t c[VB];
-    for (int v = 0; v < nv; v++) c[v] = vload(col + v * LANES);
+    for (int v = 0; v < nv; v++) VLOAD(c[v], col + v * LANES);
     for (int i = 0; i < RB; i++) {
       if (xv[i] == 0.0f) continue; /* feature blocks are runs: predictable */
       vec_t b = (vec_t){0} + xv[i];
