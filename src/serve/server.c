@@ -969,6 +969,10 @@ static void accept_some(io_thread_t *t, int max) {
 static void take_inbox(io_thread_t *t) {
   pthread_mutex_lock(&t->inbox_lock);
   int n = t->n_inbox;
+  if (n == 0) {
+    pthread_mutex_unlock(&t->inbox_lock);
+    return;
+  }
   pending_conn_t local[64];
   if (n > 64) n = 64;
   memcpy(local, t->inbox, (size_t)n * sizeof *local);
