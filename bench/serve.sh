@@ -105,11 +105,26 @@ for conns in 1 16 64; do
 done
 peak_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status")
 rss_kb=$(awk '/VmRSS/ { print $2 }' "/proc/$server_pid/status")
+# a reload holds both models until the old one's last request ends
+kill -HUP "$server_pid"
+for _ in $(seq 1 100); do
+  curl -s "$url/metrics" | grep -q '^coldstart_model_reloads_total{result="success"} 1' && break
+  sleep 0.1
+done
+BODIES="$bodies" wrk -t1 -c16 -d1s -s bench/serve.lua "$url" >/dev/null
+reload_peak_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status")
+reload_rss_kb=$(awk '/VmRSS/ { print $2 }' "/proc/$server_pid/status")
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
 rps16=$(echo "$rows" | awk -F'|' '$2 + 0 == 16 { print $3 + 0 }')
 p99_16=$(echo "$rows" | awk -F'|' '$2 + 0 == 16 { print $5 + 0 }')
 verdict=$(awk -v r="$rps16" -v p="$p99_16" 'BEGIN { printf "%s (%.0f req/s = %.2fx the 10,000 target; p99 %.2f ms %s 5 ms)", (r >= 10000 && p < 5 ? "met" : "not met"), r, r / 10000, p, (p < 5 ? "<" : ">=") }')
+# where the in-process time goes (batch 32), when perf is there
+profile="(perf not installed)"
+if command -v perf >/dev/null && perf record -q -o "$tmp/perf.data" "$BUILD/bench/serve_bench" "$model" "$bodies" 2048 32 >/dev/null 2>&1; then
+  profile=$(perf report -i "$tmp/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && n < 10 { printf "%s%s %s", (n ? ", " : ""), $NF, $1; n++ }')
+fi
 inproc=$(jq -r '"| \(.batch) | \(.cpu_us_per_request) | \(.median_batch_cpu_us_per_request) | \(.per_core_rps) | \(.different_from_batch_1) | \(.failed) |"' "$tmp/inproc.jsonl")
 
 mkdir -p bench/results
@@ -135,7 +150,9 @@ There is no same-run reference for this one: Deezer's production service (ONNX
 models behind a Go web service) is not public.
 
 Server: model load (private copy + validation + smoke request) ${load_s} s;
-peak resident memory ${peak_kb} kB (${rss_kb} kB at the end), for a ${model_mb} MB model file.
+peak resident memory ${peak_kb} kB (${rss_kb} kB after the runs), for a ${model_mb} MB model file;
+after one SIGHUP reload under load: peak ${reload_peak_kb} kB (both models
+held while requests on the old one finish), ${reload_rss_kb} kB once the old one is freed.
 
 In-process request path (bench/serve_bench.c: parse + featurize each
 request, one regressor pass per batch, recommendation + response JSON
@@ -145,5 +162,8 @@ answers whose bytes differ from the same request answered alone (batch 1):
 | batch | CPU us/request | median batch, us/request | requests/s per core | differ | failed |
 | --- | --- | --- | --- | --- | --- |
 ${inproc}
+
+Where the in-process time goes (perf, batch 32, top symbols, share of
+samples; crc32_z is the model load): ${profile}.
 EOT
 cat bench/results/serve.md
