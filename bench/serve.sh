@@ -123,7 +123,7 @@ verdict=$(awk -v r="$rps16" -v p="$p99_16" 'BEGIN { printf "%s (%.0f req/s = %.2
 profile="(perf not installed)"
 if command -v perf >/dev/null && perf record -q -o "$tmp/perf.data" "$BUILD/bench/serve_bench" "$model" "$bodies" 2048 32 >/dev/null 2>&1; then
   profile=$(perf report -i "$tmp/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
-    awk '/^ +[0-9.]+%/ && n < 10 { printf "%s%s %s", (n ? ", " : ""), $NF, $1; n++ }')
+    awk '/^ +[0-9.]+%/ && n < 10 { printf "%s%s %s", (n ? ", " : ""), $3, $1; n++ }')
 fi
 inproc=$(jq -r '"| \(.batch) | \(.cpu_us_per_request) | \(.median_batch_cpu_us_per_request) | \(.per_core_rps) | \(.different_from_batch_1) | \(.failed) |"' "$tmp/inproc.jsonl")
 
