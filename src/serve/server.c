@@ -4,8 +4,9 @@
  * pass and no request crosses threads. Thread 0 also accepts and hands each
  * new connection to the least-loaded loop. Deadlines (whole request, idle,
  * stalled writes), a per-client and a global connection cap, drain on
- * SIGTERM and model hot swap live here; the wire format is http.c, the
- * request body request.c, the counters metrics.c. */
+ * SIGTERM and model hot swap live here; one round of a loop (gather,
+ * batch, reply) is round.c, the wire format http.c, the request body
+ * request.c, the counters metrics.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,130 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "coldstart/serve.h"
-#include "serve/http.h"
-#include "serve/metrics.h"
-
-#define READ_CHUNK (64 * 1024)
-#define OUT_HIGH (1 << 20)     /* stop parsing a client's input past this backlog */
-#define LINGER_NS 2000000000LL /* half-closed connection: wait for the client's FIN */
-#define SWEEP_NS 50000000LL    /* deadline checks every 50 ms */
-#define IP_BUCKETS 4096
-
-typedef struct conn conn_t;
-typedef struct io_thread io_thread_t;
-
-struct conn {
-  int fd;
-  io_thread_t *t;
-  unsigned char ip[16]; /* IPv4-mapped IPv6 */
-  char peer[48];
-  char *in;
-  size_t in_len, in_off, in_cap, scan;
-  char *out;
-  size_t out_len, out_pos, out_cap;
-  int64_t req_start;   /* first byte of the request being received; 0: none */
-  int64_t last_active; /* last read or completed reply */
-  int64_t last_write;  /* last write progress while output is pending */
-  int64_t linger_until;
-  int head_done;
-  cs_http_req_t req;
-  int route;
-  int sent_continue;
-  int close_after; /* reply queued with Connection: close: no more parsing */
-  int peer_eof;
-  int lingering;
-  int dead;
-  int n_items;     /* requests of this connection in the current round */
-  int in_ready;
-  uint32_t events; /* epoll interest */
-  conn_t *prev, *next, *ready_next, *dead_next;
-};
-
-/* One request gathered in a round. */
-typedef struct {
-  conn_t *c;
-  int route, method, minor, keep_alive;
-  int status;              /* != 0: answer with this error (pre-computed) */
-  const char *err_name, *why;
-  const char *allow;       /* for 405 */
-  const char *body;
-  size_t body_len;
-  int slot;                /* recommend: batch slot, -1 when not batched */
-  char *owned_why;         /* a parse error's message (freed after the round) */
-  char request_id[CS_HTTP_ID_MAX + 1];
-  char method_str[16];
-  char path[64];
-  int64_t t_start;
-} item_t;
-
-typedef struct {
-  int fd;
-  unsigned char ip[16];
-  char peer[48];
-} pending_conn_t;
-
-struct io_thread {
-  cs_server_t *s;
-  int index;
-  pthread_t tid;
-  int started;
-  int epfd, evfd;
-  pthread_mutex_t inbox_lock;
-  pending_conn_t *inbox;
-  int n_inbox, cap_inbox;
-  conn_t *conns, *ready, *graveyard;
-  int n_conns;
-  int listening;
-  cs_handler_t *handler;
-  cs_served_model_t *model;
-  uint64_t model_gen;
-  item_t *items;
-  int n_items, cap_items, n_rec;
-  cs_err_t *slot_err; /* [batch_max] */
-  int *slot_item;     /* [batch_max] item index of each slot */
-  int emit_next;      /* next item to reply to in the current round */
-  int64_t now;
-  int64_t last_sweep;
-  time_t date_sec;
-  char date[40];
-  uint64_t id_counter;
-  cs_strbuf_t scratch;
-  cs_strbuf_t log;
-  cs_stats_t stats;
-};
-
-typedef struct ip_entry {
-  unsigned char ip[16];
-  int count;
-  struct ip_entry *next;
-} ip_entry_t;
-
-struct cs_server {
-  cs_server_params_t p;
-  cs_http_limits_t limits;
-  int listen_fd;
-  int port;
-  int n_threads;
-  io_thread_t *threads;
-  pthread_mutex_t model_lock;
-  cs_served_model_t *model;
-  _Atomic uint64_t generation;
-  _Atomic int draining, stopping, listener_closed;
-  _Atomic uint64_t reload_ok, reload_fail;
-  _Atomic int total_conns;
-  pthread_mutex_t ip_lock;
-  ip_entry_t *ip_table[IP_BUCKETS];
-  pthread_mutex_t run_lock;
-  pthread_cond_t run_cond;
-  int n_running;
-  char id_prefix[12];
-  double start_time;
-};
+#include "serve/server_internal.h"
 
 /* --- small helpers ------------------------------------------------------- */
 
-static int64_t mono_ns(void) {
+int64_t cs__mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
@@ -224,7 +106,7 @@ static void ip_release(cs_server_t *s, const unsigned char *ip) {
 
 /* --- connections --------------------------------------------------------- */
 
-static void conn_set_events(conn_t *c) {
+void cs__conn_set_events(conn_t *c) {
   uint32_t ev = 0;
   int backlog = c->out_len - c->out_pos > OUT_HIGH;
   if (!c->peer_eof && !backlog && (c->in_len - c->in_off) < c->t->s->limits.max_head + c->t->s->p.max_body + READ_CHUNK)
@@ -237,7 +119,7 @@ static void conn_set_events(conn_t *c) {
   c->events = ev;
 }
 
-static void conn_close(conn_t *c) {
+void cs__conn_close(conn_t *c) {
   if (c->dead) return;
   io_thread_t *t = c->t;
   c->dead = 1;
@@ -274,7 +156,7 @@ static void bury(io_thread_t *t) {
   }
 }
 
-static void mark_ready(conn_t *c) {
+void cs__mark_ready(conn_t *c) {
   if (c->in_ready || c->dead) return;
   c->in_ready = 1;
   c->ready_next = c->t->ready;
@@ -311,7 +193,7 @@ static void conn_add(io_thread_t *t, const pending_conn_t *pc) {
   cs_stat_add(&t->stats.accepted, 1);
 }
 
-static int out_reserve(conn_t *c, size_t more) {
+int cs__out_reserve(conn_t *c, size_t more) {
   if (c->out_pos == c->out_len) c->out_pos = c->out_len = 0;
   if (c->out_len + more <= c->out_cap) return 0;
   if (c->out_pos > 0) {
@@ -330,7 +212,7 @@ static int out_reserve(conn_t *c, size_t more) {
 }
 
 /* Write what we can; returns -1 when the connection is gone. */
-static int conn_flush(conn_t *c) {
+int cs__conn_flush(conn_t *c) {
   while (c->out_pos < c->out_len) {
     ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
     if (n > 0) {
@@ -340,7 +222,7 @@ static int conn_flush(conn_t *c) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    conn_close(c);
+    cs__conn_close(c);
     return -1;
   }
   if (c->out_pos == c->out_len) {
@@ -353,466 +235,8 @@ static int conn_flush(conn_t *c) {
       c->linger_until = c->t->now + LINGER_NS;
     }
   }
-  conn_set_events(c);
+  cs__conn_set_events(c);
   return 0;
-}
-
-/* --- replies --------------------------------------------------------------- */
-
-static void update_date(io_thread_t *t) {
-  time_t now = time(NULL);
-  if (now == t->date_sec) return;
-  t->date_sec = now;
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(t->date, sizeof t->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-static void access_log(io_thread_t *t, const item_t *it, int status, size_t bytes,
-                       int batch, int64_t latency_ns) {
-  if (t->s->p.access_log_fd < 0) return;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char when[40];
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  char path[64 * 6 + 1], method[16 * 6 + 1];
-  size_t np = cs_json_escape(path, sizeof path - 1, it->path, strlen(it->path));
-  path[np] = '\0';
-  size_t nm = cs_json_escape(method, sizeof method - 1, it->method_str, strlen(it->method_str));
-  method[nm] = '\0';
-  cs_strbuf_printf(&t->log,
-                   "{\"time\": \"%s.%03ldZ\", \"request_id\": \"%s\", \"client\": \"%s\", "
-                   "\"method\": \"%s\", \"path\": \"%s\", \"route\": \"%s\", \"status\": %d, "
-                   "\"latency_ms\": %.3f, \"batch_size\": %d, \"bytes\": %zu}\n",
-                   when, ts.tv_nsec / 1000000, it->request_id, it->c->peer, method, path,
-                   cs_route_name(it->route), status, 1e-6 * (double)latency_ns, batch, bytes);
-}
-
-static void flush_log(io_thread_t *t) {
-  if (t->log.len == 0) return;
-  size_t off = 0;
-  while (off < t->log.len) {
-    ssize_t n = write(t->s->p.access_log_fd, t->log.buf + off, t->log.len - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break; /* a full disk must not stop the service */
-    off += (size_t)n;
-  }
-  t->log.len = 0;
-}
-
-/* Queue one reply on the item's connection and count it. */
-static void send_reply(io_thread_t *t, item_t *it, int status, const char *ctype,
-                       const char *body, size_t len, const char *extra, int batch) {
-  conn_t *c = it->c;
-  int keep = it->keep_alive && !atomic_load(&t->s->draining) && status != 408;
-  int head_only = it->method == CS_HTTP_HEAD;
-  if (!c->dead) {
-    update_date(t);
-    char head[512 + 2 * CS_HTTP_ID_MAX];
-    size_t hl = cs_http_write_head(head, sizeof head, status, ctype, len, t->date,
-                                   it->request_id, extra, keep, it->minor);
-    size_t total = hl + (head_only ? 0 : len);
-    if (hl > 0 && out_reserve(c, total) == 0) {
-      memcpy(c->out + c->out_len, head, hl);
-      if (!head_only) memcpy(c->out + c->out_len + hl, body, len);
-      c->out_len += total;
-    } else {
-      keep = 0; /* out of memory: drop the connection after this */
-      conn_close(c);
-    }
-    if (!keep) c->close_after = 1;
-    c->last_active = t->now;
-  }
-  int64_t lat = mono_ns() - it->t_start;
-  cs_stats_request(&t->stats, it->route, status, lat);
-  cs_stat_sub(&t->stats.in_flight, 1);
-  access_log(t, it, status, len, batch, lat);
-}
-
-static void send_error(io_thread_t *t, item_t *it, int status, const char *name,
-                       const char *message, const char *extra, int batch) {
-  char body[1600];
-  size_t n = cs_http_error_body(body, sizeof body, name, message);
-  send_reply(t, it, status, "application/json", body, n, extra, batch);
-}
-
-static void reply_health(io_thread_t *t, item_t *it) {
-  const cs_served_model_t *sm = t->model;
-  const cs_model_t *m = &sm->model;
-  uint64_t answered = 0;
-  for (int i = 0; i < t->s->n_threads; i++)
-    answered += atomic_load_explicit(&t->s->threads[i].stats.answered, memory_order_relaxed);
-  char buf[512];
-  int n = snprintf(buf, sizeof buf,
-                   "{\"status\": \"ok\", \"space\": \"%s\", \"dim\": %d, "
-                   "\"n_features\": %d, \"songs\": %lld, \"clusters\": %d, "
-                   "\"featurizer\": %s, \"requests\": %llu}",
-                   m->space, m->dim, m->n_features, (long long)m->n_songs, m->k,
-                   m->featurizer ? "true" : "false", (unsigned long long)answered);
-  send_reply(t, it, 200, "application/json", buf, (size_t)n, NULL, 0);
-}
-
-static void reply_readyz(io_thread_t *t, item_t *it) {
-  if (atomic_load(&t->s->draining)) {
-    send_error(t, it, 503, "EDRAINING", "draining after SIGTERM: not taking new work", NULL, 0);
-    return;
-  }
-  char buf[700], path[512 * 6];
-  const cs_served_model_t *sm = t->model;
-  size_t np = cs_json_escape(path, sizeof path - 1, sm->path, strlen(sm->path));
-  path[np] = '\0';
-  int n = snprintf(buf, sizeof buf, "{\"status\": \"ready\", \"model\": \"%.500s\", \"crc\": \"%08x\"}",
-                   path, sm->crc);
-  send_reply(t, it, 200, "application/json", buf, (size_t)n, NULL, 0);
-}
-
-static void reply_metrics(io_thread_t *t, item_t *it) {
-  cs_server_t *s = t->s;
-  cs_stats_t *th[256];
-  int n = s->n_threads < 256 ? s->n_threads : 256;
-  for (int i = 0; i < n; i++) th[i] = &s->threads[i].stats;
-  pthread_mutex_lock(&s->model_lock);
-  cs_served_model_t *sm = cs_served_model_retain(s->model);
-  pthread_mutex_unlock(&s->model_lock);
-  cs_metrics_info_t info = {
-      .model_path = sm->path, .model_space = sm->model.space, .model_crc = sm->crc,
-      .model_dim = sm->model.dim, .model_features = sm->model.n_features,
-      .model_clusters = sm->model.k, .model_songs = sm->model.n_songs,
-      .model_bytes = sm->file_bytes, .model_load_seconds = sm->load_seconds,
-      .model_loaded_at = sm->loaded_at, .reload_ok = atomic_load(&s->reload_ok),
-      .reload_fail = atomic_load(&s->reload_fail), .draining = atomic_load(&s->draining),
-      .batch_max = s->p.handler.batch_max, .max_connections = s->p.max_connections,
-      .start_time = s->start_time};
-  t->scratch.len = 0;
-  cs_metrics_render(&t->scratch, th, n, &info);
-  cs_served_model_release(sm);
-  if (t->scratch.oom) {
-    t->scratch.oom = 0;
-    send_error(t, it, 500, "ENOMEM", "out of memory rendering metrics", NULL, 0);
-    return;
-  }
-  send_reply(t, it, 200, "text/plain; version=0.0.4; charset=utf-8", t->scratch.buf,
-             t->scratch.len, NULL, 0);
-}
-
-static void answer_item(io_thread_t *t, item_t *it) {
-  if (it->status) {
-    send_error(t, it, it->status, it->err_name, it->why, it->allow, 0);
-    return;
-  }
-  if (!t->model && it->route != CS_ROUTE_HEALTHZ && it->route != CS_ROUTE_METRICS) {
-    send_error(t, it, 503, "ENOMEM", "no model on this thread (out of memory)", NULL, 0);
-    return;
-  }
-  switch (it->route) {
-  case CS_ROUTE_HEALTH: reply_health(t, it); break;
-  case CS_ROUTE_HEALTHZ:
-    send_reply(t, it, 200, "application/json", "{\"status\": \"ok\"}", 16, NULL, 0);
-    break;
-  case CS_ROUTE_READYZ: reply_readyz(t, it); break;
-  case CS_ROUTE_METRICS: reply_metrics(t, it); break;
-  default: send_error(t, it, 500, "EINTERNAL", "unrouted request", NULL, 0);
-  }
-}
-
-typedef struct {
-  io_thread_t *t;
-  int batch;
-} batch_ctx_t;
-
-static void on_result(void *ctx, int slot, int rc, const char *json, size_t len,
-                      const cs_err_t *err) {
-  batch_ctx_t *b = ctx;
-  io_thread_t *t = b->t;
-  int idx = t->slot_item[slot];
-  /* everything queued before this request goes out first (pipelining) */
-  for (; t->emit_next < idx; t->emit_next++) {
-    item_t *it = &t->items[t->emit_next];
-    if (it->slot < 0) answer_item(t, it);
-  }
-  item_t *it = &t->items[idx];
-  if (rc == CS_OK)
-    send_reply(t, it, 200, "application/json", json, len, NULL, b->batch);
-  else
-    send_error(t, it, cs_error_http_status(rc), cs_errname(rc), err->msg, NULL, b->batch);
-  if (t->emit_next == idx) t->emit_next++;
-}
-
-/* --- the model of this thread ---------------------------------------------- */
-
-static void thread_use_current_model(io_thread_t *t) {
-  cs_server_t *s = t->s;
-  uint64_t gen = atomic_load(&s->generation);
-  if (t->handler && gen == t->model_gen) return;
-  pthread_mutex_lock(&s->model_lock);
-  cs_served_model_t *sm = cs_served_model_retain(s->model);
-  gen = atomic_load(&s->generation);
-  pthread_mutex_unlock(&s->model_lock);
-  cs_handler_t *h = NULL;
-  cs_err_t err;
-  cs_err_clear(&err);
-  if (cs_handler_create(&h, &sm->model, &s->p.handler, &err) != CS_OK) {
-    /* keep the old model until memory allows the new one */
-    cs_served_model_release(sm);
-    if (t->handler) return;
-    fprintf(stderr, "coldstart serve: thread %d: %s\n", t->index, err.msg);
-    return;
-  }
-  cs_handler_free(t->handler);
-  cs_served_model_release(t->model);
-  t->handler = h;
-  t->model = sm;
-  t->model_gen = gen;
-}
-
-/* --- gathering requests ------------------------------------------------------ */
-
-static int route_of(const char *path, size_t len) {
-  static const struct {
-    const char *p;
-    int r;
-  } routes[] = {{"/recommend", CS_ROUTE_RECOMMEND}, {"/health", CS_ROUTE_HEALTH},
-                {"/healthz", CS_ROUTE_HEALTHZ},     {"/readyz", CS_ROUTE_READYZ},
-                {"/metrics", CS_ROUTE_METRICS}};
-  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-    if (strlen(routes[i].p) == len && memcmp(routes[i].p, path, len) == 0) return routes[i].r;
-  return CS_ROUTE_OTHER;
-}
-
-static item_t *new_item(io_thread_t *t, conn_t *c) {
-  item_t *it = &t->items[t->n_items++];
-  memset(it, 0, offsetof(item_t, request_id));
-  it->c = c;
-  it->slot = -1;
-  it->t_start = t->now;
-  it->keep_alive = 0;
-  it->request_id[0] = '\0';
-  it->method_str[0] = '\0';
-  it->path[0] = '\0';
-  c->n_items++;
-  if (!c->req_start && !c->head_done) cs_stat_add(&t->stats.in_flight, 1);
-  return it;
-}
-
-static void give_id(io_thread_t *t, item_t *it, const char *client_id) {
-  if (client_id && *client_id) {
-    snprintf(it->request_id, sizeof it->request_id, "%s", client_id);
-    return;
-  }
-  snprintf(it->request_id, sizeof it->request_id, "%s-%d-%llx", t->s->id_prefix, t->index,
-           (unsigned long long)++t->id_counter);
-}
-
-/* A protocol error ends the connection: framing can no longer be trusted. */
-static void protocol_error(io_thread_t *t, conn_t *c, int status, const char *why,
-                           const cs_http_req_t *req) {
-  item_t *it = new_item(t, c);
-  it->status = status;
-  it->why = why;
-  it->err_name = status == 414 || status == 431 || status == 413 ? "ETOOBIG"
-                 : status == 505                                  ? "EVERSION"
-                 : status == 411                                  ? "ELENGTH"
-                                                                  : "EFORMAT";
-  it->route = CS_ROUTE_OTHER;
-  it->minor = 1;
-  if (req && req->path) {
-    it->route = route_of(req->path, req->path_len);
-    it->minor = req->minor;
-    snprintf(it->method_str, sizeof it->method_str, "%.*s", (int)(req->method_len < 15 ? req->method_len : 15), req->method_str);
-    snprintf(it->path, sizeof it->path, "%.*s", (int)(req->path_len < 63 ? req->path_len : 63), req->path);
-  }
-  give_id(t, it, req ? req->request_id : NULL);
-  c->close_after = 1;
-  c->req_start = 0;
-  c->head_done = 0;
-}
-
-/* Which methods a route takes; NULL when `method` is one of them. */
-static const char *allow_for(int route, int method) {
-  if (route == CS_ROUTE_RECOMMEND) return method == CS_HTTP_POST ? NULL : "Allow: POST\r\n";
-  return method == CS_HTTP_GET || method == CS_HTTP_HEAD ? NULL : "Allow: GET, HEAD\r\n";
-}
-
-/* Parse as many complete requests of `c` as the round has room for.
- * Returns 1 when c still has complete input left (room ran out). */
-static int gather_conn(io_thread_t *t, conn_t *c) {
-  cs_server_t *s = t->s;
-  int batch_max = s->p.handler.batch_max;
-  while (!c->dead && !c->close_after && !c->lingering) {
-    if (t->n_items >= t->cap_items || t->n_rec >= batch_max) return 1;
-    if (c->out_len - c->out_pos > OUT_HIGH) return 0; /* resumes when flushed */
-    const char *buf = c->in + c->in_off;
-    size_t avail = c->in_len - c->in_off;
-    if (avail == 0) return 0;
-    if (!c->req_start && !c->head_done) {
-      c->req_start = t->now;
-      cs_stat_add(&t->stats.in_flight, 1);
-    }
-    if (!c->head_done) {
-      size_t hl = cs_http_head_end(buf, avail, &c->scan);
-      const char *why = NULL;
-      if (!hl) {
-        int st = cs_http_check_partial(buf, avail, &s->limits, &why);
-        if (st) protocol_error(t, c, st, why, NULL);
-        return 0;
-      }
-      int st = cs_http_parse_head(buf, hl, &s->limits, &c->req, &why);
-      if (st) {
-        protocol_error(t, c, st, why, c->req.path ? &c->req : NULL);
-        return 0;
-      }
-      c->head_done = 1;
-      c->sent_continue = 0;
-      c->route = route_of(c->req.path, c->req.path_len);
-      if (c->req.content_length > (int64_t)s->p.max_body) {
-        protocol_error(t, c, 413, "request body larger than --max-body", &c->req);
-        return 0;
-      }
-    }
-    size_t body_len = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
-    size_t need = c->req.head_len + body_len;
-    if (avail < need) {
-      if (c->req.expect_continue && !c->sent_continue) {
-        if (c->n_items > 0) return 1; /* earlier replies must go out first */
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (out_reserve(c, sizeof cont - 1) == 0) {
-          memcpy(c->out + c->out_len, cont, sizeof cont - 1);
-          c->out_len += sizeof cont - 1;
-        }
-        c->sent_continue = 1;
-        conn_flush(c);
-      }
-      return 0;
-    }
-    /* a complete request */
-    item_t *it = &t->items[t->n_items++];
-    memset(it, 0, offsetof(item_t, request_id));
-    it->c = c;
-    it->slot = -1;
-    it->t_start = t->now;
-    c->n_items++;
-    it->route = c->route;
-    it->method = c->req.method;
-    it->minor = c->req.minor;
-    it->keep_alive = c->req.keep_alive;
-    snprintf(it->method_str, sizeof it->method_str, "%.*s",
-             (int)(c->req.method_len < 15 ? c->req.method_len : 15), c->req.method_str);
-    snprintf(it->path, sizeof it->path, "%.*s", (int)(c->req.path_len < 63 ? c->req.path_len : 63),
-             c->req.path);
-    give_id(t, it, c->req.request_id);
-    it->body = buf + c->req.head_len;
-    it->body_len = body_len;
-    if (it->route == CS_ROUTE_OTHER) {
-      it->status = 404;
-      it->err_name = "ENOTFOUND";
-      it->why = "unknown path (POST /recommend; GET /healthz, /readyz, /metrics, /health)";
-    } else if ((it->allow = allow_for(it->route, it->method)) != NULL) {
-      it->status = 405;
-      it->err_name = "EMETHOD";
-      it->why = it->route == CS_ROUTE_RECOMMEND ? "use POST /recommend"
-                                                : "use GET or HEAD on this path";
-    } else if (it->route == CS_ROUTE_RECOMMEND) {
-      if (!t->handler) {
-        it->status = 503;
-        it->err_name = "ENOMEM";
-        it->why = "no request handler (out of memory)";
-      } else {
-        int slot = t->n_rec;
-        cs_err_t *e = &t->slot_err[slot];
-        cs_err_clear(e);
-        int rc = cs_handler_parse(t->handler, slot, it->body, it->body_len, e);
-        if (rc == CS_OK) {
-          it->slot = slot;
-          t->slot_item[slot] = t->n_items - 1;
-          t->n_rec++;
-        } else {
-          /* keep the message: the slot's error record is reused */
-          it->status = cs_error_http_status(rc);
-          it->err_name = cs_errname(rc);
-          it->owned_why = strdup(e->msg);
-          it->why = it->owned_why ? it->owned_why : "bad request";
-        }
-      }
-    }
-    c->in_off += need;
-    c->head_done = 0;
-    c->scan = 0;
-    c->req_start = 0;
-    if (!it->keep_alive) {
-      c->close_after = 1;
-      return 0;
-    }
-  }
-  return 0;
-}
-
-/* A client that closed its side is done once nothing is left to answer. */
-static void maybe_finish(conn_t *c) {
-  if (!c->dead && c->peer_eof && !c->n_items && !c->in_ready && c->out_pos == c->out_len &&
-      !c->lingering)
-    conn_close(c);
-}
-
-static void gather(io_thread_t *t) {
-  conn_t *list = t->ready;
-  t->ready = NULL;
-  conn_t *again = NULL;
-  while (list) {
-    conn_t *c = list;
-    list = c->ready_next;
-    c->in_ready = 0;
-    if (c->dead) continue;
-    if (gather_conn(t, c)) {
-      c->in_ready = 1;
-      c->ready_next = again;
-      again = c;
-    } else if (!c->n_items) {
-      maybe_finish(c);
-    }
-  }
-  /* still-complete input goes first next round */
-  while (again) {
-    conn_t *c = again;
-    again = c->ready_next;
-    c->ready_next = t->ready;
-    t->ready = c;
-  }
-}
-
-static void process_round(io_thread_t *t) {
-  t->emit_next = 0;
-  if (t->n_rec > 0) {
-    batch_ctx_t b = {t, t->n_rec};
-    cs_stats_batch(&t->stats, t->n_rec);
-    cs_handler_run(t->handler, t->n_rec, on_result, &b);
-  }
-  for (; t->emit_next < t->n_items; t->emit_next++) {
-    item_t *it = &t->items[t->emit_next];
-    if (it->slot < 0) answer_item(t, it);
-  }
-  for (int i = 0; i < t->n_items; i++) {
-    item_t *it = &t->items[i];
-    free(it->owned_why);
-    it->owned_why = NULL;
-    it->c->n_items = 0;
-  }
-  /* flush every connection that got replies, compact its input */
-  for (int i = 0; i < t->n_items; i++) {
-    conn_t *c = t->items[i].c;
-    if (c->dead) continue;
-    if (c->in_off > 0) {
-      memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-      c->in_len -= c->in_off;
-      c->in_off = 0;
-    }
-    if (c->out_pos < c->out_len) conn_flush(c);
-    maybe_finish(c);
-  }
-  t->n_items = 0;
-  t->n_rec = 0;
-  flush_log(t);
 }
 
 /* --- reading, accepting ------------------------------------------------------ */
@@ -825,7 +249,7 @@ static void conn_read(conn_t *c) {
     while ((n = recv(c->fd, junk, sizeof junk, 0)) > 0) {
     }
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-      conn_close(c);
+      cs__conn_close(c);
     return;
   }
   size_t limit = s->limits.max_head + s->p.max_body + READ_CHUNK;
@@ -835,7 +259,7 @@ static void conn_read(conn_t *c) {
     c->in_off = 0;
   }
   if (c->in_len >= limit) {
-    conn_set_events(c);
+    cs__conn_set_events(c);
     return;
   }
   if (c->in_cap - c->in_len < 1024) {
@@ -843,12 +267,12 @@ static void conn_read(conn_t *c) {
     size_t cap = c->in_cap ? 2 * c->in_cap : 4096;
     if (cap > limit) cap = limit;
     if (cap <= c->in_cap) {
-      conn_set_events(c);
+      cs__conn_set_events(c);
       return;
     }
     char *p = realloc(c->in, cap);
     if (!p) {
-      conn_close(c);
+      cs__conn_close(c);
       return;
     }
     c->in = p;
@@ -858,7 +282,7 @@ static void conn_read(conn_t *c) {
   if (n > 0) {
     c->in_len += (size_t)n;
     c->last_active = c->t->now;
-    mark_ready(c);
+    cs__mark_ready(c);
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
@@ -867,17 +291,17 @@ static void conn_read(conn_t *c) {
     c->peer_eof = 1;
     c->close_after = c->close_after || 0;
     if (c->in_len > c->in_off) {
-      mark_ready(c);
-      conn_set_events(c);
+      cs__mark_ready(c);
+      cs__conn_set_events(c);
     } else if (c->out_pos == c->out_len) {
-      conn_close(c);
+      cs__conn_close(c);
     } else {
       c->close_after = 1;
-      conn_set_events(c);
+      cs__conn_set_events(c);
     }
     return;
   }
-  conn_close(c);
+  cs__conn_close(c);
 }
 
 static void reject(cs_server_t *s, int fd, const char *why) {
@@ -996,12 +420,12 @@ static void sweep(io_thread_t *t) {
     next = c->next;
     if (c->dead || c->n_items) continue;
     if (c->lingering) {
-      if (t->now > c->linger_until) conn_close(c);
+      if (t->now > c->linger_until) cs__conn_close(c);
       continue;
     }
     int pending_out = c->out_pos < c->out_len;
     if (pending_out) {
-      if (t->now - c->last_write > req_ns) conn_close(c); /* the client stopped reading */
+      if (t->now - c->last_write > req_ns) cs__conn_close(c); /* the client stopped reading */
       continue;
     }
     if (c->req_start || c->head_done) {
@@ -1013,13 +437,13 @@ static void sweep(io_thread_t *t) {
         it.route = c->head_done ? c->route : CS_ROUTE_OTHER;
         it.minor = 1;
         it.t_start = t->now;
-        give_id(t, &it, c->head_done ? c->req.request_id : NULL);
+        cs__give_id(t, &it, c->head_done ? c->req.request_id : NULL);
         c->head_done = 0;
         c->req_start = 0; /* in_flight is dropped by send_reply */
-        send_error(t, &it, 408, "ETIMEOUT",
+        cs__send_error(t, &it, 408, "ETIMEOUT",
                    "request not received in full within --request-timeout", NULL, 0);
         c->in_off = c->in_len;
-        conn_flush(c);
+        cs__conn_flush(c);
       }
       continue;
     }
@@ -1027,12 +451,12 @@ static void sweep(io_thread_t *t) {
     if (draining) {
       /* idle: anything unread in the socket is a request already sent */
       conn_read(c);
-      if (!c->dead && c->in_len == c->in_off && !c->peer_eof) conn_close(c);
+      if (!c->dead && c->in_len == c->in_off && !c->peer_eof) cs__conn_close(c);
       continue;
     }
     if (idle_ns > 0 && t->now - c->last_active > idle_ns) {
       cs_stat_add(&t->stats.timeouts_idle, 1);
-      conn_close(c);
+      cs__conn_close(c);
     }
   }
 }
@@ -1053,8 +477,8 @@ static void *thread_main(void *arg) {
   io_thread_t *t = arg;
   cs_server_t *s = t->s;
   struct epoll_event evs[256];
-  t->now = mono_ns();
-  thread_use_current_model(t);
+  t->now = cs__mono_ns();
+  cs__thread_use_model(t);
   for (;;) {
     if (atomic_load(&s->stopping)) break;
     int draining = atomic_load(&s->draining);
@@ -1067,7 +491,7 @@ static void *thread_main(void *arg) {
     }
     int timeout_ms = t->ready ? 0 : (int)(SWEEP_NS / 1000000);
     int n = epoll_wait(t->epfd, evs, 256, timeout_ms);
-    t->now = mono_ns();
+    t->now = cs__mono_ns();
     for (int i = 0; i < n; i++) {
       void *ptr = evs[i].data.ptr;
       if (ptr == (void *)t) {
@@ -1085,20 +509,20 @@ static void *thread_main(void *arg) {
       if (c->dead) continue;
       if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) conn_read(c);
       if (!c->dead && (evs[i].events & EPOLLOUT)) {
-        conn_flush(c);
-        if (!c->dead && c->out_pos == c->out_len && c->in_len > c->in_off) mark_ready(c);
-        maybe_finish(c);
+        cs__conn_flush(c);
+        if (!c->dead && c->out_pos == c->out_len && c->in_len > c->in_off) cs__mark_ready(c);
+        cs__maybe_finish(c);
       }
     }
-    thread_use_current_model(t);
-    gather(t);
+    cs__thread_use_model(t);
+    cs__gather(t);
     if (t->n_rec > 0 && t->n_rec < s->p.handler.batch_max && s->p.batch_wait_us > 0 &&
         !draining) {
       /* a fuller batch is worth a bounded wait */
       struct timespec ts = {0, (long)s->p.batch_wait_us * 1000L};
       n = epoll_pwait2(t->epfd, evs, 256, &ts, NULL);
       if (n < 0 && errno == ENOSYS) n = epoll_wait(t->epfd, evs, 256, 1);
-      t->now = mono_ns();
+      t->now = cs__mono_ns();
       for (int i = 0; i < n; i++) {
         void *ptr = evs[i].data.ptr;
         if (ptr == (void *)t || ptr == (void *)s) {
@@ -1115,11 +539,11 @@ static void *thread_main(void *arg) {
         conn_t *c = ptr;
         if (c->dead) continue;
         if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->n_items == 0) conn_read(c);
-        if (!c->dead && (evs[i].events & EPOLLOUT)) conn_flush(c);
+        if (!c->dead && (evs[i].events & EPOLLOUT)) cs__conn_flush(c);
       }
-      gather(t);
+      cs__gather(t);
     }
-    if (t->n_items > 0) process_round(t);
+    if (t->n_items > 0) cs__process_round(t);
     /* connections whose client closed with nothing left to answer */
     if (t->now - t->last_sweep > SWEEP_NS || draining) {
       t->last_sweep = t->now;
@@ -1128,7 +552,7 @@ static void *thread_main(void *arg) {
     bury(t);
   }
   /* stopping: close whatever is left */
-  while (t->conns) conn_close(t->conns);
+  while (t->conns) cs__conn_close(t->conns);
   bury(t);
   pthread_mutex_lock(&s->run_lock);
   s->n_running--;
