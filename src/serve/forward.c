@@ -159,8 +159,9 @@ CONTRACT static void layer(const cs_serve_fwd_t *f, int l,
   int k = r->size[l], n_out = r->size[l + 1];
   const float *wt = f->wt[l], *init = f->init[l];
   int o4 = n_out - n_out % (VB * LANES), o1 = n_out - n_out % LANES;
-  /* a trailing single row goes alone */
-  int n_blk = n % RB == 1 ? n - 1 : n;
+  /* a batch of one row goes alone; in a bigger batch a last short block
+   * still uses the register kernel (its weight slice is in L2 by then) */
+  int n_blk = n == 1 ? 0 : n;
   /* output blocks outside, row blocks inside: a block's slice of the
    * weights (k x 64 floats, 660 KB for the first layer) stays in L2 while
    * every row block of the batch goes through it */
