@@ -6,7 +6,7 @@
 #   make fuzz       build the libFuzzer targets (clang)
 CC ?= cc
 SANITIZE ?= 0
-PKGS := openblas cmocka jansson libmicrohttpd libzstd liblz4 zlib
+PKGS := openblas cmocka jansson libzstd liblz4 zlib
 ifeq ($(SANITIZE),1)
 BUILD ?= build-asan
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -17,7 +17,7 @@ endif
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -I/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread $(OPT)
 LDLIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
-  -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
+  -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
 LDFLAGS += $(filter -fsanitize=%,$(OPT)) -pthread
 
 ALL_SRC := $(shell find src -name '*.c' | sort)

@@ -16,7 +16,7 @@ npm_deps() {
   npm ci --ignore-scripts --no-audit --no-fund --prefix tests/node >&2
 }
 build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
-  libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
+  libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libjansson-dev
   clang libclang-rt-14-dev curl jq"
 test_pkgs="chromium fonts-dejavu-core python3"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"

@@ -28,6 +28,7 @@ typedef struct cs_cli {
   const char *summary; /* its one-line help */
   const cs_cli_flag_t *flags; /* its flags (NULL: not converted yet) */
   int strategy_flags; /* 1: it also takes --k, --soft-m, --soft-margin */
+  int threads_set;    /* --threads was given */
   struct option *opts; /* getopt table built by cs_cli_next (owned) */
 } cs_cli_t;
 

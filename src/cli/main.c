@@ -84,11 +84,22 @@ int cs_cli_usage_error(const cs_cli_t *cli, const char *fmt, ...) {
   return cs_error_exit_status(CS_EUSAGE);
 }
 
-/* "  --name ARG   help", the help wrapped at 78 columns under itself. */
-static void print_flags(const char *title, const cs_cli_flag_t *flags) {
+/* Is `name` in the table? A command's own entry for a common option (serve's
+ * --threads, whose default differs) replaces the common one. */
+static int has_flag(const cs_cli_flag_t *flags, const char *name) {
+  for (const cs_cli_flag_t *f = flags; f && f->name; f++)
+    if (strcmp(f->name, name) == 0) return 1;
+  return 0;
+}
+
+/* "  --name ARG   help", the help wrapped at 78 columns under itself; the
+ * entries also in `skip` are left out. */
+static void print_flags(const char *title, const cs_cli_flag_t *flags,
+                        const cs_cli_flag_t *skip) {
   if (!flags || !flags->name) return;
   printf("\n%s:\n", title);
   for (const cs_cli_flag_t *f = flags; f->name; f++) {
+    if (has_flag(skip, f->name)) continue;
     char head[64];
     snprintf(head, sizeof head, "--%s%s%s", f->name, f->arg ? " " : "",
              f->arg ? f->arg : "");
@@ -114,16 +125,18 @@ static void print_flags(const char *title, const cs_cli_flag_t *flags) {
 
 int cs_cli_help(const cs_cli_t *cli) {
   printf("usage: %s\n\n%s\n", cli->usage, cli->summary ? cli->summary : "");
-  if (cli->flags) print_flags("options", cli->flags);
-  if (cli->strategy_flags) print_flags("list options", strategy_flags);
-  print_flags("common options", common_flags);
+  if (cli->flags) print_flags("options", cli->flags, NULL);
+  if (cli->strategy_flags) print_flags("list options", strategy_flags, cli->flags);
+  print_flags("common options", common_flags, cli->flags);
   return 0;
 }
 
-/* Append the getopt entries of a flag table. */
-static int add_opts(struct option *o, int n, const cs_cli_flag_t *flags) {
+/* Append the getopt entries of a flag table, but those also in `skip`. */
+static int add_opts(struct option *o, int n, const cs_cli_flag_t *flags,
+                    const cs_cli_flag_t *skip) {
   for (const cs_cli_flag_t *f = flags; f && f->name; f++)
-    o[n++] = (struct option){f->name, f->arg ? required_argument : no_argument,
+    if (!has_flag(skip, f->name))
+      o[n++] = (struct option){f->name, f->arg ? required_argument : no_argument,
                              NULL, f->id};
   return n;
 }
@@ -144,9 +157,9 @@ int cs_cli_next(cs_cli_t *cli, int argc, char **argv, int *status) {
       *status = 1;
       return CS_CLI_STOP;
     }
-    int k = add_opts(cli->opts, 0, cli->flags);
-    if (cli->strategy_flags) k = add_opts(cli->opts, k, strategy_flags);
-    add_opts(cli->opts, k, common_flags);
+    int k = add_opts(cli->opts, 0, cli->flags, NULL);
+    if (cli->strategy_flags) k = add_opts(cli->opts, k, strategy_flags, cli->flags);
+    add_opts(cli->opts, k, common_flags, cli->flags);
   }
   int opt;
   while ((opt = getopt_long(argc, argv, "h", cli->opts, NULL)) != -1) {
@@ -202,6 +215,7 @@ int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg) {
   case CS_CLI_OPT_THREADS:
     if (cs_cli_parse_int(cli, "--threads", arg, 1, 256, &v) < 0) return -1;
     cli->ctx.n_threads = (int)v; /* the library scopes BLAS threads to it */
+    cli->threads_set = 1;
     return 1;
   case CS_CLI_OPT_HELP:
     cs_cli_help(cli);
