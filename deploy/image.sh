@@ -37,7 +37,8 @@ if [ -n "${CS_IMAGE_BINARY:-}" ]; then
   bin=$CS_IMAGE_BINARY
 else
   bin=$work/bin/coldstart
-  nice -n 5 make --no-print-directory -j2 BUILD="$work/bin" OPT="-O3 -g" "$bin" >&2
+  # (MAKEFLAGS unset: run from make, a sub-make would warn about its -j)
+  env -u MAKEFLAGS -u MFLAGS nice -n 5 make --no-print-directory -j2 BUILD="$work/bin" OPT="-O3 -g" "$bin" >&2
 fi
 [ -x "$bin" ] || { say "$bin: not an executable"; exit 1; }
 
@@ -149,8 +150,16 @@ fi
 
 # 4. the image
 iid=${CS_IIDFILE:-$work/iid}
+prev=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 podman build --quiet --pull=never --format docker --build-arg "BASE=$base" \
   -f deploy/Containerfile -t "$tag" --iidfile "$iid" "$ctx" >/dev/null
+# the image this tag named before goes, if nothing else names or runs it
+if [ -n "$prev" ] && [ "$prev" != "$(sed 's/^sha256://' "$iid")" ]; then
+  podman rmi "$prev" >/dev/null 2>&1 || true
+fi
+# older bases of this kind go, unless an image still stands on them
+podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=localhost/coldstart-base-$base_kind" |
+  grep -vx "$base" | xargs -r podman rmi >/dev/null 2>&1 || true
 size=$(podman image inspect --format '{{.Size}}' "$(cat "$iid")")
 say "built $tag ($(cut -c8-19 "$iid")) on $base: $((size / 1000000)) MB in $(elapsed) s"
 echo "$tag $(cat "$iid") $size"

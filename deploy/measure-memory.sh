@@ -5,8 +5,8 @@
 # (VmRSS, and VmHWM = its peak) and the container cgroup's usage (what the
 # kubelet sees) idle after load, then after 10 s of wrk load with the real
 # registration-day requests of the cohort (bench/serve.lua, 16 connections),
-# and prints one table. One run, no loop: numbers for a request, not a
-# benchmark.
+# then across a SIGHUP reload (old and new model side by side), and prints
+# one table. One run, no loop: numbers for a request, not a benchmark.
 # Usage: deploy/measure-memory.sh [MODEL [REQUESTS.jsonl]] [--legacy]
 #   --legacy: today's server (no --drain-timeout flag)
 set -euo pipefail
@@ -33,6 +33,7 @@ fi
 [ -s "$model" ] || { echo "measure-memory: no model at $model" >&2; exit 1; }
 command -v wrk >/dev/null || scripts/deps.sh bench
 read -r _ image _ < <(deploy/image.sh localhost/coldstart:latest)
+[ -n "${image:-}" ] || exit 1
 name=coldstart-mem-$$
 tmp=$(mktemp -d)
 trap 'podman rm -f -t 0 "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
@@ -82,6 +83,22 @@ load_rss=$(status_kib VmRSS)
 hwm=$(status_kib VmHWM)
 load_cg=$(cgroup_now)
 peak_cg=$(cgroup_peak)
+reload_row=""
+if [ "$legacy" = 0 ]; then
+  # a SIGHUP reload of the same model, copied and renamed into place: the new
+  # copy is loaded beside the old one, the peak shows both
+  cp "$tmp/models/current.model" "$tmp/models/.next.model"
+  sync "$tmp/models/.next.model"
+  dd if="$tmp/models/.next.model" iflag=nocache count=0 status=none
+  mv -f "$tmp/models/.next.model" "$tmp/models/current.model"
+  reloads() { curl -sf "$url/metrics" | awk '/^coldstart_model_reloads_total\{result="success"\}/ { print $2 }'; }
+  before=$(reloads)
+  podman kill --signal HUP "$name" >/dev/null
+  for _ in $(seq 1 600); do [ "$(reloads)" != "$before" ] && break; sleep 0.1; done
+  [ "$(reloads)" != "$before" ] || { podman logs "$name" >&2; echo "measure-memory: no reload" >&2; exit 1; }
+  sleep 1
+  reload_row="| after a SIGHUP reload (now / peak) | $(kib_mib "$(status_kib VmRSS)") / $(kib_mib "$(status_kib VmHWM)") | $(mib "$(cgroup_now)") / $(mib "$(cgroup_peak)") |"
+fi
 cat <<EOT
 model: $model ($(mib "$(stat -c %s "$model")") MiB file), ready in $t_ready s after podman run
 | when | server RSS (MiB) | container cgroup usage (MiB) |
@@ -89,4 +106,5 @@ model: $model ($(mib "$(stat -c %s "$model")") MiB file), ready in $t_ready s af
 | ready, idle | $(kib_mib "$idle_rss") | $(mib "$idle_cg") |
 | after 10 s of load ($rps req/s, 16 connections) | $(kib_mib "$load_rss") | $(mib "$load_cg") |
 | peak | $(kib_mib "$hwm") | $(mib "$peak_cg") |
+$reload_row
 EOT

@@ -10,7 +10,7 @@ build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
   clang libclang-rt-14-dev curl jq"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
-container_pkgs="podman runc containernetworking-plugins iptables"
+container_pkgs="podman runc containernetworking-plugins iptables python3-yaml"
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 bench) want="$build_pkgs $bench_pkgs" ;;
