@@ -31,6 +31,9 @@ elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }
 say() { echo "image: $*" >&2; }
 
 deploy/podman-setup.sh
+# rootful podman, as on our machines (rootless would need slirp4netns and
+# subuids, and maps the container's uid elsewhere)
+[ "$(id -u)" -eq 0 ] || podman() { sudo podman "$@"; }
 
 # 1. the program
 if [ -n "${CS_IMAGE_BINARY:-}" ]; then
@@ -116,10 +119,7 @@ mirror() { # the Debian mirror this machine's apt uses
 
 make_debian_rootfs() { # $1: directory
   local r=$1 pkgs
-  command -v debootstrap >/dev/null || {
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y -qq --no-install-recommends debootstrap >&2
-  }
+  [ "$(id -u)" -eq 0 ] || { say "CS_BASE=debian runs debootstrap: run as root"; exit 1; }
   pkgs=$(awk '{ print $3 }' "$manifest" | sort -u | paste -sd, -)
   say "debootstrap bookworm from $(mirror) with $pkgs"
   debootstrap --variant=minbase --include="$pkgs" bookworm "$r" "$(mirror)" >"$work/debootstrap.log" 2>&1 ||

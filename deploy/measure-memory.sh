@@ -11,6 +11,9 @@
 #   --legacy: today's server (no --drain-timeout flag)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# rootful podman, as on our machines (rootless would need slirp4netns and
+# subuids, and maps the container's uid elsewhere)
+[ "$(id -u)" -eq 0 ] || podman() { sudo podman "$@"; }
 legacy=0
 pos=()
 for a in "$@"; do

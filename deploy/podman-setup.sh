@@ -93,7 +93,17 @@ current=""
 [ -f "$conf" ] && current=$(cat "$conf")
 merged=$(printf '%s\n' "$current" | merge_conf "$want")
 [ -n "$current" ] || merged=$(printf '%s\n' "$merged" | sed '/./,$!d')
+sanity() { # the first podman call on a machine sets up its storage
+  if ! $SUDO podman info >/dev/null 2>"${TMPDIR:-/tmp}/podman-info.$$"; then
+    echo "podman-setup: podman does not work here:" >&2
+    cat "${TMPDIR:-/tmp}/podman-info.$$" >&2
+    rm -f "${TMPDIR:-/tmp}/podman-info.$$"
+    exit 1
+  fi
+  rm -f "${TMPDIR:-/tmp}/podman-info.$$"
+}
 if [ "$merged" = "$current" ]; then
+  sanity
   exit 0
 fi
 if [ "$check_only" = 1 ]; then
@@ -109,3 +119,4 @@ if [ -f "$conf" ] && [ ! -e "$conf.coldstart-orig" ]; then $SUDO cp -p "$conf" "
 $SUDO install -m 0644 "$tmp" "$conf.tmp.$$"
 $SUDO mv -f "$conf.tmp.$$" "$conf"
 rm -f "$tmp"
+sanity
