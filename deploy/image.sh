@@ -33,6 +33,7 @@ say() { echo "image: $*" >&2; }
 deploy/podman-setup.sh
 # rootful podman, as on our machines (rootless would need slirp4netns and
 # subuids, and maps the container's uid elsewhere)
+# shellcheck disable=SC2032,SC2033
 [ "$(id -u)" -eq 0 ] || podman() { sudo podman "$@"; }
 
 # 1. the program
@@ -67,6 +68,7 @@ spellings=$(for p in $libs; do
 done | sort -u)
 # shellcheck disable=SC2086
 owners=$(dpkg-query -S $spellings 2>/dev/null | awk -F': ' '{ sub(/:.*/, "", $1); print $2, $1 }' || true)
+# shellcheck disable=SC2046
 versions=$(dpkg-query -W -f='${Package} ${Version}\n' $(echo "$owners" | awk '{ print $2 }' | sort -u))
 for p in $libs; do
   r=$(readlink -f "$p")
@@ -87,12 +89,12 @@ group='root:x:0:
 coldstart:x:10001:'
 
 make_libs_rootfs() { # $1: directory
-  local r=$1 inimg real pkg ver
+  local r=$1 inimg real pkg
   mkdir -p "$r"/usr/lib "$r"/usr/lib64 "$r"/usr/local/bin "$r"/etc "$r"/usr/share/doc \
     "$r"/usr/share/coldstart "$r"/models "$r"/tmp "$r"/var/tmp "$r"/run "$r"/proc "$r"/sys "$r"/dev
   ln -s usr/lib "$r/lib"
   ln -s usr/lib64 "$r/lib64"
-  while read -r inimg real pkg ver; do
+  while read -r inimg real pkg _; do
     mkdir -p "$r$(dirname "$inimg")"
     cp -L "$real" "$r$inimg"
     chmod 0755 "$r$inimg"
@@ -159,7 +161,7 @@ if [ -n "$prev" ] && [ "$prev" != "$(sed 's/^sha256://' "$iid")" ]; then
 fi
 # older bases of this kind go, unless an image still stands on them
 podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=localhost/coldstart-base-$base_kind" |
-  grep -vx "$base" | xargs -r podman rmi >/dev/null 2>&1 || true
+  grep -vx "$base" | while read -r old; do podman rmi "$old" >/dev/null 2>&1 || true; done || true
 size=$(podman image inspect --format '{{.Size}}' "$(cat "$iid")")
 say "built $tag ($(cut -c8-19 "$iid")) on $base: $((size / 1000000)) MB in $(elapsed) s"
 echo "$tag $(cat "$iid") $size"

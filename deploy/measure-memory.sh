@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # rootful podman, as on our machines (rootless would need slirp4netns and
 # subuids, and maps the container's uid elsewhere)
+# shellcheck disable=SC2032,SC2033
 [ "$(id -u)" -eq 0 ] || podman() { sudo podman "$@"; }
 legacy=0
 pos=()

@@ -28,6 +28,7 @@ esac
 DRAIN_LOG_RE=${CS_DRAIN_LOG_RE:-drain}
 # rootful podman, as on our machines (rootless would need slirp4netns and
 # subuids, and maps the container's uid elsewhere)
+# shellcheck disable=SC2032,SC2033
 [ "$(id -u)" -eq 0 ] || podman() { sudo podman "$@"; }
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%5.1fs", b - a }'; }
