@@ -67,7 +67,7 @@ read -r tag image size < <(CS_IIDFILE="$TMP/iid" deploy/image.sh localhost/colds
   fail "deploy/image.sh failed"
 [ -n "$image" ] || fail "deploy/image.sh printed no image id"
 ok "image $tag ${image:7:12}, $((size / 1000000)) MB"
-CS=${CS_IMAGE_BINARY:-$PWD/build/container/bin/coldstart}
+CS=$PWD/build/container/ctx/coldstart # the image's own program, for the offline answers
 [ -x "$CS" ] || fail "no program at $CS"
 
 # --- a tiny world, two models and the offline answers of both ---------------
