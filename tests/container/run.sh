@@ -24,7 +24,8 @@ case "${1:-}" in
 --legacy) mode=legacy ;;
 *) echo "usage: tests/container/run.sh [--legacy]" >&2; exit 2 ;;
 esac
-# the drain log line the server writes on SIGTERM (docs: serve)
+# the drain log line the server writes on SIGTERM (docs/api.md: "draining",
+# then "drained in")
 DRAIN_LOG_RE=${CS_DRAIN_LOG_RE:-drain}
 # rootful podman, as on our machines (rootless would need slirp4netns and
 # subuids, and maps the container's uid elsewhere)
@@ -197,8 +198,8 @@ wait_answer() { # $1: wanted answer; waits up to 10 s
   done
   return 1
 }
-# The reload counters (docs: coldstart_model_reloads_total{result="success"|
-# "failure"}): the sum of the reload series whose line matches $1.
+# The reload counters (docs/api.md: coldstart_model_reloads_total{result=
+# "success"|"failure"}): the sum of the reload series whose line matches $1.
 reloads() { metric_lines reload | awk -v re="$1" '$0 ~ re { s += $NF } END { print s + 0 }'; }
 # The served model's identity: every model series but the reload counters
 # (coldstart_model_info{crc=...}, its size, load time and timestamp).
