@@ -4,6 +4,9 @@
 #   make asan       the suite under AddressSanitizer + UBSan (= make test SANITIZE=1)
 #   make run        the main job on the built-in synthetic default
 #   make fuzz       build the libFuzzer targets (clang)
+#   make container-test  build the podman image and run it end to end
+#                   (tests/container/; not in `make test`: ~1 min;
+#                   CONTAINER_TEST_ARGS=--legacy for the pre-contract server)
 CC ?= cc
 SANITIZE ?= 0
 PKGS := openblas cmocka jansson libzstd liblz4 zlib
@@ -31,7 +34,7 @@ TEST_BIN := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(TEST_SRC))
 LIB := $(BUILD)/libcoldstart.a
 BIN := $(BUILD)/coldstart
 
-.PHONY: all test asan run deps clean fuzz bench
+.PHONY: all test asan run deps clean fuzz bench container-test
 # keep test objects between runs (they are intermediate in the pattern chain)
 .SECONDARY:
 all: $(BIN) $(TEST_BIN)
@@ -70,6 +73,11 @@ run: deps
 
 fuzz:
 	@$(MAKE) --no-print-directory -f fuzz.mk
+
+container-test:
+	@scripts/deps.sh container
+	@tests/container/k8s.sh
+	@tests/container/run.sh $(CONTAINER_TEST_ARGS)
 
 clean:
 	rm -rf build build-asan build-fuzz

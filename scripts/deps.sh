@@ -4,10 +4,15 @@
 # Then the npm packages of tests/node (onnxruntime-node, pinned by its
 # package-lock.json; its CPU library ships inside the package, so
 # --ignore-scripts installs it without any download step of its own).
-# Usage: scripts/deps.sh [build|bench]   (bench adds the reference tools)
-# The default also installs what the test suite runs besides our programs:
-# headless Chromium and a font to render the HTML report (tests/cli/report.sh)
-# and python3 (stdlib only) to read its screenshot and parse its SVGs.
+# Usage: scripts/deps.sh [build|bench|container]
+# The default (build) also installs what the test suite runs besides our
+# programs: headless Chromium and a font to render the HTML report
+# (tests/cli/report.sh) and python3 (stdlib only) to read its screenshot and
+# parse its SVGs. bench adds the reference tools; container adds what
+# deploy/image.sh and tests/container/ need: podman with runc (not crun:
+# crun fails on our machines), the CNI plugins for the bridge network and the
+# published port, debootstrap (CS_BASE=debian) and python3-yaml
+# (tests/container/k8s.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm_deps() {
@@ -21,8 +26,13 @@ build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-
 test_pkgs="chromium fonts-dejavu-core python3"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
 command -v npm >/dev/null || build_pkgs="$build_pkgs nodejs npm"
-want="$build_pkgs $test_pkgs"
-[ "${1:-build}" = "bench" ] && want="$build_pkgs $test_pkgs $bench_pkgs"
+container_pkgs="podman runc containernetworking-plugins iptables debootstrap python3-yaml"
+case "${1:-build}" in
+build) want="$build_pkgs $test_pkgs" ;;
+bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+container) want="$build_pkgs $test_pkgs $container_pkgs" ;;
+*) echo "usage: scripts/deps.sh [build|bench|container]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $want; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
