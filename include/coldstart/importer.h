@@ -1,5 +1,5 @@
 /* importer.h: turning Deezer's public release (a folder of Parquet files,
- * DESIGN.md 4.2) into the prepared dataset that `coldstart prepare` makes. */
+ * docs/data.md) into the prepared dataset that `coldstart prepare` makes. */
 #ifndef COLDSTART_IMPORTER_H
 #define COLDSTART_IMPORTER_H
 
@@ -11,7 +11,7 @@
  * user_features_{train,validation,test}_<space>.parquet) for `space` ("svd"
  * or "mf") into `out` (owned = 1; free with cs_dataset_free). Songs ascend by
  * song_index; users of each split ascend by user_index; feature columns are
- * mapped by name into DESIGN 4.3's layout (nulls -> 0); truth = d1d30_songs
+ * mapped by name into docs/features.md's layout (nulls -> 0); truth = d1d30_songs
  * as song rows (matched by song_index), sorted and deduplicated; targets =
  * the user's <space>_embeddings row (matched by user_index; has_target = 0
  * and a zero row when absent) for every split; featurizer = NULL. */

@@ -10,7 +10,7 @@
  * server's) are optional; "features": [F numbers] may replace
  * age/country/events (required for models trained on imported data, which
  * have no featurizer tables).
- * Response: the `coldstart recommend` JSON object of DESIGN.md section 2.
+ * Response: the `coldstart recommend` JSON object of docs/formats.md.
  * Errors: {"error": "EFORMAT", "message": "..."} with the error table's
  * HTTP status. GET /health answers {"status": "ok", ...}. */
 #ifndef COLDSTART_SERVE_H
@@ -22,7 +22,7 @@
 #include "coldstart/model.h"
 #include "coldstart/strategy.h"
 
-/* Write one recommendation as the DESIGN.md recommend JSON object (no
+/* Write one recommendation as the docs/formats.md recommend JSON object (no
  * newline). Returns the length written, or -1 when `cap` is too small. */
 int64_t cs_rec_write_json(const cs_model_t *m, int64_t user_id,
                           const cs_rec_t *rec, char *buf, size_t cap);

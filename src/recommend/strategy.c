@@ -317,7 +317,7 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
   return n_fill;
 }
 
-/* Soft allocation, DESIGN.md 1.6. `pred`: predicted embedding. */
+/* Soft allocation, docs/method.md. `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
   const cs_segments_t *seg = &m->target.seg;
