@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# serve.sh: HTTP service throughput and tail latency (DESIGN.md 6: at least
+# serve.sh: HTTP service throughput and tail latency (docs/performance.md: at least
 # 10,000 requests/s on 2 cores with p99 under 5 ms, loopback, keep-alive,
 # raw-event requests). Real registration-day requests of the cohort of a
 # deezer-scale synthetic world, replayed by wrk. Writes bench/results/serve.md.
@@ -76,7 +76,7 @@ Median of $runs runs of ${secs} s each.
 | connections | requests/s | p50 (ms) | p99 (ms) | errors |
 | --- | --- | --- | --- | --- |
 ${rows}
-Target (DESIGN.md 6): at least 10,000 requests/s with p99 under 5 ms.
+Target (docs/performance.md): at least 10,000 requests/s with p99 under 5 ms.
 There is no same-run reference for this one: Deezer's production service (ONNX
 models behind a Go web service) is not public.
 EOT
