@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """export_check.py: load a `coldstart export-npy` folder with NumPy and check
-the DESIGN.md 4.4 contract (names, dtypes, shapes, ascending users, CSR truth
+the docs/formats.md contract (names, dtypes, shapes, ascending users, CSR truth
 in range and ascending, unit-norm targets where present).
 usage: python3 bench/export_check.py DIR"""
 import json

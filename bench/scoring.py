@@ -155,7 +155,7 @@ def main():
                  f"the time PyTorch needs for the full strategy's top-50 alone; "
                  f"(CPU): {ours['evaluate_all_cpu_s'] / cpu_torch:.2f}x. "
                  f"Target: < 3 s wall for the six on an idle 2-core machine "
-                 f"(PyTorch 3.5 s in DESIGN 6). On a loaded machine CPU seconds / 2 "
+                 f"(PyTorch 3.5 s in docs/performance.md). On a loaded machine CPU seconds / 2 "
                  f"approximate the idle wall time.\n")
     lines.append("## One user, features to 50 songs, in-process (1 thread)\n")
     lines.append("| strategy | median us | p99 us | us given the predicted embedding |")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# serve.sh: HTTP service throughput and tail latency against the target
+# serve.sh: HTTP service throughput and tail latency against the target of
+# docs/performance.md
 # (at least 10,000 requests/s with p99 under 5 ms at 16 connections on 2
 # cores, loopback, keep-alive, raw-event requests of a deezer-scale cohort).
 # Real registration-day requests of the cold cohort of a synthetic world,
@@ -145,7 +146,7 @@ of ${secs} s at each connection count.
 | connections | requests/s | p50 (ms) | p99 (ms) | mean batch | batches by size | errors |
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
-Target (16 connections): at least 10,000 requests/s with p99 under 5 ms: **${verdict}**.
+Target (docs/performance.md, 16 connections): at least 10,000 requests/s with p99 under 5 ms: **${verdict}**.
 There is no same-run reference for this one: Deezer's production service (ONNX
 models behind a Go web service) is not public.
 

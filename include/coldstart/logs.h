@@ -1,4 +1,4 @@
-/* logs.h: the raw-log folder of DESIGN.md 4.1 (catalog.tsv, playlists.tsv,
+/* logs.h: the raw-log folder of docs/data.md (catalog.tsv, playlists.tsv,
  * users.tsv, events.tsv) read into column arrays. Every malformed line is an
  * error naming file, line and field; ids that events reference but the other
  * files do not define are counted (never silently dropped). */

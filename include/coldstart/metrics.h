@@ -1,4 +1,4 @@
-/* metrics.h: the ranking metrics of DESIGN.md 3 (Precision@K with the
+/* metrics.h: the ranking metrics of docs/metrics.md (Precision@K with the
  * reference's min(|G|, K) denominator, Recall@K, NDCG@K on the delivered
  * list), the scikit-learn ndcg_score variant over a full score vector with
  * tied scores averaged, and the seeded spread (std of 10 fold means). */
@@ -32,7 +32,7 @@ double cs_metrics_ndcg_sklearn(const float *scores, int64_t n,
 /* 1 / log2(r + 2) for rank r = 0, 1, ... */
 double cs_metrics_discount(int64_t rank);
 
-/* Spread of DESIGN.md 3: for seed i in {0, 1}, shuffle 0..n-1 with cs_rng
+/* Spread of docs/metrics.md: for seed i in {0, 1}, shuffle 0..n-1 with cs_rng
  * seeded i (cs_rng_shuffle_i64), cut into 5 parts as numpy.array_split
  * does (the first n % 5 parts one longer), take each part's mean of `values`; return the sample standard deviation (n-1)
  * of those 10 means. 0 when n < 5. `scratch`: n int64 (caller-provided). */

@@ -1,5 +1,5 @@
 /* prepare.h: raw logs -> prepared dataset: cohort and split, CF embeddings
- * trained without validation/test listening (DESIGN.md 4.5), targets,
+ * trained without validation/test listening (docs/data.md), targets,
  * days-1-30 ground truth, the featurizer and every cohort user's features. */
 #ifndef COLDSTART_PREPARE_H
 #define COLDSTART_PREPARE_H

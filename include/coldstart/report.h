@@ -44,7 +44,7 @@ typedef struct cs_report_stage {
 /* One strategy of the comparison at the evaluation K. */
 typedef struct cs_report_row {
   char strategy[CS_REPORT_NAME_MAX];
-  double precision, precision_std; /* mean and spread (DESIGN 3 / docs) */
+  double precision, precision_std; /* mean and spread (docs/metrics.md) */
   double recall, recall_std;
   double ndcg, ndcg_std;
   double seconds; /* wall time of this strategy's evaluation */

@@ -17,7 +17,7 @@
  * checked before any narrowing: age an integer in [0, 150] or null,
  * features finite and within float32, item ids and user_id non-negative
  * int64, k in [1, max_k].
- * Response: the `coldstart recommend` JSON object.
+ * Response: the `coldstart recommend` JSON object of docs/formats.md.
  * Errors: {"error": NAME, "message": TEXT} with the error table's HTTP
  * status. */
 #ifndef COLDSTART_SERVE_H

@@ -24,7 +24,7 @@
  * Scores: popularity/semi/input-clusters: p of the song in the segment;
  * full/d0-streams: the dot product; soft: sum_j w_j p_j(s) over the m
  * memberships (the mixture probability; the list order is the allocation
- * order of DESIGN.md 1.6, not necessarily score order). */
+ * order of docs/method.md, not necessarily score order). */
 #ifndef COLDSTART_STRATEGY_H
 #define COLDSTART_STRATEGY_H
 

@@ -1,6 +1,6 @@
 /* cmd_export_npy.c: `coldstart export-npy DATASET --out DIR`: the dataset as
  * NumPy .npy files and schema.json, exactly the names and dtypes of
- * DESIGN.md 4.4, so Python loads it with np.load. */
+ * docs/formats.md, so Python loads it with np.load. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* cmd_recommend.c: `coldstart recommend MODEL DATASET --split test
- * --strategy soft`: one JSON line per user (DESIGN.md 2) with the ranked
+ * --strategy soft`: one JSON line per user (docs/formats.md) with the ranked
  * songs, their scores and contributing clusters, and the user's
  * memberships. Uses the same per-request path as the server. */
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* cmd_synth.c: `coldstart synth`: writes a synthetic raw-log folder (DESIGN
- * 4.1) at a named scale; every generator knob is a flag (see --help). */
+/* cmd_synth.c: `coldstart synth`: writes a synthetic raw-log folder
+ * (docs/data.md) at a named scale; every generator knob is a flag (see --help). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* logs.c: reader for the raw-log folder (DESIGN.md 4.1): mmap'ed TSV files,
+/* logs.c: reader for the raw-log folder (docs/data.md): mmap'ed TSV files,
  * hand-written field splitting and integer parsing, one error per malformed
  * line naming file, line, field and value. */
 #include "coldstart/logs.h"

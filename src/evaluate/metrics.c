@@ -1,4 +1,4 @@
-/* metrics.c: Precision/Recall/NDCG at K (DESIGN.md 3), the scikit-learn
+/* metrics.c: Precision/Recall/NDCG at K (docs/metrics.md), the scikit-learn
  * tie-averaged NDCG, and the seeded 2 x 5-fold spread. */
 #include <math.h>
 
