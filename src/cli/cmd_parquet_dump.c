@@ -191,22 +191,20 @@ static int dump(cs_pq_file_t *f, const int *sel, int n_sel, int count_only,
   return rc;
 }
 
+const cs_cli_flag_t cs_cmd_parquet_dump_flags[] = {
+    {"columns", "a,b", 'c', "only these columns, in this order (default all)"},
+    {"count", NULL, 'n', "decode every column, print only the row count and "
+     "the decode rate (MB/s)"},
+    {NULL, NULL, 0, NULL}};
+
 int cs_cmd_parquet_dump(int argc, char **argv, cs_cli_t *cli) {
-  static const struct option opts[] = {
-      {"columns", required_argument, NULL, 'c'},
-      {"count", no_argument, NULL, 'n'},
-      CS_CLI_COMMON_OPTIONS,
-      {NULL, 0, NULL, 0}};
   const char *columns = NULL;
-  int count_only = 0, opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  int count_only = 0, opt, st = 0;
+  while ((opt = cs_cli_next(cli, argc, argv, &st)) != -1) {
     switch (opt) {
     case 'c': columns = optarg; break;
     case 'n': count_only = 1; break;
-    default: {
-      int r = cs_cli_default_option(cli, opt, optarg);
-      if (r != 1) return r < 0 ? 2 : 0;
-    }
+    default: return st;
     }
   }
   if (optind != argc - 1) return cs_cli_usage_error(cli, "expected one FILE");

@@ -41,13 +41,12 @@ static void print_node(const cs_pq_file_t *f, int i, int depth) {
   printf("%*s}\n", 2 * depth, "");
 }
 
+const cs_cli_flag_t cs_cmd_parquet_schema_flags[] = {{NULL, NULL, 0, NULL}};
+
 int cs_cmd_parquet_schema(int argc, char **argv, cs_cli_t *cli) {
-  static const struct option opts[] = {CS_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-  int opt;
-  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    int r = cs_cli_default_option(cli, opt, optarg);
-    if (r != 1) return r < 0 ? 2 : 0;
-  }
+  int opt, status = 0;
+  while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1)
+    if (opt == CS_CLI_STOP) return status;
   if (optind != argc - 1) return cs_cli_usage_error(cli, "expected one FILE");
   cs_err_t err;
   cs_err_clear(&err);
