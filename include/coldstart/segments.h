@@ -51,19 +51,19 @@ static inline int64_t cs_segments_len(const cs_segments_t *s, int32_t c) {
   return s->indptr[c + 1] - s->indptr[c];
 }
 
-/* Prefetch what cs_segments_p(s, c, song) reads first (the index word). */
-static inline void cs_segments_prefetch(const cs_segments_t *s, int32_t c,
-                                        int32_t song) {
-  if (s->index)
-    __builtin_prefetch(&s->index[(size_t)c * s->n_words + (size_t)(song >> 6)]);
-}
-
 void cs_segments_free(cs_segments_t *s);
 
 /* p_c(s): through the lookup index when built (O(1)), else a binary search
  * in the by-song order (O(log length)), or a scan of the ranking when that
  * order is absent; 0 when s is not in the list. */
 float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song);
+/* out[i] = cs_segments_p(s, c[i], song[i]) for n pairs, the same values,
+ * with the reads of all pairs in flight together: every index word is
+ * prefetched, then every p entry they point to, then both are read (a
+ * lookup is two dependent cache misses at scale; one by one they would
+ * queue). pos: scratch, [n]. Without the index, one cs_segments_p a pair. */
+void cs_segments_p_many(const cs_segments_t *s, const int32_t *c,
+                        const int32_t *song, int64_t n, int64_t *pos, float *out);
 /* Build the lookup index (in s->mem; k x ceil(n_songs / 64) x 16 bytes).
  * Needs the by-song order; returns 0, CS_ESTATE without it, or
  * CS_ENOMEM. */

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coldstart/error.h"
+#include "coldstart/fmt.h"
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
 #include "coldstart/topk.h"
@@ -288,6 +290,47 @@ static void test_topk_matches_sort(void **state) {
   free(skip);
 }
 
+/* cs_fmt_float9 writes exactly what snprintf "%.9g" writes: random bit
+ * patterns of every exponent, the floats around each power of ten (where
+ * the exponent and the carry to a new digit are decided), ties, signs,
+ * zeros, subnormals, infinities, NaN. */
+static void check_fmt(float x) {
+  char want[64], got[64];
+  int nw = snprintf(want, sizeof want, "%.9g", (double)x);
+  int ng = cs_fmt_float9(got, x);
+  if (ng != nw || strcmp(got, want) != 0)
+    fail_msg("%a: cs_fmt_float9 '%s', snprintf '%s'", (double)x, got, want);
+}
+
+static void test_fmt_float9(void **state) {
+  (void)state;
+  cs_rng_t rng;
+  cs_rng_seed(&rng, 9);
+  for (int i = 0; i < 2000000; i++) {
+    uint32_t bits = (uint32_t)cs_rng_u64(&rng);
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    check_fmt(x);
+  }
+  for (int i = 0; i < 1000000; i++) /* the magnitudes we write: 1e-6..1e3 */
+    check_fmt((float)(cs_rng_uniform(&rng) * pow(10.0, -6.0 + 9.0 * cs_rng_uniform(&rng))));
+  for (int e = -45; e <= 38; e++) {
+    float x = (float)pow(10.0, e);
+    for (int k = 0; k < 8; k++) {
+      check_fmt(x);
+      check_fmt(-x);
+      x = nextafterf(x, 0.0f);
+    }
+    x = (float)pow(10.0, e);
+    for (int k = 0; k < 8; k++) check_fmt(x = nextafterf(x, INFINITY));
+  }
+  const float special[] = {0.0f, -0.0f, 1.0f, 0.5f, 0.25f, 0.125f, 1.5f, 2.5f,
+                           999999999.0f, 99999.9999f, 1e-5f, 9.9999999e-5f,
+                           1e-4f, 123456789.0f, 1.17549435e-38f, 1.4e-45f,
+                           3.40282347e38f, INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) check_fmt(special[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_table),
@@ -302,6 +345,7 @@ int main(void) {
       cmocka_unit_test(test_mat_alloc),
       cmocka_unit_test(test_topk_known_answer),
       cmocka_unit_test(test_topk_matches_sort),
+      cmocka_unit_test(test_fmt_float9),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

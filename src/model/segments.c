@@ -64,6 +64,28 @@ float cs_segments_p(const cs_segments_t *s, int32_t c, int32_t song) {
                                                          : 0.0f;
 }
 
+void cs_segments_p_many(const cs_segments_t *s, const int32_t *c,
+                        const int32_t *song, int64_t n, int64_t *pos, float *out) {
+  if (!s->index) {
+    for (int64_t i = 0; i < n; i++) out[i] = cs_segments_p(s, c[i], song[i]);
+    return;
+  }
+  for (int64_t i = 0; i < n; i++)
+    __builtin_prefetch(&s->index[(size_t)c[i] * s->n_words + (size_t)(song[i] >> 6)]);
+  for (int64_t i = 0; i < n; i++) {
+    const struct cs_segments_word *wd =
+        &s->index[(size_t)c[i] * s->n_words + (size_t)(song[i] >> 6)];
+    uint64_t bit = (uint64_t)1 << (song[i] & 63);
+    pos[i] = -1;
+    if (wd->bits & bit) {
+      pos[i] = s->indptr[c[i]] + (int64_t)wd->rank +
+               __builtin_popcountll(wd->bits & (bit - 1));
+      __builtin_prefetch(&s->by_song_p[pos[i]]);
+    }
+  }
+  for (int64_t i = 0; i < n; i++) out[i] = pos[i] < 0 ? 0.0f : s->by_song_p[pos[i]];
+}
+
 int64_t cs_segments_take(const cs_segments_t *s, int32_t c, int64_t n,
                          uint32_t *stamp, uint32_t epoch, int32_t *out_songs,
                          float *out_p) {

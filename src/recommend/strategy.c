@@ -73,6 +73,12 @@ struct cs_rec_ws {
   uint32_t *fill_mask; /* [cap_items] */
   uint32_t *seen;     /* [n_songs] threshold fill: seen when == seen_epoch */
   uint32_t seen_epoch;
+  /* mixture_many: each song's own list and p there, and the lookups */
+  int *own_j;          /* [cap_items] */
+  float *own_p;        /* [cap_items] */
+  int32_t *pair_c, *pair_s; /* [cap_items x CS_SOFT_M_MAX] */
+  int64_t *pair_pos;
+  float *pair_p;
   cs_rec_t rec;
 };
 
@@ -92,6 +98,12 @@ void cs_rec_ws_free(cs_rec_ws_t *ws) {
   free(ws->fill_score);
   free(ws->fill_mask);
   free(ws->seen);
+  free(ws->own_j);
+  free(ws->own_p);
+  free(ws->pair_c);
+  free(ws->pair_s);
+  free(ws->pair_pos);
+  free(ws->pair_p);
   free(ws->rec.songs);
   free(ws->rec.scores);
   free(ws->rec.item_mask);
@@ -127,6 +139,13 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   ws->fill_score = malloc(ci * sizeof(float));
   ws->fill_mask = malloc(ci * sizeof(uint32_t));
   ws->seen = calloc(ns, sizeof(uint32_t));
+  size_t cp = (ci > cm ? ci : cm) * cm;
+  ws->own_j = malloc((ci > cm ? ci : cm) * sizeof(int));
+  ws->own_p = malloc((ci > cm ? ci : cm) * sizeof(float));
+  ws->pair_c = malloc(cp * sizeof(int32_t));
+  ws->pair_s = malloc(cp * sizeof(int32_t));
+  ws->pair_pos = malloc(cp * sizeof(int64_t));
+  ws->pair_p = malloc(cp * sizeof(float));
   ws->rec.songs = malloc(ci * sizeof(int32_t));
   ws->rec.scores = malloc(ci * sizeof(float));
   ws->rec.item_mask = malloc(ci * sizeof(uint32_t));
@@ -136,7 +155,8 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
   if (!ws->pred || !ws->xnorm || !ws->dots || !ws->acc || !ws->accmask ||
       !ws->touched || !ws->stamp || !ws->pos || !ws->top_idx ||
       !ws->top_score || !ws->fill_song || !ws->fill_score || !ws->fill_mask ||
-      !ws->seen || !ws->rec.songs ||
+      !ws->seen || !ws->own_j || !ws->own_p || !ws->pair_c || !ws->pair_s ||
+      !ws->pair_pos || !ws->pair_p || !ws->rec.songs ||
       !ws->rec.scores || !ws->rec.item_mask || !ws->rec.member_cluster ||
       !ws->rec.member_weight || !ws->rec.member_dist) {
     cs_rec_ws_free(ws);
@@ -229,28 +249,38 @@ static int64_t accumulate_mixture(const cs_segments_t *seg, const cs_rec_t *r,
   return n_touched;
 }
 
-/* Exact mixture score of one song (same float operations, in the same
- * order, as accumulate_mixture) and the memberships that have it. */
-static float mixture_known(const cs_segments_t *seg, const cs_rec_t *r,
-                           const double *w, int n_m, int32_t s, int j_known,
-                           float p_known, uint32_t *mask) {
-  float sum = 0.0f;
-  uint32_t mk = 0;
-  for (int j = 0; j < n_m; j++) {
-    float pj = j == j_known ? p_known
-                            : cs_segments_p(seg, r->member_cluster[j], s);
-    if (pj > 0.0f) {
-      sum += (float)(w[j] * (double)pj);
-      mk |= 1u << j;
+/* Exact mixture scores of n songs (the same float operations, in the same
+ * order, as accumulate_mixture) and the memberships that have each. Song i
+ * came from list own_j[i], whose entry own_p[i] is its p there: no lookup
+ * for that one (own_j[i] = -1: none known). The other lookups go to
+ * cs_segments_p_many all together, so their cache misses overlap. n is at
+ * most max(cap_items, CS_SOFT_M_MAX). */
+static void mixture_many(const cs_segments_t *seg, const cs_rec_t *r,
+                         const double *w, int n_m, int n, const int32_t *songs,
+                         const int *own_j, const float *own_p, float *score,
+                         uint32_t *mask, cs_rec_ws_t *ws) {
+  int64_t np = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n_m; j++)
+      if (j != own_j[i]) {
+        ws->pair_c[np] = r->member_cluster[j];
+        ws->pair_s[np++] = songs[i];
+      }
+  cs_segments_p_many(seg, ws->pair_c, ws->pair_s, np, ws->pair_pos, ws->pair_p);
+  np = 0;
+  for (int i = 0; i < n; i++) {
+    float sum = 0.0f;
+    uint32_t mk = 0;
+    for (int j = 0; j < n_m; j++) {
+      float pj = j == own_j[i] ? own_p[i] : ws->pair_p[np++];
+      if (pj > 0.0f) {
+        sum += (float)(w[j] * (double)pj);
+        mk |= 1u << j;
+      }
     }
+    score[i] = sum;
+    if (mask) mask[i] = mk;
   }
-  *mask = mk;
-  return sum;
-}
-
-static float mixture(const cs_segments_t *seg, const cs_rec_t *r,
-                     const double *w, int n_m, int32_t s, uint32_t *mask) {
-  return mixture_known(seg, r, w, n_m, s, -1, 0.0f, mask);
 }
 
 /* Keep the best `need` (score desc, song asc) in ws->fill_*. */
@@ -303,6 +333,8 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
   for (int64_t depth = 0;; depth++) {
     int active = 0, n_new = 0, new_j[CS_SOFT_M_MAX];
     int32_t new_s[CS_SOFT_M_MAX];
+    float new_p[CS_SOFT_M_MAX], new_score[CS_SOFT_M_MAX];
+    uint32_t new_mask[CS_SOFT_M_MAX];
     double bound = 0.0;
     for (int j = 0; j < n_m; j++) {
       int32_t c = r->member_cluster[j];
@@ -314,20 +346,12 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
       if (ws->stamp[s] == e || ws->seen[s] == es) continue;
       ws->seen[s] = es;
       new_s[n_new] = s;
+      new_p[n_new] = seg->p[at];
       new_j[n_new++] = j;
     }
-    /* this depth's lookups are independent: start them all, then use them */
+    mixture_many(seg, r, w, n_m, n_new, new_s, new_j, new_p, new_score, new_mask, ws);
     for (int i = 0; i < n_new; i++)
-      for (int j = 0; j < n_m; j++)
-        if (j != new_j[i]) cs_segments_prefetch(seg, r->member_cluster[j], new_s[i]);
-    for (int i = 0; i < n_new; i++) {
-      int j = new_j[i];
-      uint32_t mk; /* p_j(s) is the list's own entry: no lookup for it */
-      float sc = mixture_known(seg, r, w, n_m, new_s[i], j,
-                               seg->p[seg->indptr[r->member_cluster[j]] + depth],
-                               &mk);
-      fill_insert(ws, need, &n_fill, sc, new_s[i], mk);
-    }
+      fill_insert(ws, need, &n_fill, new_score[i], new_s[i], new_mask[i]);
     if (!active) break;
     if (n_fill == need &&
         (double)ws->fill_score[need - 1] > bound * (1.0 + 1e-5))
@@ -376,6 +400,8 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
       ws->pos[s] = n;
       r->songs[n] = s;
       r->item_mask[n] = 1u << j;
+      ws->own_j[n] = j;
+      ws->own_p[n] = seg->p[i];
       n++;
     }
   }
@@ -393,13 +419,12 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   }
   /* scores: the candidates' mixture; the fill's was computed choosing it
    * (the same function); the zero-score tail is in no list */
-  int n_cand = n;
-  for (int i = 0; i < n_cand; i++) {
-    uint32_t mk;
-    r->scores[i] = p->skip_scores ? 0.0f
-                   : seg->by_song ? mixture(seg, r, w, n_m, r->songs[i], &mk)
-                                  : ws->acc[r->songs[i]];
-  }
+  if (p->skip_scores)
+    for (int i = 0; i < n; i++) r->scores[i] = 0.0f;
+  else if (seg->by_song)
+    mixture_many(seg, r, w, n_m, n, r->songs, ws->own_j, ws->own_p, r->scores, NULL, ws);
+  else
+    for (int i = 0; i < n; i++) r->scores[i] = ws->acc[r->songs[i]];
   for (int i = 0; i < n_fill; i++) {
     int32_t s = ws->fill_song[i];
     ws->stamp[s] = e;

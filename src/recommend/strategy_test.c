@@ -534,6 +534,19 @@ static void test_segments_index(void **state) {
       for (int32_t song = 0; song < m.n_songs; song++)
         assert_true(cs_segments_p(seg, c, song) ==
                     want[(size_t)c * m.n_songs + song]);
+    /* and all pairs at once, in a random order with repeats */
+    int64_t n_pairs = 3 * (int64_t)seg->k * m.n_songs;
+    int32_t *pc = malloc((size_t)n_pairs * sizeof *pc);
+    int32_t *ps = malloc((size_t)n_pairs * sizeof *ps);
+    int64_t *pos = malloc((size_t)n_pairs * sizeof *pos);
+    float *got = malloc((size_t)n_pairs * sizeof *got);
+    for (int64_t i = 0; i < n_pairs; i++) {
+      pc[i] = (int32_t)cs_rng_below(&rng, (uint64_t)seg->k);
+      ps[i] = (int32_t)cs_rng_below(&rng, (uint64_t)m.n_songs);
+    }
+    cs_segments_p_many(seg, pc, ps, n_pairs, pos, got);
+    for (int64_t i = 0; i < n_pairs; i++)
+      assert_true(got[i] == want[(size_t)pc[i] * m.n_songs + ps[i]]);
     /* and the scan of the ranking, without the by-song order */
     int32_t *bs = seg->by_song;
     struct cs_segments_word *index = seg->index;
@@ -544,6 +557,14 @@ static void test_segments_index(void **state) {
         assert_true(cs_segments_p(seg, c, song) ==
                     want[(size_t)c * m.n_songs + song]);
     assert_int_equal(cs_segments_index(seg), CS_ESTATE);
+    memset(got, 0, (size_t)n_pairs * sizeof *got);
+    cs_segments_p_many(seg, pc, ps, n_pairs, pos, got);
+    for (int64_t i = 0; i < n_pairs; i++)
+      assert_true(got[i] == want[(size_t)pc[i] * m.n_songs + ps[i]]);
+    free(pc);
+    free(ps);
+    free(pos);
+    free(got);
     seg->by_song = bs;
     seg->index = index;
     free(want);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "coldstart/featurize.h"
+#include "coldstart/fmt.h"
 #include "coldstart/mat.h"
 #include "coldstart/serve.h"
 
@@ -66,7 +67,7 @@ static void put_i64(out_t *o, int64_t v) {
 static void put_float(out_t *o, float x) {
   char tmp[32];
   if (!isfinite(x)) x = 0.0f;
-  int n = snprintf(tmp, sizeof tmp, "%.9g", (double)x);
+  int n = cs_fmt_float9(tmp, x);
   put_str(o, tmp, (size_t)n);
 }
 
