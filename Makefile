@@ -31,6 +31,7 @@ LIB_SRC := $(filter-out $(TEST_SRC) $(CLI_SRC) $(FUZZ_SRC),$(ALL_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(TEST_SRC))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*_bench.c))
 LIB := $(BUILD)/libcoldstart.a
 BIN := $(BUILD)/coldstart
 
@@ -59,6 +60,15 @@ $(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+# The benchmark programs, with the library's flags; the bench/ scripts build
+# the ones they run (make build/bench/NAME). `make bench` builds them all.
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench: $(BENCH_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -13,7 +13,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -I/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS := -std=c11 -Wall -Wextra -Wno-unused-parameter -pthread $(FUZZ_FLAGS)
 LDLIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
-  -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
+  -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
 
 # Library modules the fuzz targets link (only these are compiled, so another
 # module's work in progress cannot break the fuzz build); add a module here

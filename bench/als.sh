@@ -12,10 +12,7 @@ THREADS=${1:-2}
 BUILD=${BUILD:-build}
 make --no-print-directory -j2 "$BUILD/libcoldstart.a" >/dev/null
 mkdir -p "$BUILD/bench" bench/results
-CFLAGS="-std=c11 -O3 -march=native -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread"
-LIBS="-L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack -lm -lpthread"
-# shellcheck disable=SC2086
-cc $CFLAGS bench/als_bench.c "$BUILD/libcoldstart.a" $LIBS -o "$BUILD/bench/als_bench"
+make --no-print-directory BUILD="$BUILD" "$BUILD/bench/als_bench" >/dev/null
 B="$BUILD/bench/als_bench"
 TSV=$(mktemp)
 LOG=$(mktemp)

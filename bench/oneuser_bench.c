@@ -110,9 +110,9 @@ int main(int argc, char **argv) {
   size_t k = 0;
   for (int r = 0; r < repeats; r++)
     for (size_t i = 0; i < n_lines; i++, k++) {
-      int32_t age;
+      int32_t age = 0;
       char country[16];
-      int64_t n_ev;
+      int64_t n_ev = 0;
       int32_t idx[CS_SOFT_M_MAX];
       float dist[CS_SOFT_M_MAX];
       double c0 = cs_now();

@@ -21,10 +21,7 @@ rounds=${ROUNDS:-3}
 BUILD=${BUILD:-build}
 make --no-print-directory -j2 "$BUILD/coldstart" "$BUILD/libcoldstart.a" >/dev/null
 mkdir -p "$BUILD/bench" bench/results
-CFLAGS="-std=c11 -O3 -march=native -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread"
-LIBS="-L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread"
-# shellcheck disable=SC2086
-cc $CFLAGS bench/onnx_bench.c "$BUILD/libcoldstart.a" $LIBS -o "$BUILD/bench/onnx_bench"
+make --no-print-directory BUILD="$BUILD" "$BUILD/bench/onnx_bench" >/dev/null
 B="$BUILD/bench/onnx_bench"
 
 dir=$(bench/world.sh "$scale")

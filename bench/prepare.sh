@@ -59,11 +59,8 @@ T_WC=$(ref wc -l "$LOGS/events.tsv")
 T_AWK=$(ref awk -F'\t' '{s += $5} END {print s}' "$LOGS/events.tsv")
 
 # the online featurizer
-cc -O3 -march=native -Iinclude -Isrc -D_GNU_SOURCE bench/featurize_bench.c \
-  build/libcoldstart.a -o "$CACHE/featurize_bench" \
-  -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
-  -ljansson -lzstd -lz -lsnappy -llz4 -lm -lpthread
-FEAT=$("$CACHE/featurize_bench" "$CACHE/svd_1.ds" "$LOGS")
+make --no-print-directory build/bench/featurize_bench >/dev/null
+FEAT=$(build/bench/featurize_bench "$CACHE/svd_1.ds" "$LOGS")
 
 {
   echo "# prepare at deezer scale"

@@ -27,17 +27,13 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIBS = ("-L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke "
-        "-llapack -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm "
-        "-lpthread").split()
 
 
-def build(out):
-    cmd = ["cc", "-std=c11", "-O3", "-march=native", "-D_GNU_SOURCE",
-           "-Iinclude", "-Isrc",
-           "-I/usr/include/x86_64-linux-gnu/openblas-pthread", "-pthread",
-           "bench/scoring_bench.c", "build/libcoldstart.a", "-o", out] + LIBS
-    subprocess.run(cmd, cwd=REPO, check=True)
+def build():
+    """Build bench/scoring_bench.c with the library's flags; its path."""
+    subprocess.run(["make", "--no-print-directory", "build/bench/scoring_bench"],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(REPO, "build", "bench", "scoring_bench")
 
 
 def cpu_model():
@@ -107,8 +103,7 @@ def main():
                                                   "scoring.md"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "scoring_bench")
-        build(exe)
+        exe = build()
         if args.model and args.dataset:
             cmd = [exe, args.model, args.dataset]
             data_desc = f"prepared data: model {args.model}, dataset {args.dataset} (test split)"

@@ -35,11 +35,7 @@ server_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 # in-process: the request path without the network, one-row and batched
-mkdir -p "$BUILD/bench"
-cc -std=c11 -O3 -march=native -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc \
-  bench/serve_bench.c "$BUILD/libcoldstart.a" -L/usr/lib/x86_64-linux-gnu/openblas-pthread \
-  -lopenblas -llapacke -llapack -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread \
-  -o "$BUILD/bench/serve_bench"
+make --no-print-directory BUILD="$BUILD" "$BUILD/bench/serve_bench" >/dev/null
 "$BUILD/bench/serve_bench" "$model" "$bodies" 4096 1 8 16 32 >"$tmp/inproc.jsonl"
 cat "$tmp/inproc.jsonl" >&2
 

@@ -51,6 +51,7 @@ typedef struct cs_handler_params {
   int max_events;             /* per request (10000) */
   int max_k;                  /* largest k a request may ask (1000) */
   int batch_max;              /* rows per batch (32) */
+  int half;                   /* regressor weights as float16 (0) */
 } cs_handler_params_t;
 
 void cs_handler_params_default(cs_handler_params_t *p);

@@ -89,6 +89,14 @@ int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
 #define CS_CLI_OPT_K 1002
 #define CS_CLI_OPT_SOFT_M 1003
 #define CS_CLI_OPT_SOFT_MARGIN 1004
+/* --half, in the tables of the commands that run the regressor (evaluate,
+ * recommend, serve): the same entry everywhere. */
+#define CS_CLI_OPT_HALF 1005
+#define CS_CLI_FLAG_HALF                                                     \
+  {"half", NULL, CS_CLI_OPT_HALF,                                            \
+   "the regressor reads its weights rounded to float16 (a faster one-user "  \
+   "pass; embeddings within 1e-3 of float32, bench/results/half.md; "  \
+   "default float32)"}
 #define CS_CLI_STRATEGY_OPTIONS                                       \
   {"k", required_argument, NULL, CS_CLI_OPT_K},                       \
       {"soft-m", required_argument, NULL, CS_CLI_OPT_SOFT_M},         \

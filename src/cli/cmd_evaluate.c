@@ -50,11 +50,13 @@ const cs_cli_flag_t cs_cmd_evaluate_flags[] = {
     {"allow-training-users", NULL, O_ALLOW,
      "score users the model was trained on anyway (refused by default: "
      "their scores would be inflated)"},
+    CS_CLI_FLAG_HALF,
     {NULL, NULL, 0, NULL}};
 
-int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {  cs_eval_params_t ep;
+int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
+  cs_eval_params_t ep;
   cs_eval_params_default(&ep);
-  int split = CS_SPLIT_TEST, fmt = CS_EVAL_TEXT, opt, status;
+  int split = CS_SPLIT_TEST, fmt = CS_EVAL_TEXT, opt, status, half = 0;
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_SPLIT:
@@ -80,6 +82,7 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {  cs_eval_params_t ep
                                   "sklearn)", optarg);
       break;
     case O_ALLOW: ep.allow_training_users = 1; break;
+    case CS_CLI_OPT_HALF: half = 1; break;
     case CS_CLI_STOP: return status;
     default:
       if (cs_cli_strategy_option(cli, opt, optarg, &ep.sp) < 0) return 2;
@@ -91,6 +94,7 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {  cs_eval_params_t ep
   cs_dataset_t ds;
   status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
   if (status) return status;
+  cs_regressor_set_half(model.regressor, half);
   cs_err_t err;
   cs_err_clear(&err);
   cs_eval_result_t res;

@@ -25,6 +25,7 @@ const cs_cli_flag_t cs_cmd_recommend_flags[] = {
     {"allow-training-users", NULL, O_ALLOW,
      "recommend for users the model was trained on anyway (refused by "
      "default)"},
+    CS_CLI_FLAG_HALF,
     {NULL, NULL, 0, NULL}};
 
 int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
@@ -32,7 +33,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   cs_strategy_params_default(&sp);
   int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt, status;
   long long max_users = -1;
-  int allow_training_users = 0;
+  int allow_training_users = 0, half = 0;
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_SPLIT:
@@ -53,6 +54,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
         return 2;
       break;
     case O_ALLOW: allow_training_users = 1; break;
+    case CS_CLI_OPT_HALF: half = 1; break;
     case CS_CLI_STOP: return status;
     default:
       if (cs_cli_strategy_option(cli, opt, optarg, &sp) < 0) return 2;
@@ -64,6 +66,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   cs_dataset_t ds;
   status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
   if (status) return status;
+  cs_regressor_set_half(model.regressor, half);
   cs_err_t err;
   cs_err_clear(&err);
   if (cs_eval_check_dataset(&cli->ctx, &model, &ds, split, allow_training_users,

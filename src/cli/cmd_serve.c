@@ -69,6 +69,7 @@ const cs_cli_flag_t cs_cmd_serve_flags[] = {
      "stdout; default off)"},
     {"threads", "N", CS_CLI_OPT_THREADS, "event-loop threads (default 2; each "
      "runs its own micro-batches)"},
+    CS_CLI_FLAG_HALF,
     {NULL, NULL, 0, NULL}};
 
 int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
@@ -137,6 +138,7 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
       sp.max_conns_per_client = (int)v;
       break;
     case O_ACCESS_LOG: access_log = optarg; break;
+    case CS_CLI_OPT_HALF: sp.handler.half = 1; break;
     case CS_CLI_STOP: return status;
     default:
       if (cs_cli_strategy_option(cli, opt, optarg, &sp.handler.strat) < 0) return 2;

@@ -349,7 +349,8 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
       new_p[n_new] = seg->p[at];
       new_j[n_new++] = j;
     }
-    mixture_many(seg, r, w, n_m, n_new, new_s, new_j, new_p, new_score, new_mask, ws);
+    if (n_new > 0)
+      mixture_many(seg, r, w, n_m, n_new, new_s, new_j, new_p, new_score, new_mask, ws);
     for (int i = 0; i < n_new; i++)
       fill_insert(ws, need, &n_fill, new_score[i], new_s[i], new_mask[i]);
     if (!active) break;

@@ -169,6 +169,7 @@ int cs_served_model_load(cs_served_model_t **out, const char *path,
     free(m);
     return rc;
   }
+  cs_regressor_set_half(m->model.regressor, hp->half);
   rc = smoke_test(&m->model, hp, path, err);
   if (rc != CS_OK) {
     rename_in_message(err, proc, path);

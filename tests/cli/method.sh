@@ -54,6 +54,20 @@ while IFS= read -r line; do
 done <"$TMP/rec.jsonl"
 "$CS" recommend "$TMP/model" "$TMP/ds" --strategy full --k 3 --users 1 --quiet | grep -q '"memberships": \[\], "items": \[{"song_id": ' || fail "full: memberships not empty"
 
+# --half: float16 weights give the same kind of answer and an evaluation
+# table within 0.5 points of float32's, but different scores somewhere (the
+# flag does reach the regressor)
+"$CS" recommend "$TMP/model" "$TMP/ds" --strategy full --k 10 --users 20 --quiet >"$TMP/rec32.jsonl"
+"$CS" recommend "$TMP/model" "$TMP/ds" --strategy full --k 10 --users 20 --half --quiet >"$TMP/rec16.jsonl"
+[ "$(wc -l <"$TMP/rec16.jsonl")" -eq 20 ] || fail "recommend --half: expected 20 lines"
+! cmp -s "$TMP/rec32.jsonl" "$TMP/rec16.jsonl" || fail "recommend --half: scores identical to float32"
+"$CS" evaluate "$TMP/model" "$TMP/ds" --quiet --format json --strategies full,soft >"$TMP/e32.json"
+"$CS" evaluate "$TMP/model" "$TMP/ds" --quiet --format json --strategies full,soft --half >"$TMP/e16.json"
+worst=$(jq -n --slurpfile a "$TMP/e32.json" --slurpfile b "$TMP/e16.json" '
+  [$a[0].strategies | to_entries[] | .key as $s | .value | to_entries[] |
+   (.value.mean - $b[0].strategies[$s][.key].mean) | fabs] | max')
+jq -e -n "$worst < 0.005" >/dev/null || fail "evaluate --half: a metric moved by $worst"
+
 # errors: unknown strategy (usage, exit 2), wrong file kind (exit 65)
 set +e
 "$CS" evaluate "$TMP/model" "$TMP/ds" --strategies soft,nope --quiet 2>/dev/null; rc=$?
