@@ -5,8 +5,7 @@
 #   make run        the main job on the built-in synthetic default
 #   make fuzz       build the libFuzzer targets (clang)
 #   make container-test  build the podman image and run it end to end
-#                   (tests/container/; not in `make test`: ~1 min;
-#                   CONTAINER_TEST_ARGS=--legacy for the pre-contract server)
+#                   (tests/container/; not in `make test`: ~30 s, ~10 s cached)
 CC ?= cc
 SANITIZE ?= 0
 PKGS := openblas cmocka jansson libzstd liblz4 zlib
@@ -87,7 +86,7 @@ fuzz:
 container-test:
 	@scripts/deps.sh container
 	@tests/container/k8s.sh
-	@tests/container/run.sh $(CONTAINER_TEST_ARGS)
+	@tests/container/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -11,7 +11,7 @@
 #        CS_BASE=libs   (default) only the shared libraries the program links
 #                       (ldd), copied from this machine's Debian packages with
 #                       their copyright files, plus /etc/passwd with the
-#                       non-root user 10001 "coldstart". No network, ~65 MB.
+#                       non-root user 10001 "coldstart". No network, ~60 MB.
 #        CS_BASE=debian debootstrap --variant=minbase bookworm from the mirror
 #                       in /etc/apt/sources.list*, plus the Debian packages
 #                       that own those libraries (a real distro base, with a
@@ -45,9 +45,10 @@ else
   march=${CS_IMAGE_MARCH:-x86-64-v3}
   bin=$work/bin-$march/coldstart
   # x86-64-v3 (AVX2 + FMA: every x86 server since 2015), not -march=native:
-  # the image must run on other CPUs than the build machine's (the forward
-  # kernel then takes its AVX2 tiles). One build dir per -march (make does
-  # not track flags).
+  # the image must run on other CPUs than the build machine's. The regressor's
+  # forward kernel picks its tiles at compile time (AVX2 + FMA + F16C here,
+  # plain C under x86-64). One build dir per -march (make does not track
+  # flags).
   # (MAKEFLAGS unset: run from make, a sub-make would warn about its -j)
   env -u MAKEFLAGS -u MFLAGS nice -n 5 make --no-print-directory -j2 BUILD="$work/bin-$march" \
     OPT="-O3 -g -march=$march" "$bin" >&2

@@ -7,22 +7,16 @@
 # registration-day requests of the cohort (bench/serve.lua, 16 connections),
 # then across a SIGHUP reload (old and new model side by side), and prints
 # one table. One run, no loop: numbers for a request, not a benchmark.
-# Usage: deploy/measure-memory.sh [MODEL [REQUESTS.jsonl]] [--legacy]
-#   --legacy: today's server (no --drain-timeout flag)
+# Usage: deploy/measure-memory.sh [MODEL [REQUESTS.jsonl]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # rootful podman, as on our machines (rootless would need slirp4netns and
 # subuids, and maps the container's uid elsewhere)
 # shellcheck disable=SC2032,SC2033
 [ "$(id -u)" -eq 0 ] || podman() { sudo podman "$@"; }
-legacy=0
-pos=()
-for a in "$@"; do
-  case "$a" in --legacy) legacy=1 ;; *) pos+=("$a") ;; esac
-done
-if [ "${#pos[@]}" -ge 1 ]; then
-  model=${pos[0]}
-  bodies=${pos[1]:-}
+if [ $# -ge 1 ]; then
+  model=$1
+  bodies=${2:-}
 else
   dir=$(nice -n 10 bench/world.sh deezer)
   model=$dir/deezer.model
@@ -49,20 +43,16 @@ cp "$model" "$tmp/models/current.model"
 chmod 0644 "$tmp/models/current.model"
 sync "$tmp/models/current.model"
 dd if="$tmp/models/current.model" iflag=nocache count=0 status=none
-args=()
-[ "$legacy" = 1 ] && args=(serve /models/current.model --port 8080 --bind 0.0.0.0)
 t_start=$(date +%s.%N)
 podman run -d --name "$name" --read-only --cap-drop all -v "$tmp/models:/models:ro" \
-  -p 127.0.0.1::8080 --health-interval disable "$image" "${args[@]}" >/dev/null 2>"$tmp/run.err"
+  -p 127.0.0.1::8080 --health-interval disable "$image" >/dev/null 2>"$tmp/run.err"
 url="http://$(podman port "$name" 8080/tcp | head -1)"
-ready=/readyz
-[ "$legacy" = 1 ] && ready=/health
 for _ in $(seq 1 600); do
-  curl -sf -o /dev/null "$url$ready" && break
+  curl -sf -o /dev/null "$url/readyz" && break
   [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || { podman logs "$name" >&2; exit 1; }
   sleep 0.1
 done
-curl -sf -o /dev/null "$url$ready" || { echo "measure-memory: not ready" >&2; exit 1; }
+curl -sf -o /dev/null "$url/readyz" || { echo "measure-memory: not ready" >&2; exit 1; }
 t_ready=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 pid=$(podman inspect -f '{{.State.Pid}}' "$name")
 cg=$(awk -F: '$2 == "memory" || $2 == "" { print $3; exit }' "/proc/$pid/cgroup")
@@ -87,22 +77,19 @@ load_rss=$(status_kib VmRSS)
 hwm=$(status_kib VmHWM)
 load_cg=$(cgroup_now)
 peak_cg=$(cgroup_peak)
-reload_row=""
-if [ "$legacy" = 0 ]; then
-  # a SIGHUP reload of the same model, copied and renamed into place: the new
-  # copy is loaded beside the old one, the peak shows both
-  cp "$tmp/models/current.model" "$tmp/models/.next.model"
-  sync "$tmp/models/.next.model"
-  dd if="$tmp/models/.next.model" iflag=nocache count=0 status=none
-  mv -f "$tmp/models/.next.model" "$tmp/models/current.model"
-  reloads() { curl -sf "$url/metrics" | awk '/^coldstart_model_reloads_total\{result="success"\}/ { print $2 }'; }
-  before=$(reloads)
-  podman kill --signal HUP "$name" >/dev/null
-  for _ in $(seq 1 600); do [ "$(reloads)" != "$before" ] && break; sleep 0.1; done
-  [ "$(reloads)" != "$before" ] || { podman logs "$name" >&2; echo "measure-memory: no reload" >&2; exit 1; }
-  sleep 1
-  reload_row="| after a SIGHUP reload (now / peak) | $(kib_mib "$(status_kib VmRSS)") / $(kib_mib "$(status_kib VmHWM)") | $(mib "$(cgroup_now)") / $(mib "$(cgroup_peak)") |"
-fi
+# a SIGHUP reload of the same model, copied and renamed into place: the new
+# copy is loaded beside the old one, the peak shows both
+cp "$tmp/models/current.model" "$tmp/models/.next.model"
+sync "$tmp/models/.next.model"
+dd if="$tmp/models/.next.model" iflag=nocache count=0 status=none
+mv -f "$tmp/models/.next.model" "$tmp/models/current.model"
+reloads() { curl -sf "$url/metrics" | awk '/^coldstart_model_reloads_total\{result="success"\}/ { print $2 }'; }
+before=$(reloads)
+podman kill --signal HUP "$name" >/dev/null
+for _ in $(seq 1 600); do [ "$(reloads)" != "$before" ] && break; sleep 0.1; done
+[ "$(reloads)" != "$before" ] || { podman logs "$name" >&2; echo "measure-memory: no reload" >&2; exit 1; }
+sleep 1
+reload_row="| after a SIGHUP reload (now / peak) | $(kib_mib "$(status_kib VmRSS)") / $(kib_mib "$(status_kib VmHWM)") | $(mib "$(cgroup_now)") / $(mib "$(cgroup_peak)") |"
 cat <<EOT
 model: $model ($(mib "$(stat -c %s "$model")") MiB file), ready in $t_ready s after podman run
 | when | server RSS (MiB) | container cgroup usage (MiB) |

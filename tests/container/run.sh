@@ -11,19 +11,11 @@
 # and a SIGTERM drain (`podman stop`: a request already being received is
 # answered, the drain is logged, exit status 0). Cleans up even on failure.
 # Not part of `make test` (it builds an image: ~1 min); `make container-test`.
-# Usage: tests/container/run.sh [--legacy]
-#   --legacy  check against the server before the production contract
-#             (GET /health only, no reload, no drain): the checks that need
-#             the contract are reported SKIP, the drain one informational.
+# Usage: tests/container/run.sh
 #   CS_KEEP=1 keep the temp directory and the container for inspection.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-mode=full
-case "${1:-}" in
-"") ;;
---legacy) mode=legacy ;;
-*) echo "usage: tests/container/run.sh [--legacy]" >&2; exit 2 ;;
-esac
+[ $# = 0 ] || { echo "usage: tests/container/run.sh (no arguments)" >&2; exit 2; }
 # the drain log line the server writes on SIGTERM (docs/api.md: "draining",
 # then "drained in")
 DRAIN_LOG_RE=${CS_DRAIN_LOG_RE:-drain}
@@ -35,7 +27,6 @@ t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%5.1fs", b - a }'; }
 say() { echo "container: [$(elapsed)] $*"; }
 ok() { say "ok    $*"; }
-skip() { say "SKIP  $* (--legacy: needs the production server)"; }
 
 name=coldstart-test-$$
 TMP=$(mktemp -d "${CS_TMP:-/tmp}/coldstart-container.XXXXXX")
@@ -101,13 +92,7 @@ chmod 0644 "$TMP/models/current.model"
 ok "tiny world, models m1 and m2, offline answers for user $uid"
 
 # --- run it as production does ----------------------------------------------
-args=()
 health_args=()
-if [ "$mode" = legacy ]; then
-  # today's server: no --drain-timeout, and /health instead of /readyz
-  args=(serve /models/current.model --port 8080 --bind 0.0.0.0)
-  health_args=(--health-cmd '["/usr/local/bin/cs-probe", "8080", "/health"]')
-fi
 # podman runs the HEALTHCHECK from a systemd timer; without systemd the
 # timer cannot be made (podman logs an error and runs the container anyway):
 # the check is then run by hand below.
@@ -115,27 +100,14 @@ fi
 run_t0=$(date +%s.%N)
 podman run -d --name "$name" --read-only --cap-drop all --security-opt no-new-privileges \
   --memory 1g --pids-limit 256 -v "$TMP/models:/models:ro" -p 127.0.0.1::8080 \
-  "${health_args[@]}" "$image" "${args[@]}" >"$TMP/run.out" 2>"$TMP/run.err" ||
+  "${health_args[@]}" "$image" >"$TMP/run.out" 2>"$TMP/run.err" ||
   fail "podman run: $(cat "$TMP/run.err")"
 started=1
-not_ready() { # $1: what was seen; names the likely cause
-  local logs
-  logs=$(podman logs "$name" 2>&1 || true)
-  if [ "$mode" = full ] && grep -q -- "drain-timeout" <<<"$logs"; then
-    fail "the server rejects --drain-timeout: the production server (SIGHUP reload, SIGTERM drain) is not in this build; tests/container/run.sh --legacy checks the rest against today's server"
-  fi
-  if [ "$mode" = full ] && [ -n "${URL:-}" ] && curl -sf -o /dev/null "$URL/health"; then
-    fail "GET /readyz is $1 but /health answers: the production server is not in this build; try --legacy"
-  fi
-  fail "not ready: $1"
-}
-ready_path=/readyz
-[ "$mode" = legacy ] && ready_path=/health
 code=000
 URL=""
 for _ in $(seq 1 300); do
   [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] ||
-    not_ready "the container exited (status $(podman inspect -f '{{.State.ExitCode}}' "$name"))"
+    fail "not ready: the container exited (status $(podman inspect -f '{{.State.ExitCode}}' "$name"))"
   if [ -z "$URL" ]; then
     hostport=$(podman port "$name" 8080/tcp 2>/dev/null | head -1 || true)
     case "$hostport" in
@@ -144,12 +116,12 @@ for _ in $(seq 1 300); do
     esac
     URL="http://$hostport"
   fi
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$ready_path" || true)
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz" || true)
   [ "$code" = 200 ] && break
   sleep 0.1
 done
-[ "$code" = 200 ] || not_ready "GET $ready_path gave $code"
-ok "ready: GET $ready_path 200, $(awk -v a="$run_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after podman run"
+[ "$code" = 200 ] || fail "not ready: GET /readyz gave $code"
+ok "ready: GET /readyz 200, $(awk -v a="$run_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after podman run"
 
 # --- how it runs ------------------------------------------------------------
 pid=$(podman inspect -f '{{.State.Pid}}' "$name")
@@ -162,14 +134,11 @@ ok "runs as uid 10001, read-only root filesystem, /models read-only"
 podman healthcheck run "$name" >"$TMP/hc.out" 2>&1 || fail "HEALTHCHECK: $(cat "$TMP/hc.out")"
 [ "$(podman inspect -f '{{.State.Health.Status}}' "$name")" = healthy ] || fail "health status not healthy"
 ok "HEALTHCHECK (cs-probe) healthy"
+code=$(curl -s -o "$TMP/healthz" -w '%{http_code}' "$URL/healthz")
+[ "$code" = 200 ] || fail "GET /healthz: $code"
+# /health (kept for older clients, docs/api.md): the served model's shape
 curl -sf "$URL/health" | jq -e '.status == "ok" and .dim == 16' >/dev/null || fail "/health: $(curl -s "$URL/health")"
-if [ "$mode" = full ]; then
-  code=$(curl -s -o "$TMP/healthz" -w '%{http_code}' "$URL/healthz")
-  [ "$code" = 200 ] || fail "GET /healthz: $code"
-  ok "GET /healthz 200, /health 200"
-else
-  skip "GET /healthz"
-fi
+ok "GET /healthz 200, /health 200 (dim 16)"
 
 # --- a recommendation equal to the offline one --------------------------------
 post() { # $1: output file; prints the status
@@ -204,44 +173,39 @@ reloads() { metric_lines reload | awk -v re="$1" '$0 ~ re { s += $NF } END { pri
 # The served model's identity: every model series but the reload counters
 # (coldstart_model_info{crc=...}, its size, load time and timestamp).
 identity() { metric_lines model | grep -v reload || true; }
-if [ "$mode" = full ]; then
-  code=$(curl -s -o "$TMP/metrics0" -w '%{http_code}' "$URL/metrics")
-  [ "$code" = 200 ] && grep -q '^# TYPE ' "$TMP/metrics0" || fail "GET /metrics: $code $(head -5 "$TMP/metrics0")"
-  [ -n "$(metric_lines reload)" ] && [ -n "$(identity)" ] ||
-    fail "/metrics has no reload counters or model identity: $(grep -v '^#' "$TMP/metrics0" | grep -v _bucket | head -40)"
-  ok0=$(reloads success)
-  bad0=$(reloads fail)
-  id0=$(identity)
-  replace_model "$TMP/m2"
-  podman kill --signal HUP "$name" >/dev/null
-  wait_answer "$want2" || fail "after SIGHUP the answer is $(answer "$TMP/online.json"), not m2's $want2"
-  [ "$(reloads success)" = $((ok0 + 1)) ] && [ "$(reloads fail)" = "$bad0" ] ||
-    fail "/metrics after one good reload: $(metric_lines reload | tr '\n' ' ')"
-  id1=$(identity)
-  [ "$id1" != "$id0" ] || fail "/metrics model identity did not change on reload: $id1"
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || fail "/readyz after reload"
-  ok "SIGHUP reload: answers are m2's; /metrics: one more successful reload, a new model identity"
-  printf 'this is not a coldstart model\n' >"$TMP/bad"
-  replace_model "$TMP/bad"
-  podman kill --signal HUP "$name" >/dev/null
-  for _ in $(seq 1 100); do
-    [ "$(reloads fail)" = $((bad0 + 1)) ] && break
-    sleep 0.1
-  done
-  [ "$(reloads fail)" = $((bad0 + 1)) ] && [ "$(reloads success)" = $((ok0 + 1)) ] ||
-    fail "/metrics after a bad file: $(metric_lines reload | tr '\n' ' ')"
-  [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || fail "the server died on a bad model"
-  code=$(post "$TMP/online.json")
-  [ "$code" = 200 ] && [ "$(answer "$TMP/online.json")" = "$want2" ] ||
-    fail "after a refused reload: HTTP $code $(answer "$TMP/online.json"), not m2's answer"
-  [ "$(identity)" = "$id1" ] || fail "model identity changed on a refused reload: $(identity)"
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || fail "/readyz after a refused reload"
-  ok "bad model refused on SIGHUP: one failed reload in /metrics, m2 keeps serving"
-  replace_model "$TMP/m2"
-else
-  skip "GET /metrics, SIGHUP reload, bad-model reload"
-  want2=$want1
-fi
+code=$(curl -s -o "$TMP/metrics0" -w '%{http_code}' "$URL/metrics")
+[ "$code" = 200 ] && grep -q '^# TYPE ' "$TMP/metrics0" || fail "GET /metrics: $code $(head -5 "$TMP/metrics0")"
+[ -n "$(metric_lines reload)" ] && [ -n "$(identity)" ] ||
+  fail "/metrics has no reload counters or model identity: $(grep -v '^#' "$TMP/metrics0" | grep -v _bucket | head -40)"
+ok0=$(reloads success)
+bad0=$(reloads fail)
+id0=$(identity)
+replace_model "$TMP/m2"
+podman kill --signal HUP "$name" >/dev/null
+wait_answer "$want2" || fail "after SIGHUP the answer is $(answer "$TMP/online.json"), not m2's $want2"
+[ "$(reloads success)" = $((ok0 + 1)) ] && [ "$(reloads fail)" = "$bad0" ] ||
+  fail "/metrics after one good reload: $(metric_lines reload | tr '\n' ' ')"
+id1=$(identity)
+[ "$id1" != "$id0" ] || fail "/metrics model identity did not change on reload: $id1"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || fail "/readyz after reload"
+ok "SIGHUP reload: answers are m2's; /metrics: one more successful reload, a new model identity"
+printf 'this is not a coldstart model\n' >"$TMP/bad"
+replace_model "$TMP/bad"
+podman kill --signal HUP "$name" >/dev/null
+for _ in $(seq 1 100); do
+  [ "$(reloads fail)" = $((bad0 + 1)) ] && break
+  sleep 0.1
+done
+[ "$(reloads fail)" = $((bad0 + 1)) ] && [ "$(reloads success)" = $((ok0 + 1)) ] ||
+  fail "/metrics after a bad file: $(metric_lines reload | tr '\n' ' ')"
+[ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || fail "the server died on a bad model"
+code=$(post "$TMP/online.json")
+[ "$code" = 200 ] && [ "$(answer "$TMP/online.json")" = "$want2" ] ||
+  fail "after a refused reload: HTTP $code $(answer "$TMP/online.json"), not m2's answer"
+[ "$(identity)" = "$id1" ] || fail "model identity changed on a refused reload: $(identity)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || fail "/readyz after a refused reload"
+ok "bad model refused on SIGHUP: one failed reload in /metrics, m2 keeps serving"
+replace_model "$TMP/m2"
 
 # --- drain: SIGTERM while a request is being received -------------------------
 # The request's headers go now, its body 1.5 s later; SIGTERM comes between.
@@ -262,17 +226,10 @@ status=$(podman inspect -f '{{.State.ExitCode}}' "$name")
 [ "$status" = 0 ] || fail "exit status $status after SIGTERM (stopped in $stop_s s)"
 ok "SIGTERM: exit status 0 after $stop_s s"
 slow_code=$(cat "$TMP/slow.code")
-slow_ok=0
-[ "$slow_code" = 200 ] && [ "$(answer "$TMP/slow.json")" = "$want2" ] && slow_ok=1
-if [ "$mode" = full ]; then
-  [ "$slow_ok" = 1 ] || fail "the request in flight at SIGTERM got HTTP $slow_code $(head -c 300 "$TMP/slow.json")"
-  ok "the request being received at SIGTERM was answered (HTTP 200, the right songs)"
-  podman logs "$name" >"$TMP/log" 2>&1
-  grep -Ei -- "$DRAIN_LOG_RE" "$TMP/log" >"$TMP/drain.log" || fail "no drain line (/$DRAIN_LOG_RE/) in the log"
-  ok "drain logged: $(tail -1 "$TMP/drain.log" | cut -c1-120)"
-else
-  say "info  request in flight at SIGTERM: HTTP $slow_code ($([ "$slow_ok" = 1 ] && echo answered || echo not answered); today's server does not drain)"
-  podman logs "$name" >"$TMP/log" 2>&1
-  say "info  stop line: $(tail -1 "$TMP/log" | cut -c1-120)"
-fi
-say "passed ($mode)"
+[ "$slow_code" = 200 ] && [ "$(answer "$TMP/slow.json")" = "$want2" ] ||
+  fail "the request in flight at SIGTERM got HTTP $slow_code $(head -c 300 "$TMP/slow.json")"
+ok "the request being received at SIGTERM was answered (HTTP 200, the right songs)"
+podman logs "$name" >"$TMP/log" 2>&1
+grep -Ei -- "$DRAIN_LOG_RE" "$TMP/log" >"$TMP/drain.log" || fail "no drain line (/$DRAIN_LOG_RE/) in the log"
+ok "drain logged: $(tail -1 "$TMP/drain.log" | cut -c1-120)"
+say "passed"
