@@ -1,5 +1,6 @@
-/* cmd_synth.c: `coldstart synth`: writes a synthetic raw-log folder (DESIGN
- * 4.1) at a named scale; every generator knob is a flag (see --help). */
+/* cmd_synth.c: `coldstart synth`: writes a synthetic raw-log folder (the
+ * raw-log format of docs/synth.md) at a named scale, optionally with a
+ * preset world character on top; every generator knob is a flag (--help). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,20 +8,29 @@
 #include "cli/cli.h"
 #include "coldstart/synth.h"
 
-enum { OPT_SCALE = 3000, OPT_SEED, OPT_OUT, OPT_FORCE, OPT_KNOB = 4000 };
+enum { OPT_SCALE = 3000, OPT_PRESET, OPT_SEED, OPT_OUT, OPT_FORCE,
+       OPT_KNOB = 4000 };
 
 static void print_help(const cs_cli_t *cli) {
-  int n;
+  int n, n_presets;
   const cs_synth_knob_t *ks = cs_synth_knobs(&n);
+  const cs_synth_preset_t *ps = cs_synth_presets(&n_presets);
   cs_cli_help(cli);
   printf("\noptions:\n"
          "  --scale S        tiny | small | deezer (default tiny): the knob "
          "defaults below\n"
+         "  --preset NAME    a world character applied on top of the scale "
+         "(knob flags\n"
+         "                   still override it; values in docs/synth.md and "
+         "world.json)\n"
          "  --seed N         random seed (default 1); same seed, same bytes\n"
          "  --out DIR        output folder (required); must be empty or new\n"
          "  --force          write into a non-empty DIR (replaces the five "
          "files)\n"
-         "\nknobs (defaults at tiny / small / deezer; docs/synth.md):\n");
+         "\npresets:\n");
+  for (int i = 0; i < n_presets; i++)
+    printf("  %-16s %s\n", ps[i].name, ps[i].help);
+  printf("\nknobs (defaults at tiny / small / deezer; docs/synth.md):\n");
   for (int i = 0; i < n; i++) {
     char flag[64];
     snprintf(flag, sizeof flag, "--%s %s", ks[i].flag, ks[i].is_int ? "N" : "X");
@@ -35,6 +45,7 @@ int cs_cmd_synth(int argc, char **argv, cs_cli_t *cli) {
   int n_knobs;
   const cs_synth_knob_t *ks = cs_synth_knobs(&n_knobs);
   struct option fixed[] = {{"scale", required_argument, NULL, OPT_SCALE},
+                           {"preset", required_argument, NULL, OPT_PRESET},
                            {"seed", required_argument, NULL, OPT_SEED},
                            {"out", required_argument, NULL, OPT_OUT},
                            {"force", no_argument, NULL, OPT_FORCE},
@@ -53,7 +64,7 @@ int cs_cmd_synth(int argc, char **argv, cs_cli_t *cli) {
   for (int i = 0; i < n_knobs; i++)
     opts[n_fixed + i] = (struct option){ks[i].flag, required_argument, NULL,
                                         OPT_KNOB + i};
-  const char *scale = "tiny", *out = NULL;
+  const char *scale = "tiny", *preset = NULL, *out = NULL;
   long long seed = 1;
   int force = 0, status = -1, opt;
   while (status < 0 && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -64,6 +75,9 @@ int cs_cmd_synth(int argc, char **argv, cs_cli_t *cli) {
     switch (opt) {
     case OPT_SCALE:
       scale = optarg;
+      break;
+    case OPT_PRESET:
+      preset = optarg;
       break;
     case OPT_SEED:
       if (cs_cli_parse_int(cli, "--seed", optarg, 0, INT64_MAX, &seed) < 0)
@@ -94,6 +108,8 @@ int cs_cmd_synth(int argc, char **argv, cs_cli_t *cli) {
   if (status < 0 &&
       cs_synth_params_default(&p, scale, (uint64_t)seed, &err) != CS_OK)
     status = cs_cli_usage_error(cli, "%s", err.msg);
+  if (status < 0 && preset && cs_synth_preset_apply(&p, preset, &err) != CS_OK)
+    status = cs_cli_usage_error(cli, "--preset: %s", err.msg);
   for (int i = 0; i < n_knobs && status < 0; i++) {
     if (!knob_arg[i]) continue;
     char flag[64];

@@ -201,9 +201,12 @@ int main(int argc, char **argv) {
       print_overview(stderr);
       return 2;
     }
+    /* `help CMD` is `CMD --help`: the command's own, detailed help */
+    char *help_argv[] = {argv[2], "--help", NULL};
     cli.name = c->name;
     cli.usage = c->usage;
-    return cs_cli_help(&cli);
+    optind = 1;
+    return c->fn(2, help_argv, &cli);
   }
   const command_t *c = find_command(name);
   if (!c) {

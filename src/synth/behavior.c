@@ -138,8 +138,9 @@ static int registration_day(cs__events_t *e, const cs__user_t *u,
                noise, rng);
   for (size_t i = 0; i < sizeof mix / sizeof mix[0] && !rc; i++)
     rc = burst(e, u, w, p, day, mix[i].action, mix[i].kind,
-               (int64_t)cs_rng_poisson(rng, mix[i].rate * activity), noise,
-               rng);
+               (int64_t)cs_rng_poisson(rng,
+                                       mix[i].rate * activity * p->d0_actions),
+               noise, rng);
   /* silence is decided by d0_silent alone: an active user does something */
   if (!rc && e->n_ev == 0)
     rc = burst(e, u, w, p, day, CS__ACT_STREAM, CS__KIND_SONG, 1, noise, rng);
