@@ -86,7 +86,7 @@ static const cs_synth_setting_t taste_led[] = {
 };
 static const cs_synth_setting_t popularity_led[] = {
     {"chart", 0.35, 0},          {"explore", 0.15, 0},
-    {"artist-pop-sigma", 2.2, 0}, {"track-zipf", 1.4, 0},
+    {"artist-pop-sigma", 1.5, 1}, {"track-zipf", 1.4, 0},
     {"taste-sharpness", 3, 0},   {"style-skew", 0.7, 0},
 };
 static const cs_synth_setting_t sparse_d0[] = {
