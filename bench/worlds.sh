@@ -8,17 +8,19 @@
 # a summary, and per world its world.json statistics, preset values, wall
 # times, the validation table and grid, and the test table with spread.
 #
-# Run time: about 25 minutes on the 2-core build machine (measured 2026-12-01
-# under a load average of 2-4: the six small-scale worlds take 1-2 minutes
-# each, deezer-like at deezer scale about 12; the worlds.md header records
-# the measured total). Peak disk: 1.6 GB (the deezer-like events.tsv),
-# removed after each world unless KEEP=1.
+# Run time: about 17 minutes on the 2-core build machine (measured 2026-12-01
+# under a load average of 2-5: the six small-scale worlds take about 50 s
+# each, deezer-like at deezer scale about 12 minutes, half of it the soft
+# grid on validation; the worlds.md header records the measured total).
+# Peak disk: 2.5 GB (the deezer-like events.tsv and dataset), removed after
+# each world unless KEEP=1.
 #
 # Env: COLDSTART (default build/coldstart), WORLDS_DIR (default
 # data/worlds), WORLDS_OUT (default bench/results/worlds.md), WORLD_SEED
 # (synth seed, default 1), WORLDS (space-separated name:preset:scale:dim,
 # preset "-" for none), SOFT_M, SOFT_MARGIN, CLUSTERS_SMALL,
-# CLUSTERS_DEEZER (the grids), DEFAULT_K (1000), KEEP=1 (keep logs, datasets and models).
+# CLUSTERS_DEEZER (the grids), DEFAULT_K (1000), KEEP=1 (keep logs, datasets
+# and models), REPORT_ONLY=1 (rewrite worlds.md from the last run's results).
 # Deterministic: fixed seeds everywhere (synth WORLD_SEED, prepare/train 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +29,10 @@ DIR=${WORLDS_DIR:-data/worlds}
 OUT=${WORLDS_OUT:-bench/results/worlds.md}
 SEED=${WORLD_SEED:-1}
 WORLDS=${WORLDS:-"default:-:small:64 taste-led:taste-led:small:64 popularity-led:popularity-led:small:64 sparse-d0:sparse-d0:small:64 small-catalog:small-catalog:small:64 deezer-like-small:deezer-like:small:64 deezer-like:deezer-like:deezer:128"}
-SOFT_M=${SOFT_M:-"3 5 10"}
-SOFT_MARGIN=${SOFT_MARGIN:-"0 4 20"}
-CLUSTERS_SMALL=${CLUSTERS_SMALL:-"100 300 1000"}
-CLUSTERS_DEEZER=${CLUSTERS_DEEZER:-"300 1000 3000"}
+SOFT_M=${SOFT_M:-"2 3 5 10"}
+SOFT_MARGIN=${SOFT_MARGIN:-"0 4 20 50"}
+CLUSTERS_SMALL=${CLUSTERS_SMALL:-"10 30 100 300 1000"}
+CLUSTERS_DEEZER=${CLUSTERS_DEEZER:-"30 100 300 1000"}
 DEFAULT_K=${DEFAULT_K:-1000} # the fixed strategies are read from this model (train's default)
 BASE="popularity,d0-streams,input-clusters,full"
 [ -x "$CS" ] || make -j2 build/coldstart >&2
@@ -55,6 +57,7 @@ evaluate() { # evaluate MODEL SPLIT OUT.json [args...]
 }
 
 for spec in $WORLDS; do
+  [ "${REPORT_ONLY:-0}" = 1 ] && break
   IFS=: read -r name preset scale dim <<<"$spec"
   d=$DIR/$name
   rm -rf "$d"
@@ -106,7 +109,13 @@ PY
   echo "evaluate_test $(since "$t_test")" >>"$d/times.txt"
   [ "${KEEP:-0}" = 1 ] || rm -f "$d"/ds "$d"/model-k*
 done
-total=$((SECONDS - run_start))
+if [ "${REPORT_ONLY:-0}" = 1 ]; then
+  total=$(cat "$DIR/total.txt")
+else
+  total=$((SECONDS - run_start))
+  echo "$total" >"$DIR/total.txt"
+  cut -d' ' -f1 /proc/loadavg >"$DIR/loadavg.txt"
+fi
 log "all worlds done in ${total}s; writing $OUT"
 
 "$CS" synth --help >"$DIR/synth-help.txt"
@@ -165,8 +174,11 @@ for spec in worlds:
     valsel["soft"] = grid[(k_soft, m_soft, g_soft)]
     params = {s: "-" for s in STRATS}
     params["input-clusters"] = "k = 100"
-    params["semi"] = f"k = {k_semi}"
-    params["soft"] = f"k = {k_soft}, m = {m_soft}, margin = {g_soft}"
+    ms, gs = soft_m.split(), soft_g.split()
+    edge = lambda v, grid: " (grid edge)" if v in (grid[0], grid[-1]) else ""
+    params["semi"] = f"k = {k_semi}{edge(k_semi, ks)}"
+    params["soft"] = (f"k = {k_soft}{edge(k_soft, ks)}, m = {m_soft}{edge(m_soft, ms)}, "
+                      f"margin = {g_soft}{edge(g_soft, gs)}")
     res[name] = dict(preset=preset, scale=scale, dim=dim, times=times, ks=ks,
                      val=val, grid=grid, test=test, valsel=valsel, params=params,
                      users=users, skipped=skipped, world=load(f"{d}/world.json"),
@@ -177,7 +189,7 @@ w = L.append
 w("# Strategies on synthetic worlds of different character")
 w("")
 w(f"- date: {datetime.date.today().isoformat()}; machine: {machine()}; load average at the end: "
-  f"{open('/proc/loadavg').read().split()[0]} (other jobs share the machine: wall times are noisy)")
+  f"{open(root + '/loadavg.txt').read().strip()} (other jobs share the machine: wall times are noisy)")
 w(f"- made by `bench/worlds.sh` in {total} s ({total / 60:.1f} min) of wall time; deterministic seeds "
   f"(synth `--seed {res[next(iter(res))]['world']['seed']}`, prepare and train `--seed 1`)")
 w("- pipeline per world: `coldstart synth --scale S [--preset P]`, `coldstart prepare --space svd --dim D --seed 1`, "
@@ -185,7 +197,8 @@ w("- pipeline per world: `coldstart synth --scale S [--preset P]`, `coldstart pr
 w(f"- parameters chosen on the VALIDATION split only (best NDCG@50 mean): semi's k; soft's k, m in {{{soft_m.replace(' ', ', ')}}} "
   f"and margin in {{{soft_g.replace(' ', ', ')}}}. popularity, d0-streams, input-clusters (k = 100, fixed by the method) "
   f"and full have no parameter and are read from the k = {default_k} model. The TEST split is evaluated once, "
-  "with the chosen values.")
+  "with the chosen values. A chosen value marked (grid edge) is the first or last of its grid "
+  "(margin 0 and m = 2 are natural ends: m = 1 is close to semi).")
 w("- spread: ± the sample standard deviation of 10 fold means (2 shuffles x 5 folds) over the split's users, as `coldstart evaluate` reports it")
 w("- world statistics are from each world's world.json; docs/synth.md describes the presets and the deezer-like calibration")
 w("")
@@ -199,7 +212,7 @@ for name, r in res.items():
     w(f"| {name} | {r['scale']} | " + " | ".join(
         f"**{pct(nd[s])}**" if s == best else pct(nd[s]) for s in STRATS) + f" | {best} |")
 w("")
-w("Soft minus semi, in NDCG@50 points on the test split (spreads of about the size shown per world below): " +
+w("Soft minus semi, NDCG@50 points on the test split (each value's spread is in its world's table): " +
   "; ".join(f"{n} {100 * (r['test']['soft']['ndcg']['mean'] - r['test']['semi']['ndcg']['mean']):+.2f}"
             for n, r in res.items()) + ".")
 w("")
@@ -252,6 +265,11 @@ for name, r in res.items():
         dflt = cells.get((k, "5", "4"))
         w(f"| {k} | {pct(r['val'][k]['strategies']['semi']['ndcg']['mean'])} | {pct(cells[bc]['ndcg']['mean'])} | "
           f"{bc[1]}, {bc[2]} | {pct(dflt['ndcg']['mean']) if dflt else '-'} |")
+    if k_soft == k_semi and r["test"]["soft"] == r["test"]["semi"]:
+        w("")
+        w(f"Note: with the chosen m = {m_soft} and margin = {g_soft}, soft delivers exactly semi's lists "
+          "(the nearest segment's share of K + margin slots covers all K), so on this world the "
+          "validation split preferred semi's behaviour to any proper soft allocation of the grid.")
     fulls = {k: r["val"][k]["strategies"]["full"]["ndcg"]["mean"] for k in r["ks"]}
     if len(set(fulls.values())) > 1:
         w("")
