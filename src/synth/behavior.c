@@ -208,15 +208,21 @@ static int listening(cs__events_t *e, const cs__user_t *u,
     if (!rc) rc = pool_add(e, s);
   }
   int64_t n_skips = (int64_t)cs_rng_poisson(rng, 0.1 * (double)n);
-  for (int64_t i = 0; i < n_skips && !rc; i++)
-    rc = push(e, first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)],
-              CS__ACT_SKIP, CS__KIND_SONG, cs__user_disliked_song(u, w, rng));
+  /* the item is drawn before the day: C leaves the order of a call's
+   * arguments open, and this is the order gcc used when the first worlds
+   * were published (clang's left-to-right order gave other bytes) */
+  for (int64_t i = 0; i < n_skips && !rc; i++) {
+    int32_t song = cs__user_disliked_song(u, w, rng);
+    int64_t day = first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)];
+    rc = push(e, day, CS__ACT_SKIP, CS__KIND_SONG, song);
+  }
   int64_t n_favs = e->n_pool ? (int64_t)cs_rng_poisson(rng, 0.03 * (double)n)
                              : 0;
-  for (int64_t i = 0; i < n_favs && !rc; i++)
-    rc = push(e, first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)],
-              CS__ACT_FAVORITE, CS__KIND_SONG,
-              e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)]);
+  for (int64_t i = 0; i < n_favs && !rc; i++) {
+    int32_t song = e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)];
+    int64_t day = first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)];
+    rc = push(e, day, CS__ACT_FAVORITE, CS__KIND_SONG, song);
+  }
   return rc;
 }
 
