@@ -198,7 +198,9 @@ w(f"- parameters chosen on the VALIDATION split only (best NDCG@50 mean): semi's
   f"and margin in {{{soft_g.replace(' ', ', ')}}}. popularity, d0-streams, input-clusters (k = 100, fixed by the method) "
   f"and full have no parameter and are read from the k = {default_k} model. The TEST split is evaluated once, "
   "with the chosen values. A chosen value marked (grid edge) is the first or last of its grid "
-  "(margin 0 and m = 2 are natural ends: m = 1 is close to semi).")
+  "(natural ends: m = 1 would be semi, margin cannot go below 0, and with margin >= K = 50 the "
+  "nearest segment alone fills the list whenever its weight is at least K / (K + margin), "
+  "always true for m = 2: soft turns into semi).")
 w("- spread: ± the sample standard deviation of 10 fold means (2 shuffles x 5 folds) over the split's users, as `coldstart evaluate` reports it")
 w("- world statistics are from each world's world.json; docs/synth.md describes the presets and the deezer-like calibration")
 w("")

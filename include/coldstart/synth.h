@@ -1,6 +1,6 @@
 /* synth.h: the synthetic music-service generator behind `coldstart synth`:
  * a hidden taste model (styles, artists, albums, songs, playlists, countries)
- * and users acting on it, written as the raw-log folder of DESIGN.md 4.1. */
+ * and users acting on it, written as a raw-log folder (docs/synth.md). */
 #ifndef COLDSTART_SYNTH_H
 #define COLDSTART_SYNTH_H
 
