@@ -1,6 +1,6 @@
 /* synth.h: the synthetic music-service generator behind `coldstart synth`:
  * a hidden taste model (styles, artists, albums, songs, playlists, countries)
- * and users acting on it, written as the raw-log folder of docs/data.md. */
+ * and users acting on it, written as a raw-log folder (docs/synth.md). */
 #ifndef COLDSTART_SYNTH_H
 #define COLDSTART_SYNTH_H
 
@@ -78,6 +78,8 @@
     "share of registration-day streams from charts/onboarding flows")         \
   X("d0-onboarding", d0_onboarding, 0, 0.5, 0.5, 0.5, 0, 1,                  \
     "share of cold users who like artists at onboarding")                      \
+  X("d0-actions", d0_actions, 0, 1, 1, 1, 0, 100,                            \
+    "multiplier of registration-day favorites, searches and bans")            \
   X("month-plays", month_plays, 0, 50, 50, 50, 0, 100000,                    \
     "median plays in days 1-30 (log-normal)")                                  \
   X("month-sigma", month_sigma, 0, 0.9, 0.9, 0.9, 0, 5,                      \
@@ -107,6 +109,7 @@ typedef struct cs_synth_params {
 #define CS__SYNTH_FIELD_0(field) double field;
   CS_SYNTH_KNOBS(CS__SYNTH_FIELD)
   char scale[16]; /* "tiny", "small", "deezer" or "custom" (informational) */
+  char preset[32]; /* the preset applied on top of the scale, or "" */
 } cs_synth_params_t;
 
 /* Description of one knob, for the CLI and world.json. */
@@ -130,6 +133,33 @@ void cs_synth_knob_set(cs_synth_params_t *p, const cs_synth_knob_t *k,
  * seed. CS_EINVAL (naming the scale) otherwise. */
 int cs_synth_params_default(cs_synth_params_t *p, const char *scale,
                             uint64_t seed, cs_err_t *err);
+/* A preset: a named world character, a few knob values applied on top of a
+ * scale's defaults (explicit knob flags still override them). A setting
+ * with `scaled` multiplies the scale's default (sizes: --songs x 0.2), the
+ * others replace it. */
+typedef struct cs_synth_setting {
+  const char *flag; /* a knob's flag, as in CS_SYNTH_KNOBS */
+  double value;
+  int scaled;
+} cs_synth_setting_t;
+
+typedef struct cs_synth_preset {
+  const char *name;
+  const char *help; /* one line */
+  const cs_synth_setting_t *settings;
+  int n_settings;
+} cs_synth_preset_t;
+
+/* The preset table (static storage) and its length. */
+const cs_synth_preset_t *cs_synth_presets(int *n_presets);
+/* Apply preset `name` to `p`, which must hold a scale's defaults (call it
+ * right after cs_synth_params_default, before any explicit knob) and record
+ * the name in p->preset. CS_EINVAL naming `name` and listing the valid
+ * presets when there is no such preset; CS_ERANGE naming the preset and the
+ * knob when a scaled value falls outside the knob's range. */
+int cs_synth_preset_apply(cs_synth_params_t *p, const char *name,
+                          cs_err_t *err);
+
 /* Check every knob against its range and the cross-knob constraints. */
 int cs_synth_params_check(const cs_synth_params_t *p, cs_err_t *err);
 

@@ -29,6 +29,7 @@ typedef struct cs_cli {
   const cs_cli_flag_t *flags; /* its flags (NULL: not converted yet) */
   int strategy_flags; /* 1: it also takes --k, --soft-m, --soft-margin */
   int threads_set;    /* --threads was given */
+  const char *epilog; /* printed after the flags by cs_cli_help (or NULL) */
   struct option *opts; /* getopt table built by cs_cli_next (owned) */
 } cs_cli_t;
 

@@ -128,6 +128,7 @@ int cs_cli_help(const cs_cli_t *cli) {
   if (cli->flags) print_flags("options", cli->flags, NULL);
   if (cli->strategy_flags) print_flags("list options", strategy_flags, cli->flags);
   print_flags("common options", common_flags, cli->flags);
+  if (cli->epilog) printf("\n%s", cli->epilog);
   return 0;
 }
 
@@ -307,12 +308,17 @@ int main(int argc, char **argv) {
       print_overview(stderr);
       return 2;
     }
+    /* `help CMD` is `CMD --help`: the command's own, detailed help */
+    char *help_argv[] = {argv[2], "--help", NULL};
     cli.name = c->name;
     cli.usage = c->usage;
     cli.summary = c->help;
     cli.flags = c->flags;
     cli.strategy_flags = c->strategy;
-    return cs_cli_help(&cli);
+    optind = 1;
+    int status = c->fn(2, help_argv, &cli);
+    free(cli.opts);
+    return status;
   }
   const command_t *c = find_command(name);
   if (!c) {

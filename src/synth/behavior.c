@@ -138,8 +138,9 @@ static int registration_day(cs__events_t *e, const cs__user_t *u,
                noise, rng);
   for (size_t i = 0; i < sizeof mix / sizeof mix[0] && !rc; i++)
     rc = burst(e, u, w, p, day, mix[i].action, mix[i].kind,
-               (int64_t)cs_rng_poisson(rng, mix[i].rate * activity), noise,
-               rng);
+               (int64_t)cs_rng_poisson(rng,
+                                       mix[i].rate * activity * p->d0_actions),
+               noise, rng);
   /* silence is decided by d0_silent alone: an active user does something */
   if (!rc && e->n_ev == 0)
     rc = burst(e, u, w, p, day, CS__ACT_STREAM, CS__KIND_SONG, 1, noise, rng);
@@ -207,15 +208,21 @@ static int listening(cs__events_t *e, const cs__user_t *u,
     if (!rc) rc = pool_add(e, s);
   }
   int64_t n_skips = (int64_t)cs_rng_poisson(rng, 0.1 * (double)n);
-  for (int64_t i = 0; i < n_skips && !rc; i++)
-    rc = push(e, first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)],
-              CS__ACT_SKIP, CS__KIND_SONG, cs__user_disliked_song(u, w, rng));
+  /* the item is drawn before the day: C leaves the order of a call's
+   * arguments open, and this is the order gcc used when the first worlds
+   * were published (clang's left-to-right order gave other bytes) */
+  for (int64_t i = 0; i < n_skips && !rc; i++) {
+    int32_t song = cs__user_disliked_song(u, w, rng);
+    int64_t day = first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)];
+    rc = push(e, day, CS__ACT_SKIP, CS__KIND_SONG, song);
+  }
   int64_t n_favs = e->n_pool ? (int64_t)cs_rng_poisson(rng, 0.03 * (double)n)
                              : 0;
-  for (int64_t i = 0; i < n_favs && !rc; i++)
-    rc = push(e, first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)],
-              CS__ACT_FAVORITE, CS__KIND_SONG,
-              e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)]);
+  for (int64_t i = 0; i < n_favs && !rc; i++) {
+    int32_t song = e->pool[cs_rng_below(rng, (uint64_t)e->n_pool)];
+    int64_t day = first + e->day_of[cs_rng_below(rng, (uint64_t)n_days)];
+    rc = push(e, day, CS__ACT_FAVORITE, CS__KIND_SONG, song);
+  }
   return rc;
 }
 

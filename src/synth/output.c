@@ -274,6 +274,23 @@ static int write_user(tsv_t *users, tsv_t *events, const cs__world_t *w,
   return rc;
 }
 
+/* Knobs added after the first worlds were published are written to
+ * world.json only when they differ from their scale default, so that a
+ * world made without them keeps its bytes; a reader takes an absent knob
+ * at its default (docs/synth.md). */
+static int later_knob_at_default(const cs_synth_params_t *p,
+                                 const cs_synth_knob_t *k, double v) {
+  static const char *const later[] = {"d0-actions"};
+  static const char *const scales[3] = {"tiny", "small", "deezer"};
+  int is_later = 0;
+  for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+    if (strcmp(k->flag, later[i]) == 0) is_later = 1;
+  if (!is_later) return 0;
+  for (int s = 0; s < 3; s++)
+    if (strcmp(p->scale, scales[s]) == 0) return v == k->defaults[s];
+  return 0;
+}
+
 static json_t *world_json(const cs_synth_params_t *p,
                           const cs_synth_stats_t *st) {
   json_t *root = json_object(), *params = json_object(), *s = json_object();
@@ -281,11 +298,15 @@ static json_t *world_json(const cs_synth_params_t *p,
   json_object_set_new(root, "generator", json_string("coldstart synth"));
   json_object_set_new(root, "format_version", json_integer(1));
   json_object_set_new(root, "scale", json_string(p->scale));
+  /* only when used, so a world without a preset keeps its old bytes */
+  if (p->preset[0])
+    json_object_set_new(root, "preset", json_string(p->preset));
   json_object_set_new(root, "seed", json_integer((json_int_t)p->seed));
   int n;
   const cs_synth_knob_t *ks = cs_synth_knobs(&n);
   for (int i = 0; i < n; i++) {
     double v = cs_synth_knob_get(p, &ks[i]);
+    if (later_knob_at_default(p, &ks[i], v)) continue;
     json_object_set_new(params, ks[i].flag,
                         ks[i].is_int ? json_integer((json_int_t)v)
                                      : json_real(v));

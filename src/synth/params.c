@@ -1,5 +1,6 @@
 /* params.c: the generator's knob table (flags, defaults per scale, ranges),
- * scale defaults and parameter checks. */
+ * scale defaults, the presets (named world characters) and parameter
+ * checks. */
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -68,6 +69,107 @@ int cs_synth_params_default(cs_synth_params_t *p, const char *scale,
   const cs_synth_knob_t *ks = cs_synth_knobs(&n);
   for (int i = 0; i < n; i++) cs_synth_knob_set(p, &ks[i], ks[i].defaults[which]);
   snprintf(p->scale, sizeof p->scale, "%s", scales[which]);
+  return CS_OK;
+}
+
+/* ---- presets: docs/synth.md says why each value ---- */
+
+#define CS__PRESET(name, help, settings) \
+  {name, help, settings, (int)(sizeof settings / sizeof settings[0])}
+
+static const cs_synth_setting_t taste_led[] = {
+    {"chart", 0.03, 0},          {"explore", 0.05, 0},
+    {"artist-pop-sigma", 1.0, 0}, {"track-zipf", 0.7, 0},
+    {"taste-sharpness", 14, 0},  {"user-spread", 0.8, 0},
+    {"styles", 2, 1},            {"song-spread", 1, 0},
+    {"song-sharpness", 6, 0},    {"d0-stream-noise", 0.4, 0},
+};
+static const cs_synth_setting_t popularity_led[] = {
+    {"chart", 0.35, 0},          {"explore", 0.15, 0},
+    {"artist-pop-sigma", 1.5, 1}, {"track-zipf", 1.4, 0},
+    {"taste-sharpness", 3, 0},   {"style-skew", 0.7, 0},
+};
+static const cs_synth_setting_t sparse_d0[] = {
+    {"d0-silent", 0.15, 0},      {"d0-streams", 1.5, 0},
+    {"d0-onboarding", 0.15, 0},  {"d0-actions", 0.3, 0},
+    {"d0-noise", 0.5, 0},        {"d0-stream-noise", 0.75, 0},
+};
+static const cs_synth_setting_t small_catalog[] = {
+    {"songs", 0.2, 1},
+    {"styles", 0.5, 1},
+    {"playlists", 0.25, 1},
+};
+static const cs_synth_setting_t deezer_like[] = {
+    {"chart", 0.13, 0},          {"artist-pop-sigma", 1.2, 0},
+    {"d0-streams", 3, 0},        {"d0-stream-noise", 0.89, 0},
+    {"month-plays", 250, 0},
+};
+
+static const cs_synth_preset_t presets[] = {
+    CS__PRESET("taste-led",
+               "listening follows taste (song-level), charts and hits matter "
+               "little",
+               taste_led),
+    CS__PRESET("popularity-led",
+               "charts and a heavy head drive listening, tastes are broad",
+               popularity_led),
+    CS__PRESET("sparse-d0",
+               "registration days are very sparse and noisy (15% silent)",
+               sparse_d0),
+    CS__PRESET("small-catalog",
+               "a fifth of the scale's songs (half the styles) for the same "
+               "users",
+               small_catalog),
+    CS__PRESET("deezer-like",
+               "baselines calibrated to the paper's Table 1 (about 9.7% "
+               "NDCG@50 at deezer scale)",
+               deezer_like),
+};
+
+const cs_synth_preset_t *cs_synth_presets(int *n_presets) {
+  if (n_presets) *n_presets = (int)(sizeof presets / sizeof presets[0]);
+  return presets;
+}
+
+static const cs_synth_knob_t *find_knob(const char *flag) {
+  int n;
+  const cs_synth_knob_t *ks = cs_synth_knobs(&n);
+  for (int i = 0; i < n; i++)
+    if (strcmp(ks[i].flag, flag) == 0) return &ks[i];
+  return NULL;
+}
+
+int cs_synth_preset_apply(cs_synth_params_t *p, const char *name,
+                          cs_err_t *err) {
+  int n;
+  const cs_synth_preset_t *ps = cs_synth_presets(&n);
+  const cs_synth_preset_t *pr = NULL;
+  for (int i = 0; i < n && !pr; i++)
+    if (name && strcmp(ps[i].name, name) == 0) pr = &ps[i];
+  if (!pr) {
+    char valid[256] = "";
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof valid; i++)
+      len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s",
+                              i ? ", " : "", ps[i].name);
+    return cs_err_set(err, CS_EINVAL, "unknown preset '%s' (valid: %s)",
+                      name ? name : "(null)", valid);
+  }
+  for (int i = 0; i < pr->n_settings; i++) {
+    const cs_synth_setting_t *st = &pr->settings[i];
+    const cs_synth_knob_t *k = find_knob(st->flag);
+    if (!k)
+      return cs_err_set(err, CS_EINVAL, "preset %s: no knob --%s", pr->name,
+                        st->flag);
+    double v = st->scaled ? cs_synth_knob_get(p, k) * st->value : st->value;
+    if (k->is_int) v = (double)llround(v);
+    if (!(v >= k->lo && v <= k->hi))
+      return cs_err_set(err, CS_ERANGE,
+                        "preset %s: --%s %g is outside [%g, %g] at this scale",
+                        pr->name, k->flag, v, k->lo, k->hi);
+    cs_synth_knob_set(p, k, v);
+  }
+  snprintf(p->preset, sizeof p->preset, "%s", pr->name);
   return CS_OK;
 }
 

@@ -2,7 +2,8 @@
  * writes (tiny and small scales): format and referential integrity, every
  * action and kind, the cohort, power-law popularity, silent registration
  * days, activity spread, unknown demographics, demographics that correlate
- * with taste, an informative registration day, and byte determinism. */
+ * with taste, an informative registration day, byte determinism, and the
+ * presets (values applied, worlds of the character they claim). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -368,6 +369,18 @@ static int64_t cohort_from(const world_t *w) {
   return from;
 }
 
+/* Share of all streams on the top ceil(n_songs / per) songs. */
+static double head_share(const world_t *w, int64_t per) {
+  int64_t *plays = calloc((size_t)w->n_songs, sizeof *plays), total = 0;
+  for (int64_t i = 0; i < w->n_events; i++)
+    if (w->ev_action[i] == 0) plays[w->ev_song[i]]++, total++;
+  qsort(plays, (size_t)w->n_songs, sizeof *plays, cmp_i64);
+  int64_t top = (w->n_songs + per - 1) / per, head = 0;
+  for (int64_t i = 0; i < top; i++) head += plays[w->n_songs - 1 - i];
+  free(plays);
+  return (double)head / (double)total;
+}
+
 static void check_basic(const world_t *w, const cs_synth_stats_t *st,
                         int64_t n_cold) {
   int64_t from = cohort_from(w), cold = 0;
@@ -412,16 +425,9 @@ static void check_basic(const world_t *w, const cs_synth_stats_t *st,
   assert_true(no_age > w->n_users / 20 && no_age < w->n_users / 3);
   assert_true(no_country > w->n_users / 50 && no_country < w->n_users / 5);
   /* power law: the top 1% of songs take 15-40% of the streams */
-  int64_t *plays = calloc((size_t)w->n_songs, sizeof *plays), total = 0;
-  for (int64_t i = 0; i < w->n_events; i++)
-    if (w->ev_action[i] == 0) plays[w->ev_song[i]]++, total++;
-  qsort(plays, (size_t)w->n_songs, sizeof *plays, cmp_i64);
-  int64_t top = (w->n_songs + 99) / 100, head = 0;
-  for (int64_t i = 0; i < top; i++) head += plays[w->n_songs - 1 - i];
-  double share = (double)head / (double)total;
+  double share = head_share(w, 100);
   assert_true(share >= 0.15 && share <= 0.40);
   assert_true(fabs(share - st->top1_share) < 1e-9);
-  free(plays);
 }
 
 static void test_tiny_world(void **state) {
@@ -632,6 +638,141 @@ static void test_song_spread(void **state) {
   remove_dir(dir);
 }
 
+/* Presets: every one applies its table's values on top of each scale and
+ * passes the checks; sizes scale with the scale; knobs outside the preset
+ * keep their defaults; an unknown name is refused with the valid list. */
+static void test_presets(void **state) {
+  (void)state;
+  static const char *const required[5] = {"taste-led", "popularity-led",
+                                          "sparse-d0", "small-catalog",
+                                          "deezer-like"};
+  static const char *const scales[3] = {"tiny", "small", "deezer"};
+  int n_presets, n_knobs;
+  const cs_synth_preset_t *ps = cs_synth_presets(&n_presets);
+  const cs_synth_knob_t *ks = cs_synth_knobs(&n_knobs);
+  for (int r = 0; r < 5; r++) {
+    int found = 0;
+    for (int i = 0; i < n_presets; i++) found += !strcmp(ps[i].name, required[r]);
+    assert_int_equal(found, 1);
+  }
+  cs_synth_params_t p, base;
+  cs_err_t err;
+  for (int i = 0; i < n_presets; i++) {
+    assert_true(ps[i].n_settings > 0);
+    assert_true(strlen(ps[i].help) > 10 && !strchr(ps[i].help, '\n'));
+    for (int sc = 0; sc < 3; sc++) {
+      cs_synth_params_default(&base, scales[sc], 5, &err);
+      cs_synth_params_default(&p, scales[sc], 5, &err);
+      assert_string_equal(p.preset, "");
+      assert_int_equal(cs_synth_preset_apply(&p, ps[i].name, &err), CS_OK);
+      assert_string_equal(p.preset, ps[i].name);
+      assert_int_equal(cs_synth_params_check(&p, &err), CS_OK);
+      for (int k = 0; k < n_knobs; k++) {
+        const cs_synth_setting_t *st = NULL;
+        for (int j = 0; j < ps[i].n_settings; j++)
+          if (!strcmp(ps[i].settings[j].flag, ks[k].flag)) st = &ps[i].settings[j];
+        double was = cs_synth_knob_get(&base, &ks[k]);
+        double v = cs_synth_knob_get(&p, &ks[k]);
+        if (!st) {
+          assert_true(v == was);
+        } else if (st->scaled) {
+          double want = was * st->value;
+          assert_true(fabs(v - (ks[k].is_int ? (double)llround(want) : want)) < 1e-12);
+        } else {
+          assert_true(v == st->value);
+        }
+      }
+    }
+  }
+  /* known answers at small scale */
+  cs_synth_params_default(&p, "small", 5, &err);
+  assert_int_equal(cs_synth_preset_apply(&p, "small-catalog", &err), CS_OK);
+  assert_int_equal(p.n_songs, 1000);
+  assert_int_equal(p.n_styles, 12);
+  assert_int_equal(p.n_cold_users, 10000);
+  cs_synth_params_default(&p, "deezer", 5, &err);
+  assert_int_equal(cs_synth_preset_apply(&p, "deezer-like", &err), CS_OK);
+  assert_true(p.month_plays == 250 && p.d0_stream_noise == 0.89 &&
+              p.chart == 0.13 && p.artist_pop_sigma == 1.2);
+  assert_int_equal(p.n_songs, 50000);
+  /* unknown: CS_EINVAL naming it and every valid preset, p untouched */
+  cs_synth_params_default(&p, "tiny", 5, &err);
+  cs_synth_params_default(&base, "tiny", 5, &err);
+  assert_int_equal(cs_synth_preset_apply(&p, "tastey", &err), CS_EINVAL);
+  assert_non_null(strstr(err.msg, "'tastey'"));
+  for (int i = 0; i < n_presets; i++) assert_non_null(strstr(err.msg, ps[i].name));
+  assert_memory_equal(&p, &base, sizeof p);
+}
+
+/* Each preset's world is valid and has the character it claims, against
+ * the default tiny world of the same seed (tiny_a). */
+static void test_preset_worlds(void **state) {
+  fixture_t *f = *state;
+  const cs_synth_stats_t *d = &f->tiny_stats;
+  int n_presets;
+  const cs_synth_preset_t *ps = cs_synth_presets(&n_presets);
+  cs_ctx_t ctx;
+  cs_ctx_init(&ctx);
+  for (int i = 0; i < n_presets; i++) {
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/preset", f->root);
+    cs_synth_params_t p;
+    cs_err_t err;
+    cs_synth_stats_t st;
+    cs_synth_params_default(&p, "tiny", 7, &err);
+    assert_int_equal(cs_synth_preset_apply(&p, ps[i].name, &err), CS_OK);
+    assert_int_equal(cs_synth_generate(&p, dir, 0, &ctx, &st, &err), CS_OK);
+    world_t w;
+    load_world(dir, &w); /* format and referential integrity */
+    double top10 = head_share(&w, 10), top10_default = head_share(&f->tiny, 10);
+    free_world(&w);
+    char *json = slurp(dir, "world.json", NULL);
+    char want[96];
+    snprintf(want, sizeof want, "\"preset\": \"%s\"", ps[i].name);
+    assert_non_null(strstr(json, want));
+    free(json);
+    double silent = (double)st.n_cold_silent / (double)st.n_cold_users;
+    print_message("%-15s top10%% %.3f (default %.3f) top1 %.3f silent %.3f d0 events %.1f month median %.0f "
+                  "songs %lld\n", ps[i].name, top10, top10_default, st.top1_share, silent,
+                  st.d0_events_mean, st.month_songs_median,
+                  (long long)st.n_songs);
+    if (!strcmp(ps[i].name, "taste-led")) {
+      assert_true(top10 < top10_default - 0.05);
+      assert_true(top10 > 0.2); /* still a heavy head: 10% of songs */
+    } else if (!strcmp(ps[i].name, "popularity-led")) {
+      assert_true(top10 > top10_default + 0.02);
+      assert_true(st.top1_share > d->top1_share + 0.02);
+    } else if (!strcmp(ps[i].name, "sparse-d0")) {
+      assert_true(silent > 0.1 && silent < 0.2);
+      assert_true(st.d0_events_mean < 0.5 * d->d0_events_mean);
+      /* searches come only from registration days: d0-actions 0.3 */
+      double ratio = (double)st.events_by[4][0] / (double)d->events_by[4][0];
+      assert_true(ratio > 0.2 && ratio < 0.35);
+    } else if (!strcmp(ps[i].name, "small-catalog")) {
+      assert_int_equal(st.n_songs, d->n_songs / 5);
+      assert_int_equal(st.n_cold_users, d->n_cold_users);
+    } else if (!strcmp(ps[i].name, "deezer-like")) {
+      assert_true(st.month_songs_median > 3 * d->month_songs_median);
+    }
+    remove_dir(dir);
+  }
+  /* --d0-actions 0: no registration-day favorites/searches/bans remain */
+  char dir[700];
+  snprintf(dir, sizeof dir, "%s/noact", f->root);
+  cs_synth_params_t p;
+  cs_err_t err;
+  cs_synth_stats_t st;
+  cs_synth_params_default(&p, "tiny", 7, &err);
+  p.d0_actions = 0;
+  assert_int_equal(cs_synth_generate(&p, dir, 0, &ctx, &st, &err), CS_OK);
+  for (int k = 0; k < 4; k++) {
+    assert_int_equal(st.events_by[4][k], 0); /* search */
+    assert_int_equal(st.events_by[3][k], 0); /* ban */
+  }
+  assert_true(st.events_by[5][1] > 0); /* onboarding likes stay */
+  remove_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_params),
@@ -643,6 +784,8 @@ int main(void) {
       cmocka_unit_test(test_registration_day_informative),
       cmocka_unit_test(test_refuses_nonempty),
       cmocka_unit_test(test_song_spread),
+      cmocka_unit_test(test_presets),
+      cmocka_unit_test(test_preset_worlds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
