@@ -4,6 +4,8 @@
 #   make asan       the suite under AddressSanitizer + UBSan (= make test SANITIZE=1)
 #   make run        the main job on the built-in synthetic default
 #   make fuzz       build the libFuzzer targets (clang)
+#   MPI=0           build without MPI even when OpenMPI is installed (the
+#                   default links it when `mpicc --showme` works; docs/mpi.md)
 CC ?= cc
 SANITIZE ?= 0
 PKGS := openblas cmocka jansson libmicrohttpd libzstd liblz4 zlib
@@ -19,6 +21,16 @@ CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread $(OPT)
 LDLIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
   -lmicrohttpd -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
 LDFLAGS += $(filter -fsanitize=%,$(OPT)) -pthread
+# MPI (src/dist/dist.c only includes mpi.h): OpenMPI's compile and link flags
+# from its wrapper, so any CC (gcc, clang) builds with it. The program only
+# starts MPI when mpirun launched it; tests link it and never start it.
+ifndef MPI
+MPI := $(if $(shell mpicc --showme:link 2>/dev/null),1,0)
+endif
+ifeq ($(MPI),1)
+CPPFLAGS += -DCS_HAVE_MPI $(shell mpicc --showme:compile)
+LDLIBS += $(shell mpicc --showme:link)
+endif
 
 ALL_SRC := $(shell find src -name '*.c' | sort)
 TEST_SRC := $(filter %_test.c,$(ALL_SRC))

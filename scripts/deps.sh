@@ -4,6 +4,8 @@
 # Then the npm packages of tests/node (onnxruntime-node, pinned by its
 # package-lock.json; its CPU library ships inside the package, so
 # --ignore-scripts installs it without any download step of its own).
+# OpenMPI (libopenmpi-dev, openmpi-bin) is the engine of multi-process runs
+# (`mpirun -np N coldstart prepare|train|evaluate`, docs/mpi.md).
 # Usage: scripts/deps.sh [build|bench]   (bench adds the reference tools)
 # The default also installs what the test suite runs besides our programs:
 # headless Chromium and a font to render the HTML report (tests/cli/report.sh)
@@ -17,7 +19,7 @@ npm_deps() {
 }
 build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
-  clang libclang-rt-14-dev curl jq"
+  clang libclang-rt-14-dev curl jq libopenmpi-dev openmpi-bin"
 test_pkgs="chromium fonts-dejavu-core python3"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
 command -v npm >/dev/null || build_pkgs="$build_pkgs nodejs npm"
