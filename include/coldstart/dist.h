@@ -28,11 +28,15 @@
 #include "coldstart/ctx.h"
 #include "coldstart/error.h"
 
+struct cs_dist_ops;
+
 typedef struct cs_dist {
   int rank;       /* 0 .. size-1; rank 0 writes the output files */
   int size;       /* >= 1 */
   int local_size; /* ranks on this machine (they share its cores) */
   int mpi;        /* 1 when MPI was initialized by cs_dist_init */
+  const struct cs_dist_ops *ops; /* the message layer (src/dist/dist_mpi.c);
+                                    NULL in the one-process world */
 } cs_dist_t;
 
 /* The world of one process; what a NULL ctx->dist means. */
@@ -45,12 +49,17 @@ static inline int cs_dist_is_root(const cs_dist_t *d) {
   return !d || d->rank == 0;
 }
 
-/* 1 when this binary was built with MPI. */
-int cs_dist_built_with_mpi(void);
 /* 1 when the environment says a launcher started this process as one rank
  * of several (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set). */
 int cs_dist_launched(void);
 
+/* The library itself never references MPI: programs that run as ranks
+ * (the coldstart program, the distributed tests) also link
+ * src/dist/dist_mpi.c, which defines cs_dist_init, cs_dist_finalize and
+ * cs_dist_built_with_mpi and plugs the MPI message layer into the world.
+ *
+ * 1 when that layer was built with MPI. */
+int cs_dist_built_with_mpi(void);
 /* Join the world: MPI_Init_thread when launched under mpirun (see
  * cs_dist_launched; a plain run never starts MPI: its singleton init costs
  * ~0.4 s), else the one-process world. Under MPI, also installs a SIGTERM /

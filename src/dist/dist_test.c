@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "coldstart/dist.h"
+#include "coldstart/kmeans.h"
 #include "coldstart/rng.h"
 
 static cs_dist_t g_world;
@@ -215,6 +216,72 @@ static void test_agree(void **state) {
   }
 }
 
+/* Clustered rows: n rows, dim columns, around n_comp random centers. */
+static float *mixture(uint64_t seed, int64_t n, int dim, int n_comp) {
+  cs_rng_t rng;
+  cs_rng_seed(&rng, seed);
+  float *c = malloc((size_t)n_comp * dim * sizeof *c);
+  float *X = malloc((size_t)n * dim * sizeof *X);
+  for (int64_t e = 0; e < (int64_t)n_comp * dim; e++)
+    c[e] = (float)(4.0 * cs_rng_uniform(&rng) - 2.0);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t m = (int64_t)cs_rng_below(&rng, (uint64_t)n_comp);
+    for (int j = 0; j < dim; j++)
+      X[i * dim + j] = c[m * dim + j] + (float)(0.6 * cs_rng_normal(&rng));
+  }
+  free(c);
+  return X;
+}
+
+static cs_ctx_t world_ctx(int threads) {
+  cs_ctx_t ctx;
+  cs_ctx_init(&ctx);
+  ctx.n_threads = threads;
+  ctx.dist = &g_world;
+  return ctx;
+}
+
+/* The N-rank k-means equals the one-process fit: centroids, inertia and
+ * every local label, bit for bit; with a rank holding no rows too. */
+static void check_kmeans(int64_t n, int dim, int k, int algo) {
+  float *X = mixture(9, n, dim, 12);
+  cs_kmeans_params_t p;
+  cs_kmeans_params_default(&p);
+  p.k = k;
+  p.max_iter = 12;
+  p.seed = 4;
+  p.algo = algo;
+  cs_ctx_t solo = world_ctx(2), ctx = world_ctx(1);
+  solo.dist = NULL;
+  cs_kmeans_t one, many;
+  cs_err_t err;
+  cs_err_clear(&err);
+  assert_int_equal(cs_kmeans_fit(&solo, X, n, dim, &p, &one, &err), 0);
+  int64_t lo, hi;
+  cs_kmeans_rows(&ctx, n, &lo, &hi);
+  assert_int_equal(cs_kmeans_fit_dist(&ctx, X + lo * dim, n, dim, &p, &many,
+                                      &err), 0);
+  assert_true(many.row0 == lo && many.n == hi - lo);
+  assert_int_equal(one.k, many.k);
+  assert_int_equal(one.n_iter, many.n_iter);
+  assert_memory_equal(one.centroids, many.centroids,
+                      (size_t)k * dim * sizeof(float));
+  assert_memory_equal(&one.inertia, &many.inertia, sizeof(double));
+  if (hi > lo)
+    assert_memory_equal(one.assign + lo, many.assign,
+                        (size_t)(hi - lo) * sizeof(int32_t));
+  cs_kmeans_free(&one);
+  cs_kmeans_free(&many);
+  free(X);
+}
+
+static void test_kmeans_ranks(void **state) {
+  (void)state;
+  check_kmeans(7000, 8, 40, CS_KMEANS_FAST);  /* 4 blocks: 2,1,1 at -np 3 */
+  check_kmeans(7000, 8, 40, CS_KMEANS_LLOYD);
+  check_kmeans(3000, 5, 300, CS_KMEANS_FAST); /* 2 blocks: rank 2 empty */
+}
+
 int main(int argc, char **argv) {
   cs_err_t err;
   cs_err_clear(&err);
@@ -230,6 +297,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_rows),
       cmocka_unit_test(test_alltoallv),
       cmocka_unit_test(test_agree),
+      cmocka_unit_test(test_kmeans_ranks),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   /* a failing rank must not leave the others waiting in a collective */
