@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/dist.h"
 #include "coldstart/logs.h"
 #include "coldstart/prepare.h"
 
@@ -207,7 +208,13 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
     return cs_cli_report(cli, &err);
   }
   t0 = cs_now();
-  rc = cs_dataset_save(&ds, out, &err);
+  /* under mpirun rank 0 holds the whole dataset and writes it */
+  if (cs_dist_is_root(cli->ctx.dist)) {
+    cs_dist_guard_output(out);
+    rc = cs_dataset_save(&ds, out, &err);
+    cs_dist_guard_output(NULL);
+  }
+  rc = cs_dist_agree(cs_dist_of(&cli->ctx), rc, &err);
   double save_s = cs_now() - t0;
   if (!rc && !cli->ctx.quiet)
     print_summary(&logs, &rep, &ds, out, read_s, save_s);

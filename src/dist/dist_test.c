@@ -13,6 +13,9 @@
 
 #include "coldstart/dist.h"
 #include "coldstart/kmeans.h"
+#include "coldstart/mat.h"
+#include "coldstart/train.h"
+#include "train/regressor_train_internal.h"
 #include "coldstart/rng.h"
 
 static cs_dist_t g_world;
@@ -282,6 +285,51 @@ static void test_kmeans_ranks(void **state) {
   check_kmeans(3000, 5, 300, CS_KMEANS_FAST); /* 2 blocks: rank 2 empty */
 }
 
+/* The N-rank regressor equals the one-process one: every weight, the
+ * validation MSE, bit for bit (4 sub-blocks per minibatch, and 2: a rank
+ * without any at -np 3). */
+static void check_regressor(int batch) {
+  enum { N = 700, NV = 150, F = 40, D = 8 };
+  cs_rng_t rng;
+  cs_rng_seed(&rng, 77);
+  float *X = malloc((N + NV) * F * sizeof(float));
+  float *Y = malloc((N + NV) * D * sizeof(float));
+  for (int i = 0; i < N + NV; i++) {
+    for (int c = 0; c < F; c++)
+      X[i * F + c] = (c % 5 == 0 && i % 3) ? 0.f : (float)cs_rng_normal(&rng);
+    for (int c = 0; c < D; c++)
+      Y[i * D + c] = (float)(X[i * F + c] + 0.3 * X[i * F + c + D]);
+    cs_normalize(D, Y + i * D);
+  }
+  cs_regressor_params_t p;
+  cs_regressor_params_default(&p);
+  p.epochs = 3;
+  p.batch = batch;
+  cs_ctx_t solo = world_ctx(2), ctx = world_ctx(1);
+  solo.dist = NULL;
+  cs_regressor_t *a, *b;
+  cs_regressor_report_t ra = {0}, rb = {0};
+  assert_int_equal(cs_regressor_create(&a, F, D, 3, NULL), 0);
+  assert_int_equal(cs_regressor_create(&b, F, D, 3, NULL), 0);
+  assert_int_equal(cs_regressor_train(&solo, a, X, Y, N, X + N * F, Y + N * D,
+                                      NV, &p, &ra, NULL), 0);
+  assert_int_equal(cs_regressor_train(&ctx, b, X, Y, N, X + N * F, Y + N * D,
+                                      NV, &p, &rb, NULL), 0);
+  assert_memory_equal(a->weights, b->weights, a->n_floats * sizeof(float));
+  assert_memory_equal(&ra.val_mse, &rb.val_mse, sizeof(double));
+  assert_memory_equal(&ra.train_mse, &rb.train_mse, sizeof(double));
+  cs_regressor_free(a);
+  cs_regressor_free(b);
+  free(X);
+  free(Y);
+}
+
+static void test_regressor_ranks(void **state) {
+  (void)state;
+  check_regressor(256);
+  check_regressor(100);
+}
+
 int main(int argc, char **argv) {
   cs_err_t err;
   cs_err_clear(&err);
@@ -298,6 +346,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_alltoallv),
       cmocka_unit_test(test_agree),
       cmocka_unit_test(test_kmeans_ranks),
+      cmocka_unit_test(test_regressor_ranks),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   /* a failing rank must not leave the others waiting in a collective */
