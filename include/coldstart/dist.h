@@ -105,6 +105,12 @@ static inline void cs_dist_part_blocks(int64_t n, int64_t block, int rank,
   *hi = bhi * block < n ? bhi * block : n;
 }
 
+/* The rank whose cs_dist_part range holds item i of n. */
+static inline int cs_dist_owner(int64_t n, int size, int64_t i) {
+  int64_t base = n / size, extra = n % size, cut = extra * (base + 1);
+  return i < cut ? (int)(i / (base + 1)) : (int)(extra + (i - cut) / base);
+}
+
 /* offsets[size + 1]: offsets[r] = the first item of rank r under
  * cs_dist_part_blocks (block 1 = cs_dist_part). */
 void cs_dist_offsets(int64_t n, int64_t block, int size, int64_t *offsets);
@@ -128,6 +134,22 @@ int cs_dist_allgather_rows(const cs_dist_t *d, void *buf, size_t row_bytes,
                            const int64_t *offsets);
 int cs_dist_gather_rows(const cs_dist_t *d, void *buf, size_t row_bytes,
                         const int64_t *offsets, int root);
+
+/* The same gather with this rank's rows in `mine` (not inside out): only
+ * root needs `out` (all rows); the others may pass NULL. One process:
+ * mine is copied to out (when they differ). */
+int cs_dist_gather_rows_from(const cs_dist_t *d, const void *mine,
+                             void *out, size_t row_bytes,
+                             const int64_t *offsets, int root);
+
+/* Rows scattered over the ranks: rank r holds counts[r] rows (`mine`,
+ * contiguous) whose places in `out` are dest[c_r + j], c_r = counts of the
+ * ranks before r (every rank passes every rank's counts and dest). Every
+ * rank (root < 0) or rank root ends with out[dest[i]] = row i, for all
+ * rows. Rounds of at most ~64 MB per rank. */
+int cs_dist_gather_scatter(const cs_dist_t *d, const void *mine,
+                           size_t row_bytes, const int64_t *counts,
+                           const int64_t *dest, void *out, int root);
 
 /* The ordered sum of n_blocks vectors of len values: block b (0-based, over
  * all ranks) is computed by the rank whose cs_dist_part(n_blocks) range

@@ -63,7 +63,7 @@ static void print_summary(const cs_logs_t *L, const cs_prepare_report_t *r,
   fprintf(f, "  logs: %lld songs, %lld playlist entries, %lld users, %lld "
           "events\n",
           (long long)L->n_songs, (long long)L->n_playlist_entries,
-          (long long)L->n_users, (long long)L->n_events);
+          (long long)L->n_users, (long long)L->n_events_total);
   fprintf(f, "  unknown ids: %lld events with an unknown user; unknown items: "
           "%lld songs, %lld artists, %lld albums, %lld playlists; %lld "
           "playlist lines with an unknown song\n",

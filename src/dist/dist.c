@@ -142,7 +142,7 @@ int cs_dist_allgather_i64(const cs_dist_t *d, int64_t mine, int64_t *all) {
   if (!off) return CS_ENOMEM;
   for (int r = 0; r <= d->size; r++) off[r] = r;
   all[d->rank] = mine;
-  int rc = d->ops->rows(d, all, sizeof *all, off, -1);
+  int rc = d->ops->rows(d, NULL, all, sizeof *all, off, -1);
   free(off);
   return rc;
 }
@@ -150,15 +150,81 @@ int cs_dist_allgather_i64(const cs_dist_t *d, int64_t mine, int64_t *all) {
 int cs_dist_allgather_rows(const cs_dist_t *d, void *buf, size_t row_bytes,
                            const int64_t *offsets) {
   return is_multi(d) && row_bytes > 0
-             ? d->ops->rows(d, buf, row_bytes, offsets, -1)
+             ? d->ops->rows(d, NULL, buf, row_bytes, offsets, -1)
              : 0;
 }
 
 int cs_dist_gather_rows(const cs_dist_t *d, void *buf, size_t row_bytes,
                         const int64_t *offsets, int root) {
   return is_multi(d) && row_bytes > 0
-             ? d->ops->rows(d, buf, row_bytes, offsets, root)
+             ? d->ops->rows(d, NULL, buf, row_bytes, offsets, root)
              : 0;
+}
+
+int cs_dist_gather_rows_from(const cs_dist_t *d, const void *mine,
+                             void *out, size_t row_bytes,
+                             const int64_t *offsets, int root) {
+  if (row_bytes == 0) return 0;
+  if (!is_multi(d)) {
+    size_t bytes = (size_t)(offsets[1] - offsets[0]) * row_bytes;
+    if (out && mine != out) memmove(out, mine, bytes);
+    return 0;
+  }
+  if (d->rank == root &&
+      (const char *)mine ==
+          (const char *)out + (size_t)(offsets[d->rank] - offsets[0]) * row_bytes)
+    mine = NULL; /* already in place (MPI forbids aliased buffers) */
+  return d->ops->rows(d, mine, d->rank == root ? out : NULL, row_bytes,
+                      offsets, root);
+}
+
+int cs_dist_gather_scatter(const cs_dist_t *d, const void *mine,
+                           size_t row_bytes, const int64_t *counts,
+                           const int64_t *dest, void *out, int root) {
+  if (row_bytes == 0) return 0;
+  if (!is_multi(d)) {
+    for (int64_t j = 0; j < counts[0]; j++)
+      memcpy((char *)out + (size_t)dest[j] * row_bytes,
+             (const char *)mine + (size_t)j * row_bytes, row_bytes);
+    return 0;
+  }
+  const int P = d->size;
+  int64_t per = ((int64_t)64 << 20) / (int64_t)row_bytes / P;
+  if (per < 1) per = 1;
+  int64_t most = 0, *base = malloc(2 * ((size_t)P + 1) * sizeof *base);
+  char *tmp = malloc((size_t)per * P * row_bytes);
+  if (!base || !tmp) {
+    free(base);
+    free(tmp);
+    return CS_ENOMEM;
+  }
+  int64_t *toff = base + P + 1;
+  base[0] = 0;
+  for (int q = 0; q < P; q++) {
+    base[q + 1] = base[q] + counts[q];
+    most = counts[q] > most ? counts[q] : most;
+  }
+  int rc = 0;
+  for (int64_t first = 0; first < most && !rc; first += per) {
+    toff[0] = 0;
+    for (int q = 0; q < P; q++) {
+      int64_t c = counts[q] - first;
+      c = c < 0 ? 0 : c > per ? per : c;
+      toff[q + 1] = toff[q] + c;
+    }
+    memcpy(tmp + (size_t)toff[d->rank] * row_bytes,
+           (const char *)mine + (size_t)first * row_bytes,
+           (size_t)(toff[d->rank + 1] - toff[d->rank]) * row_bytes);
+    rc = d->ops->rows(d, NULL, tmp, row_bytes, toff, root);
+    if (rc || (root >= 0 && root != d->rank)) continue;
+    for (int q = 0; q < P; q++)
+      for (int64_t j = 0; j < toff[q + 1] - toff[q]; j++)
+        memcpy((char *)out + (size_t)dest[base[q] + first + j] * row_bytes,
+               tmp + (size_t)(toff[q] + j) * row_bytes, row_bytes);
+  }
+  free(base);
+  free(tmp);
+  return rc;
 }
 
 int cs_dist_alltoallv(const cs_dist_t *d, const void *send,
@@ -229,7 +295,7 @@ static int sum_blocks_multi(const cs_dist_t *d, const void *mine,
     }
     memcpy((char *)tmp + (size_t)(my_b0 * len) * esize, mine,
            (size_t)(my_nb * len) * esize);
-    rc = d->ops->rows(d, tmp, (size_t)len * esize, boff, -1);
+    rc = d->ops->rows(d, NULL, tmp, (size_t)len * esize, boff, -1);
     if (!rc) sum(tmp, n_blocks, len, out);
     goto done;
   }
@@ -257,7 +323,7 @@ static int sum_blocks_multi(const cs_dist_t *d, const void *mine,
   if (rc) goto done;
   /* recv: my segment of every block, blocks in global order */
   sum(recv, n_blocks, my_w, (char *)out + (size_t)coff[d->rank] * esize);
-  rc = d->ops->rows(d, out, esize, coff, -1);
+  rc = d->ops->rows(d, NULL, out, esize, coff, -1);
 done:
   free(boff);
   free(tmp);

@@ -20,9 +20,11 @@ struct cs_dist_ops {
   /* in place over every rank; type CS__DIST_*, op CS__DIST_SUM/MAX/MIN */
   int (*allreduce)(void *v, int64_t n, int type, int op);
   /* buf holds rows [off[0], off[size]) of row_bytes; rank r has filled
-   * [off[r], off[r + 1]); afterwards every rank (root < 0) or root has all */
-  int (*rows)(const cs_dist_t *d, void *buf, size_t row_bytes,
-              const int64_t *off, int root);
+   * [off[r], off[r + 1]) (or, with send != NULL, holds them there);
+   * afterwards every rank (root < 0) or root has all in buf (a non-root
+   * rank with send != NULL may pass buf NULL to a gather) */
+  int (*rows)(const cs_dist_t *d, const void *send, void *buf,
+              size_t row_bytes, const int64_t *off, int root);
   /* send[q] goes to rank q; recv[q] came from rank q */
   int (*alltoall_i64)(const cs_dist_t *d, const int64_t *send, int64_t *recv);
   /* records by destination / by source, counts known on both sides */

@@ -70,8 +70,8 @@ static int to_ints(int size, const int64_t *counts, int *c, int *displ) {
   return 0;
 }
 
-static int op_rows(const cs_dist_t *d, void *buf, size_t row_bytes,
-                   const int64_t *off, int root) {
+static int op_rows(const cs_dist_t *d, const void *send, void *buf,
+                   size_t row_bytes, const int64_t *off, int root) {
   int P = d->size;
   int64_t *cnt = malloc((size_t)P * sizeof *cnt);
   int *ints = malloc(2 * (size_t)P * sizeof *ints);
@@ -85,13 +85,19 @@ static int op_rows(const cs_dist_t *d, void *buf, size_t row_bytes,
   int rc = to_ints(P, cnt, c, displ);
   if (!rc) {
     MPI_Datatype t = record_type(row_bytes);
-    if (root < 0)
+    const void *mine = send ? send
+                            : (const char *)buf + (size_t)displ[d->rank] * row_bytes;
+    if (root < 0 && !send)
       MPI_Allgatherv(MPI_IN_PLACE, 0, t, buf, c, displ, t, MPI_COMM_WORLD);
-    else if (d->rank == root)
+    else if (root < 0)
+      MPI_Allgatherv(mine, c[d->rank], t, buf, c, displ, t, MPI_COMM_WORLD);
+    else if (d->rank == root && !send)
       MPI_Gatherv(MPI_IN_PLACE, 0, t, buf, c, displ, t, root, MPI_COMM_WORLD);
+    else if (d->rank == root)
+      MPI_Gatherv(mine, c[d->rank], t, buf, c, displ, t, root, MPI_COMM_WORLD);
     else
-      MPI_Gatherv((char *)buf + (size_t)displ[d->rank] * row_bytes,
-                  c[d->rank], t, NULL, NULL, NULL, t, root, MPI_COMM_WORLD);
+      MPI_Gatherv(mine, c[d->rank], t, NULL, NULL, NULL, t, root,
+                  MPI_COMM_WORLD);
     record_type_free(t);
   }
   free(cnt);
