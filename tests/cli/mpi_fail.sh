@@ -16,8 +16,11 @@ MPIRUN=(mpirun --oversubscribe)
 # ~0.2 s per launch)
 export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
-# OpenMPI under the sanitizers: its own allocations are not ours to check
+# OpenMPI under the sanitizers (make asan): its libraries' own allocations
+# are not ours to check; full stacks so that the suppressions can tell them
+# from ours
 export LSAN_OPTIONS="suppressions=$PWD/tests/cli/lsan-mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 run() { # np, then the command; output files compared by the caller
   local np=$1
   shift
