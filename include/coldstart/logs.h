@@ -60,6 +60,9 @@ typedef struct cs_logs {
 int cs_logs_read(cs_logs_t *logs, const char *dir, const cs_ctx_t *ctx,
                  cs_err_t *err);
 void cs_logs_free(cs_logs_t *logs);
+/* Free only the event arrays (set to NULL); the counts and the other
+ * files' arrays stay. */
+void cs_logs_free_events(cs_logs_t *logs);
 
 /* Total unknown references (users + items + playlist songs). */
 int64_t cs_logs_n_unknown(const cs_logs_t *logs);

@@ -198,7 +198,7 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
            (long long)cs_logs_n_unknown(&logs));
   cs_dataset_t ds;
   cs_prepare_report_t rep;
-  rc = cs_prepare_run(&cli->ctx, &logs, &p, &ds, &rep, &err);
+  rc = cs_prepare_run_consume(&cli->ctx, &logs, &p, &ds, &rep, &err);
   if (!rc && rep.n_before_registration > 0)
     cs_log(&cli->ctx, CS_LOG_WARN, "%lld events are dated before their "
            "user's registration day (counted, not used)",

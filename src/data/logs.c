@@ -602,6 +602,19 @@ int64_t cs_logs_n_unknown(const cs_logs_t *L) {
   return n;
 }
 
+void cs_logs_free_events(cs_logs_t *L) {
+  if (!L) return;
+  free(L->ev_user);
+  free(L->ev_day);
+  free(L->ev_action);
+  free(L->ev_kind);
+  free(L->ev_item);
+  free(L->ev_song);
+  L->ev_user = L->ev_day = L->ev_song = NULL;
+  L->ev_action = L->ev_kind = NULL;
+  L->ev_item = NULL;
+}
+
 void cs_logs_free(cs_logs_t *L) {
   if (!L) return;
   free(L->song_ids);

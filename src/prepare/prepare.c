@@ -67,6 +67,8 @@ typedef struct {
   const uint8_t *ev_action, *ev_kind;
   const int64_t *ev_item;
   void *ev_block;
+  cs_logs_t *L_own;           /* consume mode: the logs whose event arrays
+                                 are freed once not needed (else NULL) */
   int64_t *ev_ptr;            /* [n_users + 1] events of each user row */
   int64_t *ev_idx;            /* event indices, file order within a user */
   int32_t *cf_row;            /* [n_users] global row in the ALS matrix, -1 */
@@ -77,6 +79,11 @@ typedef struct {
   float *user_f;              /* mf: [cf.n_rows x dim] */
   int32_t *user_f_row;        /* mf: [n_users] row of user_f, -1 */
   float *gram;                /* mf: song_f^T song_f */
+  /* registration-day events of this rank's cohort users (the features
+   * stage needs only those; the full event arrays are gone by then) */
+  int64_t *reg_ptr;           /* [n_users + 1] */
+  uint8_t *reg_action, *reg_kind;
+  int64_t *reg_item;
 } prep_t;
 
 typedef struct {
@@ -281,6 +288,7 @@ static int stage_cohort(prep_t *P, cs_prepare_report_t *rep, cs_err_t *err) {
   /* the events of this rank's users */
   if (P->d->size > 1) {
     if ((rc = exchange_events(P, err))) return rc;
+    if (P->L_own) cs_logs_free_events(P->L_own); /* this rank's shard: sent */
   } else {
     P->n_ev = L->n_events;
     P->ev_user = L->ev_user;
@@ -942,8 +950,8 @@ typedef struct {
 } features_job_t;
 
 /* Features of split users at positions lo + [begin, end): their
- * registration-day events (day == registration_day) and demographics
- * through the featurizer. */
+ * registration-day events (day == registration_day, file order) and
+ * demographics through the featurizer. */
 static int features_range(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
   features_job_t *J = arg;
   const prep_t *P = J->P;
@@ -953,7 +961,7 @@ static int features_range(void *arg, int64_t begin, int64_t end, int tid, cs_err
   int64_t cap = 0;
   for (int64_t i = begin; i < end; i++) {
     int64_t u = P->rows[J->split][J->lo + i];
-    int64_t m = 0, n_ev = P->ev_ptr[u + 1] - P->ev_ptr[u];
+    int64_t m = 0, n_ev = P->reg_ptr[u + 1] - P->reg_ptr[u];
     if (n_ev > cap) {
       cs_event_t *nb = realloc(evs, (size_t)n_ev * sizeof *nb);
       if (!nb) {
@@ -964,12 +972,10 @@ static int features_range(void *arg, int64_t begin, int64_t end, int tid, cs_err
       evs = nb;
       cap = n_ev;
     }
-    for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
-      int64_t e = P->ev_idx[k];
-      if (P->ev_day[e] != L->user_reg_day[u]) continue;
-      evs[m].action = P->ev_action[e];
-      evs[m].kind = P->ev_kind[e];
-      evs[m].item_id = P->ev_item[e];
+    for (int64_t k = P->reg_ptr[u]; k < P->reg_ptr[u + 1]; k++) {
+      evs[m].action = P->reg_action[k];
+      evs[m].kind = P->reg_kind[k];
+      evs[m].item_id = P->reg_item[k];
       m++;
     }
     J->n_events[slot] += m;
@@ -996,6 +1002,54 @@ static void add_stats(cs_feat_stats_t *to, const cs_feat_stats_t *from) {
   for (int k = 0; k < CS_N_KINDS; k++) to->missing[k] += from->missing[k];
 }
 
+/* Keep only the registration-day events of this rank's cohort users (what
+ * the features need) and free the rest: every event and its index. */
+static int keep_registration_day(prep_t *P, cs_err_t *err) {
+  const cs_logs_t *L = P->L;
+  const int64_t nu = L->n_users;
+  int64_t n = 0;
+  P->reg_ptr = calloc((size_t)nu + 1, sizeof *P->reg_ptr);
+  if (!P->reg_ptr) return cs_err_set(err, CS_ENOMEM, "prepare: features");
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      P->reg_action = malloc((size_t)n + 1);
+      P->reg_kind = malloc((size_t)n + 1);
+      P->reg_item = malloc(((size_t)n + 1) * sizeof *P->reg_item);
+      if (!P->reg_action || !P->reg_kind || !P->reg_item)
+        return cs_err_set(err, CS_ENOMEM, "prepare: %lld registration-day "
+                          "events", (long long)n);
+    }
+    n = 0;
+    for (int64_t u = 0; u < nu; u++) {
+      if (P->role[u] == ROLE_WARM) {
+        P->reg_ptr[u + 1] = n;
+        continue;
+      }
+      for (int64_t k = P->ev_ptr[u]; k < P->ev_ptr[u + 1]; k++) {
+        int64_t e = P->ev_idx[k];
+        if (P->ev_day[e] != L->user_reg_day[u]) continue;
+        if (pass == 1) {
+          P->reg_action[n] = P->ev_action[e];
+          P->reg_kind[n] = P->ev_kind[e];
+          P->reg_item[n] = P->ev_item[e];
+        }
+        n++;
+      }
+      P->reg_ptr[u + 1] = n;
+    }
+  }
+  free(P->ev_idx);
+  free(P->ev_ptr);
+  P->ev_idx = P->ev_ptr = NULL;
+  free(P->ev_block);
+  P->ev_block = NULL;
+  if (P->L_own) cs_logs_free_events(P->L_own);
+  P->ev_user = P->ev_day = P->ev_song = NULL;
+  P->ev_action = P->ev_kind = NULL;
+  P->ev_item = NULL;
+  return 0;
+}
+
 /* Each rank featurizes its users; rank 0 gathers them into the dataset
  * (its own rows are computed in place). */
 static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
@@ -1007,9 +1061,10 @@ static int stage_features(prep_t *P, cs_dataset_t *ds, cs_prepare_report_t *rep,
   features_job_t J = {.P = P, .ds = ds};
   cs_featurizer_t *f = NULL;
   int64_t *off = malloc(((size_t)dist->size + 1) * sizeof *off);
-  int rc = off ? cs_featurizer_create(&f, P->L->n_songs, P->L->song_ids,
-                                      P->song_emb, &ds->tables, err)
-               : CS_ENOMEM;
+  int rc = off ? keep_registration_day(P, err) : CS_ENOMEM;
+  if (!rc)
+    rc = cs_featurizer_create(&f, P->L->n_songs, P->L->song_ids, P->song_emb,
+                              &ds->tables, err);
   J.f = f;
   J.stats = calloc((size_t)nt, sizeof *J.stats);
   J.n_events = calloc((size_t)nt, sizeof *J.n_events);
@@ -1081,11 +1136,16 @@ static void prep_free(prep_t *P) {
   free(P->user_f);
   free(P->user_f_row);
   free(P->gram);
+  free(P->reg_ptr);
+  free(P->reg_action);
+  free(P->reg_kind);
+  free(P->reg_item);
 }
 
-int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
-                   const cs_prepare_params_t *p, cs_dataset_t *out,
-                   cs_prepare_report_t *rep_out, cs_err_t *err) {
+static int prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
+                       cs_logs_t *consume, const cs_prepare_params_t *p,
+                       cs_dataset_t *out, cs_prepare_report_t *rep_out,
+                       cs_err_t *err) {
   memset(out, 0, sizeof *out);
   cs_prepare_report_t rep_local, *rep = rep_out ? rep_out : &rep_local;
   memset(rep, 0, sizeof *rep);
@@ -1109,6 +1169,7 @@ int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
   P.ctx = ctx;
   P.d = cs_dist_of(ctx);
   P.L = logs;
+  P.L_own = consume;
   P.p = p;
   P.dim = dim;
   P.is_mf = is_mf;
@@ -1168,4 +1229,16 @@ int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
   prep_free(&P);
   if (rc || !cs_dist_is_root(P.d)) cs_dataset_free(ds);
   return rc;
+}
+
+int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
+                   const cs_prepare_params_t *p, cs_dataset_t *out,
+                   cs_prepare_report_t *rep, cs_err_t *err) {
+  return prepare_run(ctx, logs, NULL, p, out, rep, err);
+}
+
+int cs_prepare_run_consume(const cs_ctx_t *ctx, cs_logs_t *logs,
+                           const cs_prepare_params_t *p, cs_dataset_t *out,
+                           cs_prepare_report_t *rep, cs_err_t *err) {
+  return prepare_run(ctx, logs, logs, p, out, rep, err);
 }
