@@ -414,5 +414,15 @@ int cs_dist_stage(const cs_ctx_t *ctx, const char *stage, int rc,
       env_is("CS_TEST_FAIL_STAGE", stage))
     rc = cs_err_set(err, CS_EINTERNAL, "CS_TEST_FAIL_RANK: failing at stage "
                     "'%s'", stage);
-  return cs_dist_agree(d, rc, err);
+  rc = cs_dist_agree(d, rc, err);
+  const char *tr = getenv("CS_DIST_TRAFFIC");
+  if (tr && *tr && is_multi(d) && d->ops->traffic) {
+    /* what this rank has moved by the end of the stage (bench/scale.sh) */
+    double t[4];
+    d->ops->traffic(t);
+    fprintf(stderr, "coldstart: rank %d traffic after %s: %.0f collectives, "
+            "%.1f MB sent, %.1f MB received, %.3f s inside collectives\n",
+            d->rank, stage, t[0], t[1] / 1e6, t[2] / 1e6, t[3]);
+  }
+  return rc;
 }

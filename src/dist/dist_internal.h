@@ -31,6 +31,9 @@ struct cs_dist_ops {
   int (*alltoallv)(const cs_dist_t *d, const void *send,
                    const int64_t *send_counts, void *recv,
                    const int64_t *recv_counts, size_t rec_bytes);
+  /* what this rank moved so far: {collectives, bytes sent, bytes
+   * received, seconds inside collectives} */
+  void (*traffic)(double out[4]);
 };
 
 /* Installed by the message layer once the rank is known: SIGTERM/SIGINT

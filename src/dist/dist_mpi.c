@@ -16,6 +16,25 @@
 
 int cs_dist_built_with_mpi(void) { return 1; }
 
+/* What this rank moved (bytes it sent and received, as the collective's
+ * payload: a tree or ring moves about as much per rank) and the time it
+ * spent inside collectives (waiting for the slowest rank included):
+ * printed at the end when CS_DIST_TRAFFIC is set (bench/scale.sh). */
+static struct {
+  int64_t calls;
+  double sent, received, seconds;
+} g_traffic;
+
+#define TRAFFIC_BEGIN double t_begin_ = MPI_Wtime()
+#define TRAFFIC_END(sent_bytes, recv_bytes)                                  \
+  do {                                                                       \
+    g_traffic.calls++;                                                       \
+    g_traffic.sent += (double)(sent_bytes);                                  \
+    g_traffic.received += (double)(recv_bytes);                              \
+    g_traffic.seconds += MPI_Wtime() - t_begin_;                             \
+  } while (0)
+static int g_rank_for_traffic;
+
 #define CHUNK ((int64_t)1 << 28)
 
 /* A contiguous datatype of `bytes` (MPI_BYTE for one), committed. */
@@ -32,15 +51,20 @@ static void record_type_free(MPI_Datatype t) {
 }
 
 static int op_barrier(void) {
+  TRAFFIC_BEGIN;
   MPI_Barrier(MPI_COMM_WORLD);
+  TRAFFIC_END(0, 0);
   return 0;
 }
 
 static int op_bcast(void *buf, size_t bytes, int root) {
+  TRAFFIC_BEGIN;
   for (size_t at = 0; at < bytes; at += (size_t)CHUNK) {
     size_t n = bytes - at < (size_t)CHUNK ? bytes - at : (size_t)CHUNK;
     MPI_Bcast((char *)buf + at, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
   }
+  int me = g_rank_for_traffic;
+  TRAFFIC_END(me == root ? bytes : 0, me == root ? 0 : bytes);
   return 0;
 }
 
@@ -49,11 +73,13 @@ static int op_allreduce(void *v, int64_t n, int type, int op) {
   MPI_Op o = op == CS__DIST_SUM ? MPI_SUM : op == CS__DIST_MAX ? MPI_MAX
                                                                : MPI_MIN;
   size_t esize = type == CS__DIST_I64 ? sizeof(int64_t) : sizeof(double);
+  TRAFFIC_BEGIN;
   for (int64_t at = 0; at < n; at += CHUNK) {
     int64_t m = n - at < CHUNK ? n - at : CHUNK;
     MPI_Allreduce(MPI_IN_PLACE, (char *)v + (size_t)at * esize, (int)m, t, o,
                   MPI_COMM_WORLD);
   }
+  TRAFFIC_END((size_t)n * esize, (size_t)n * esize);
   return 0;
 }
 
@@ -84,6 +110,7 @@ static int op_rows(const cs_dist_t *d, const void *send, void *buf,
   int *c = ints, *displ = ints + P;
   int rc = to_ints(P, cnt, c, displ);
   if (!rc) {
+    TRAFFIC_BEGIN;
     MPI_Datatype t = record_type(row_bytes);
     const void *mine = send ? send
                             : (const char *)buf + (size_t)displ[d->rank] * row_bytes;
@@ -99,6 +126,10 @@ static int op_rows(const cs_dist_t *d, const void *send, void *buf,
       MPI_Gatherv(mine, c[d->rank], t, NULL, NULL, NULL, t, root,
                   MPI_COMM_WORLD);
     record_type_free(t);
+    double mine_b = (double)cnt[d->rank] * (double)row_bytes;
+    double all_b = (double)(off[P] - off[0]) * (double)row_bytes;
+    TRAFFIC_END(root < 0 || d->rank != root ? mine_b : 0,
+                root < 0 || d->rank == root ? all_b - mine_b : 0);
   }
   free(cnt);
   free(ints);
@@ -107,8 +138,9 @@ static int op_rows(const cs_dist_t *d, const void *send, void *buf,
 
 static int op_alltoall_i64(const cs_dist_t *d, const int64_t *send,
                            int64_t *recv) {
-  (void)d;
+  TRAFFIC_BEGIN;
   MPI_Alltoall(send, 1, MPI_INT64_T, recv, 1, MPI_INT64_T, MPI_COMM_WORLD);
+  TRAFFIC_END((size_t)(d->size - 1) * 8, (size_t)(d->size - 1) * 8);
   return 0;
 }
 
@@ -122,17 +154,32 @@ static int op_alltoallv(const cs_dist_t *d, const void *send,
   int rc = to_ints(P, send_counts, sc, sd);
   if (!rc) rc = to_ints(P, recv_counts, rcn, rd);
   if (!rc) {
+    TRAFFIC_BEGIN;
     MPI_Datatype t = record_type(rec_bytes);
     MPI_Alltoallv(send, sc, sd, t, recv, rcn, rd, t, MPI_COMM_WORLD);
     record_type_free(t);
+    double out_b = 0, in_b = 0;
+    for (int q = 0; q < P; q++)
+      if (q != d->rank) {
+        out_b += (double)send_counts[q] * (double)rec_bytes;
+        in_b += (double)recv_counts[q] * (double)rec_bytes;
+      }
+    TRAFFIC_END(out_b, in_b);
   }
   free(ints);
   return rc;
 }
 
+static void op_traffic(double out[4]) {
+  out[0] = (double)g_traffic.calls;
+  out[1] = g_traffic.sent;
+  out[2] = g_traffic.received;
+  out[3] = g_traffic.seconds;
+}
+
 static const struct cs_dist_ops mpi_ops = {
-    op_barrier, op_bcast, op_allreduce, op_rows, op_alltoall_i64,
-    op_alltoallv};
+    op_barrier, op_bcast,  op_allreduce, op_rows, op_alltoall_i64,
+    op_alltoallv, op_traffic};
 
 int cs_dist_init(cs_dist_t *d, int *argc, char ***argv, cs_err_t *err) {
   (void)err;
@@ -150,12 +197,19 @@ int cs_dist_init(cs_dist_t *d, int *argc, char ***argv, cs_err_t *err) {
   MPI_Comm_free(&local);
   d->mpi = 1;
   d->ops = &mpi_ops;
+  g_rank_for_traffic = d->rank;
   cs__dist_install_signals(d->rank);
   return 0;
 }
 
 int cs_dist_finalize(cs_dist_t *d, int status) {
   if (!d || !d->mpi) return status;
+  const char *tr = getenv("CS_DIST_TRAFFIC");
+  if (tr && *tr && d->size > 1)
+    fprintf(stderr, "coldstart: rank %d traffic: %lld collectives, %.1f MB "
+            "sent, %.1f MB received, %.3f s inside collectives\n", d->rank,
+            (long long)g_traffic.calls, g_traffic.sent / 1e6,
+            g_traffic.received / 1e6, g_traffic.seconds);
   fflush(stdout);
   fflush(stderr);
   if (status != 0 && !cs_dist_failure_agreed()) {
