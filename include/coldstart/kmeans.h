@@ -1,9 +1,11 @@
 /* kmeans.h: k-means (k-means++ init, seeded) with a plain Lloyd reference and
  * a fast exact variant that gives the same assignments from the same start.
  *
- * Seeding: k-means++ (each next center drawn with probability proportional
- * to the squared distance to the nearest center so far), deterministic for a
- * seed whatever the thread count. Then Lloyd iterations: assign every row to
+ * Seeding: greedy k-means++ (each step draws 2 + ln k candidates with
+ * probability proportional to the squared distance to the nearest center
+ * so far and keeps the one that lowers the potential most, measured on a
+ * fixed seeded sample of 4096 rows), deterministic for a seed whatever the
+ * thread count. Then Lloyd iterations: assign every row to
  * its nearest centroid (exact distance, lower index on ties), move each
  * centroid to the mean of its rows; stop after max_iter updates or as soon
  * as an assignment pass changes nothing. A final assignment makes `assign`

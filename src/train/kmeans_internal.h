@@ -39,9 +39,11 @@ void cs__km_rows_world(cs__km_rows_t *rows, const cs_dist_t *d, int64_t n);
  * arithmetic evaluation and serving decide memberships with, so a training
  * row's label is what cs_centroids_nearest returns for it. */
 
-/* k-means++ seeding (lazy exact sampling, kmeans_seed.c). Writes k rows to
- * `centroids` (on every rank). Deterministic for a seed whatever the thread
- * and rank count. n >= k >= 1. Collective. */
+/* Greedy k-means++ seeding (kmeans_seed.c): each step draws 2 + ln k
+ * candidates from the exact k-means++ distribution (lazy sampling) and
+ * keeps the one that lowers the potential of a fixed 4096-row sample
+ * most. Writes k rows to `centroids` (on every rank). Deterministic for a
+ * seed whatever the thread and rank count. n >= k >= 1. Collective. */
 int cs__kmeans_seed(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
                     const float *X, int dim, int k, uint64_t seed,
                     float *centroids, cs_err_t *err);
