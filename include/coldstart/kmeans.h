@@ -11,11 +11,11 @@
  * as an assignment pass changes nothing. A final assignment makes `assign`
  * match the returned centroids. An empty cluster is re-seeded, in index
  * order, with the row farthest from its centroid among clusters of >= 2 rows
- * (ties to the lower row). CS_KMEANS_FAST gives the same labels as
- * CS_KMEANS_LLOYD (centroids equal up to the order of the double sums);
- * same seed and thread count, same bytes. Every distance decision uses
- * cs_centroid_dist2 (centroids.h), so a row's label is exactly what
- * cs_centroids_nearest, which evaluation and serving use, gives for it.
+ * (ties to the lower row). CS_KMEANS_FAST gives the same labels and
+ * centroids as CS_KMEANS_LLOYD, bit for bit; same seed, same bytes. Every
+ * distance decision uses cs_centroid_dist2 (centroids.h), so a row's label
+ * is exactly what cs_centroids_nearest, which evaluation and serving use,
+ * gives for it.
  * Centroid sums are exact (fixed point), the inertia a sum of fixed blocks:
  * the result does not depend on the thread count, nor, with
  * cs_kmeans_fit_dist, on the number of MPI ranks (docs/mpi.md).

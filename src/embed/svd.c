@@ -550,11 +550,16 @@ done:
 
 /* ------------------------------------------- symmetric, over the ranks */
 
-/* y rows [row0, row0 + a->n_rows) = a * x, then every rank gets all of y. */
+/* y rows [row0, row0 + a->n_rows) = a * x, then every rank gets all of y;
+ * *seconds accumulates the time of both. */
 static int mm_shared(const cs_ctx_t *ctx, const cs_dist_t *d, const cs_csr_t *a,
-                     const int64_t *off, const float *x, int64_t l, float *y) {
+                     const int64_t *off, const float *x, int64_t l, float *y,
+                     double *seconds) {
+  double t0 = cs_now();
   cs_csr_mm(ctx, a, x, l, y + off[d->rank] * l);
-  return cs_dist_allgather_rows(d, y, (size_t)l * sizeof(float), off);
+  int rc = cs_dist_allgather_rows(d, y, (size_t)l * sizeof(float), off);
+  *seconds += cs_now() - t0;
+  return rc;
 }
 
 /* The randomized SVD of cs_rsvd for a symmetric n x n matrix A of which this
@@ -568,6 +573,7 @@ static int rsvd_sym_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
                          int oversample, int n_power_iter, uint64_t seed,
                          float *u, float *s, cs_err_t *err) {
   const int64_t n = off[d->size];
+  double t_all = cs_now(), t_mm = 0.0;
   memset(u, 0, (size_t)(n * k) * sizeof(float));
   memset(s, 0, (size_t)k * sizeof(float));
   int64_t l = (int64_t)k + oversample;
@@ -595,16 +601,16 @@ static int rsvd_sym_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
   cs_rng_t rng;
   cs_rng_seed(&rng, seed);
   for (int64_t i = 0; i < n * l; i++) z[i] = (float)cs_rng_normal(&rng);
-  mm_shared(ctx, d, a, off, z, l, q);
+  mm_shared(ctx, d, a, off, z, l, q, &t_mm);
   if ((rc = orthonormalize(q, n, l, tau))) goto lapack_fail;
   for (int it = 0; it < n_power_iter; it++) {
-    mm_shared(ctx, d, a, off, q, l, z);
+    mm_shared(ctx, d, a, off, q, l, z, &t_mm);
     if ((rc = orthonormalize(z, n, l, tau))) goto lapack_fail;
-    mm_shared(ctx, d, a, off, z, l, q);
+    mm_shared(ctx, d, a, off, z, l, q, &t_mm);
     if ((rc = orthonormalize(q, n, l, tau))) goto lapack_fail;
   }
   /* B = Q^T A, held as B^T = A Q = Qb R; B = R^T Qb^T. */
-  mm_shared(ctx, d, a, off, q, l, z);
+  mm_shared(ctx, d, a, off, q, l, z, &t_mm);
   if (LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)l, z,
                      (lapack_int)l, tau) != 0) {
     rc = CS_EINTERNAL;
@@ -648,6 +654,11 @@ static int rsvd_sym_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
     if (u[best * k + c] < 0.f)
       for (int64_t r = 0; r < n; r++) u[r * k + c] = -u[r * k + c];
   }
+  /* the products are split over the ranks; the rest runs on every rank */
+  cs_log(ctx, CS_LOG_INFO, "rsvd: %lld x %lld, %lld components: products "
+         "%.2fs (split over %d ranks), dense parts %.2fs (on every rank)",
+         (long long)n, (long long)n, (long long)l, t_mm, d->size,
+         cs_now() - t_all - t_mm);
   goto done;
 lapack_fail:
   rc = cs_err_set(err, CS_EINTERNAL, "rsvd: LAPACK factorization failed "

@@ -988,6 +988,8 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
   int64_t n_batches = (n + batch - 1) / batch;
   int64_t total_steps = n_batches * p->epochs, step = 0;
   double best_val = INFINITY, train_mse = NAN, val_mse = NAN;
+  double sec_pass = 0.0, sec_adam = 0.0;
+  int64_t n_steps = 0;
   int best_epoch = 0, epoch = 0, since_best = 0;
   for (epoch = 1; epoch <= p->epochs; epoch++) {
     cs_rng_shuffle_i64(&rng, order, n);
@@ -1003,9 +1005,14 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
       float lr = lr_at(p, step, total_steps);
       step++;
       if (b_rows < 2) continue; /* BatchNorm needs two rows */
+      double t_pass = cs_now();
       double loss = batch_step(&B, X, Y, order + start, b_rows, grad);
+      double t_adam = cs_now();
       cs__adam_step(n_threads, r->weights, grad, adam_m, adam_v, n_tr, step, lr,
                     0.9f, 0.999f, 1e-8f);
+      sec_pass += t_adam - t_pass;
+      sec_adam += cs_now() - t_adam;
+      n_steps++;
       loss_sum += loss * b_rows;
       rows_seen += b_rows;
       cs_progress_update(&prog, b + 1);
@@ -1059,6 +1066,11 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
            "regressor: restored the best weights (epoch %d, validation MSE "
            "%.6f)", best_epoch, best_val);
   }
+  /* the minibatch passes are split over the ranks, Adam runs on each */
+  cs_log(ctx, CS_LOG_INFO, "regressor: %lld steps: minibatch passes %.2fs "
+         "(%d sub-blocks of %d rows a step, split over %d ranks), Adam "
+         "%.2fs (on every rank)", (long long)n_steps, sec_pass,
+         (batch + SUB_ROWS - 1) / SUB_ROWS, SUB_ROWS, d->size, sec_adam);
   if (cs__regressor_build_serving(r) != CS_OK) {
     rc = cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
     goto done;
