@@ -42,7 +42,7 @@ def prep_stats(text):
 
 
 def train_stats(text):
-    j = json.loads(text.strip().splitlines()[-1])
+    j = json.loads([l for l in text.splitlines() if l.startswith("{")][-1])
     m = re.search(r"train: (\d+) training users with a target", text)
     r = re.search(r"regressor: (\d+) steps: minibatch passes ([\d.]+)s .*"
                   r"Adam ([\d.]+)s", text)
@@ -259,134 +259,177 @@ sent and received in each stage and its seconds inside collectives
                    f"rank) {p2['rsvd_dense']:.2f} s (-np 1: "
                    f"{w1['p']['rsvd_products']:.2f} s and "
                    f"{w1['p']['rsvd_dense']:.2f} s).")
-        out.append(estimate(W, scales, fs, exps, w1, tp, tt, t2))
+        out.append(estimate(W, scales, fs, exps, w1, tp, tt, t2, npf))
     with open(a.out, "w") as f:
         f.write("\n".join(out) + "\n")
     print("\n".join(out))
 
 
-def estimate(W, scales, fs, exps, w1, tp, tt, t2):
-    """The 50x / 16-machine estimate, every term written out."""
+def estimate(W, scales, fs, exps, w1, tp, tt, t2, npf):
+    """The 50x / 16-machine estimate, every term written out: compute from
+    the measured seconds and the fitted exponents, communication from the
+    traffic measured at -np 2, scaled by how each stage's messages grow."""
     N, BW, LAT = 16, 1.25e9, 50e-6  # machines, bytes/s per link, s per hop
     hops = math.log2(N)
     big = scales[-1]
-    fb = float(big)
+    fb, fn = float(big), float(npf)
     wb = W[big]
-    g = 50.0 / fb  # from the largest measured world to 50x
-    lines = []
-    rows = []
+    g = 50.0 / fb   # compute: from the largest measured world to 50x
+    gn = 50.0 / fn  # traffic: from the -np 2 world to 50x
+    tp, tt = dict(tp), dict(tt)
 
     def ext(name, t_big):
-        b = exps.get(name, 1.0)
-        return t_big * g ** b, b
+        return t_big * g ** exps.get(name, 1.0)
 
-    users50 = W[big]["p"]["users"] * g
-    cohort50 = W[big]["p"]["cohort"] * g
-    events50 = W[big]["p"]["events"] * g
-    songs50 = W[big]["p"]["songs"] * math.sqrt(g)
-    ntr50 = W[big]["t"]["n_train_target"] * g
-    l_rsvd = D + 10
+    def recv(traffic, stage):  # MB rank 0 received, collectives
+        c, _, r, _ = traffic.get(stage, (0, 0, 0, 0))
+        return r * 1e6, c
+
+    users50 = wb["p"]["users"] * g
+    cohort50 = wb["p"]["cohort"] * g
+    events50 = wb["p"]["events"] * g
+    songs50 = wb["p"]["songs"] * math.sqrt(g)
+    ntr50 = wb["t"]["n_train_target"] * g
+    # per-rank share from 2 to 16 ranks: an exchange of each rank's 1/N
+    # share ((N-1)/N of it leaves): (15/16 / 16) / (1/2 / 2); a gather or
+    # reduction of a whole array to every rank: (15/16) / (1/2)
+    share_x = (15 / 16 / 16) / (0.5 / 2)
+    whole_x = (15 / 16) / 0.5
+    rows = []
+    notes = []
+
+    def row(name, comp, rep, vol, calls, how):
+        rows.append((name, comp, rep, vol, calls))
+        notes.append(f"- {name.split(':')[0]}: {how}")
+
     # ---- prepare
-    t_read_big = wb["p"]["stages"].get("read", 0) + wb["p"]["stages"].get("cohort", 0)
-    t_rc, b_rc = ext("read", t_read_big)
-    v_ev = events50 / N * 24 * (N - 1) / N          # event records to their users' ranks
-    rows.append(("prepare read + cohort: parse own byte range, send each event to its user's rank",
-                 t_rc / N, 0.0, v_ev, 12))
-    t_cf, _ = ext("cf_data", wb["p"]["stages"].get("cf_data", 0))
-    v_cf = 2 * users50 * 8                           # per-user counts allreduce (x2)
-    rows.append(("prepare cf_data: own users' streams; per-user counts summed", t_cf / N, 0.0, v_cf, 8))
-    t_em, _ = ext("embed (TT-SVD)", wb["p"]["stages"].get("embed", 0))
-    dense = wb["p"]["rsvd_dense"] * math.sqrt(g)     # QR etc. ~ songs x l^2, on every rank
-    v_em = 6 * songs50 * l_rsvd * 4 * (N - 1) / N + 8 * songs50
-    rows.append((f"prepare embed: PPMI rows and the SVD's products split; QR on every rank ({dense:.1f} s)",
-                 max(t_em - dense, 0) / N, dense, v_em, 30))
-    t_tg, _ = ext("targets", wb["p"]["stages"].get("targets", 0))
-    v_tg = cohort50 * (D * 4 + 1) * (N - 1) / N      # targets allgathered
-    rows.append(("prepare targets: own users; the targets shared (the age/country tables need the training ones)",
-                 t_tg / N, 0.0, v_tg, 12))
-    t_ft, _ = ext("features", wb["p"]["stages"].get("features", 0))
-    v_ft = cohort50 / N * F * 4                      # each rank writes its rows
-    rows.append(("prepare features + save: own users, each rank writing its rows (see the caveat)",
-                 t_ft / N + v_ft / 0.5e9, 0.0, 0.0, 4))
-    # ---- train (batch 1024: 16 sub-blocks, one per rank)
-    t_reg, _ = ext("regressor", wb["t"]["seconds"]["regressor"])
-    steps_big = wb["t"]["steps"]
-    steps50 = steps_big * g / 4                      # batch 1024 instead of 256
-    adam_step = wb["t"]["sec_adam"] / max(steps_big, 1)
-    n_par = 1.27e6                                    # trainable floats (F=2579, d=128)
-    v_reg = steps50 * 3 * n_par * 4 * (N - 1) / N    # ordered reduce: alltoallv + allgather
-    rows.append((f"train regressor: batch 1024 = 16 sub-blocks, one per rank; {steps50:,.0f} steps; Adam on every rank",
-                 t_reg * (1 - wb["t"]["sec_adam"] / max(wb["t"]["seconds"]["regressor"], 1e-9)) / N,
-                 adam_step * steps50, v_reg, steps50 * 11))
-    t_km, _ = ext("kmeans", wb["t"]["seconds"]["kmeans"])
-    v_km = 20 * 2 * (1000 * D + 1000) * 8 + 1000 * 9 * (D * 4 + 16)
-    rows.append(("train kmeans: own block of rows; sums exact (int64) allreduced; one broadcast per seeding draw",
-                 t_km / N, 0.0, v_km, 20 * 3 + 1000 * 9 * 2))
-    t_ik, _ = ext("input_kmeans", wb["t"]["seconds"]["input_kmeans"])
-    v_ik = 20 * 2 * (100 * F + 100) * 8 + 100 * 6 * (F * 4 + 16)
-    rows.append(("train input_kmeans: the same, k = 100 over the 2,579 raw features",
-                 t_ik / N, 0.0, v_ik, 20 * 3 + 100 * 6 * 2))
-    t_sg, _ = ext("segments", wb["t"]["seconds"]["segments"])
-    v_sg = 2 * ntr50 * 4
-    rows.append(("train segments: labels shared, counted on every rank", 0.0, t_sg, v_sg, 4))
-    t_ev, _ = ext("evaluate (wall)", wb["eval_wall"])
-    v_ev2 = 6 * 3 * (cohort50 * 0.1) * 8
-    rows.append(("evaluate: own users; per-user metrics shared", t_ev / N, 0.0, v_ev2, 20))
+    st = wb["p"]["stages"]
+    v, c = recv(tp, "cohort")
+    row("prepare read + cohort", ext("read", st.get("read", 0)) / N
+        + ext("cohort", st.get("cohort", 0)) / N, 0.0,
+        v * gn * share_x, c,
+        f"each rank parses 1/16 of events.tsv; its events go to their users' "
+        f"ranks: {v / 1e6:.0f} MB at -np 2 x {gn:.0f} (events) x {share_x:.3f}")
+    v, c = recv(tp, "cf_data")
+    row("prepare cf_data", ext("cf_data", st.get("cf_data", 0)) / N, 0.0,
+        v * gn * whole_x, c,
+        f"own users' streams; per-user counts summed: {v / 1e6:.1f} MB x "
+        f"{gn:.0f} (users) x {whole_x:.3f}")
+    v, c = recv(tp, "embed")
+    dense = wb["p"]["rsvd_dense"] * math.sqrt(g)  # QR etc.: songs x l^2
+    row("prepare embed (TT-SVD)",
+        max(ext("embed (TT-SVD)", st.get("embed", 0)) - dense, 0) / N, dense,
+        v * math.sqrt(gn) * whole_x, c,
+        f"PPMI rows and the SVD's products split; the QR and small SVD on "
+        f"every rank ({wb['p']['rsvd_dense']:.2f} s at {big}x x sqrt({g:.0f}) "
+        f"for the songs); the products' allgathers and the basket routing: "
+        f"{v / 1e6:.0f} MB x sqrt({gn:.0f}) (songs) x {whole_x:.3f}")
+    v, c = recv(tp, "targets")
+    row("prepare targets", ext("targets", st.get("targets", 0)) / N, 0.0,
+        v * gn * whole_x, c,
+        f"own users; every target shared (the age/country tables need the "
+        f"training ones): {v / 1e6:.0f} MB x {gn:.0f} x {whole_x:.3f}")
+    write = cohort50 / N * (F + D) * 4 / 0.5e9
+    row("prepare features + save", ext("features", st.get("features", 0)) / N
+        + write, 0.0, 0.0, 0,
+        f"own users; each rank writing its rows at 0.5 GB/s ({write:.1f} s; "
+        f"see the caveat: today rank 0 gathers them)")
+    # ---- train
+    reg = wb["t"]["seconds"]["regressor"]
+    adam_share = wb["t"]["sec_adam"] / max(reg, 1e-9)
+    steps50 = wb["t"]["steps"] * g / 4  # batch 1024 instead of 256
+    adam = wb["t"]["sec_adam"] / max(wb["t"]["steps"], 1) * steps50
+    n_par = 1.27e6                      # trainable floats (F = 2579, d = 128)
+    v_step = 2 * (N - 1) / N * n_par * 4
+    _, c_reg = recv(tt, "regressor")
+    c_step = c_reg / max(t2["steps"], 1)
+    v2_step = recv(tt, "regressor")[0] / max(t2["steps"], 1)
+    row("train regressor", ext("regressor", reg) * (1 - adam_share) / N, adam,
+        steps50 * v_step, steps50 * c_step,
+        f"--batch 1024 (16 sub-blocks, one per rank), {steps50:,.0f} steps "
+        f"(the {big}x run's {wb['t']['steps']} steps x {g:.0f} / 4); Adam on "
+        f"every rank ({wb['t']['sec_adam']:.1f} s over {wb['t']['steps']} "
+        f"steps); per step the gradient's ordered reduction moves 2 x 15/16 "
+        f"x {n_par * 4 / 1e6:.1f} MB each way ({v2_step / 1e6:.1f} MB "
+        f"measured at -np 2 with 2 sub-blocks per rank) and "
+        f"{c_step:.0f} collectives (measured)")
+    for st_name, label in (("kmeans", "train kmeans"),
+                           ("input_kmeans", "train input_kmeans")):
+        v, c = recv(tt, st_name)
+        row(label, ext(st_name, wb["t"]["seconds"][st_name]) / N, 0.0,
+            v * whole_x, c,
+            f"own block of rows; exact sums allreduced per iteration, one "
+            f"broadcast per seeding draw: {v / 1e6:.0f} MB and {c:.0f} "
+            f"collectives at -np 2 (independent of the rows) x {whole_x:.3f}")
+    v, c = recv(tt, "segments")
+    row("train segments", 0.0, ext("segments", wb["t"]["seconds"]["segments"]),
+        2 * ntr50 * 4, c, "labels shared, then counted on every rank "
+        "(not split)")
+    row("evaluate", ext("evaluate (wall)", wb["eval_wall"]) / N, 0.0,
+        6 * 3 * cohort50 * 0.1 * 8 * (N - 1) / N, 20,
+        "own users (predictions, lists, metrics); per-user metric values "
+        "shared")
 
-    lines.append(f"""
+    lines = [f"""
 ## Estimate: 50x deezer scale on 16 machines
 
 What 50x means, from the {big}x world by the same growth rules:
 {users50:,.0f} users ({cohort50:,.0f} in the cohort, {ntr50:,.0f} training
 users with a target), {events50:,.0f} events, {songs50:,.0f} songs.
 Machines: 16 like this one (2 cores, 24 GB), one rank each; network:
-10 Gb/s Ethernet (1.25 GB/s in and out per machine) and {LAT * 1e6:.0f} us
-per message hop, log2(16) = {hops:.0f} hops per collective.
+10 Gb/s Ethernet (1.25 GB/s each way per machine, full bisection) and
+{LAT * 1e6:.0f} us per message hop, log2(16) = {hops:.0f} hops per
+collective.
 
-Per stage: compute = its one-process seconds at {big}x times
-(50 / {big})^b (b fitted above), divided by 16 where the work is split,
-plus what every rank repeats; communication = the bytes one rank moves /
-1.25 GB/s + collectives x {hops:.0f} hops x {LAT * 1e6:.0f} us. The byte
-counts follow the collectives each stage makes (src/dist/dist.h), checked
-against the -np 2 traffic measured above.
-""")
-    lines.append("| stage | split compute s | repeated on every rank s | MB per rank | communication s | total s |")
-    lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+Per stage: split compute = its one-process seconds at {big}x x
+(50 / {big})^b (b fitted above) / 16; repeated = work every rank does
+whole; communication = the bytes one rank receives / 1.25 GB/s +
+collectives x {hops:.0f} hops x {LAT * 1e6:.0f} us, from the traffic
+measured at -np 2 ({npf}x) scaled as each stage's messages grow (notes
+below the table).
+""",
+             "| stage | split compute s | repeated on every rank s | MB per rank | collectives | communication s | total s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     total = 0.0
     for name, comp, rep, vol, calls in rows:
         comm = vol / BW + calls * hops * LAT
         tot = comp + rep + comm
         total += tot
-        lines.append(f"| {name} | {comp:.1f} | {rep:.1f} | {vol / 1e6:,.0f} | {comm:.1f} | {tot:.1f} |")
-    one = sum(ext(n, v)[0] for n, v in (
-        ("prepare (wall)", wb["prep_wall"]), ("train (wall)", wb["train_wall"]),
-        ("evaluate (wall)", wb["eval_wall"])))
-    lines.append(f"| **prepare + train + evaluate** | | | | | **{total:.0f} s ({total / 60:.1f} min)** |")
+        lines.append(f"| {name} | {comp:.1f} | {rep:.1f} | {vol / 1e6:,.0f} | "
+                     f"{calls:,.0f} | {comm:.1f} | {tot:.1f} |")
+    one = (ext("prepare (wall)", wb["prep_wall"]) +
+           ext("train (wall)", wb["train_wall"]) +
+           ext("evaluate (wall)", wb["eval_wall"]))
+    lines.append(f"| **prepare + train + evaluate** | | | | | | **{total:,.0f} s "
+                 f"({total / 60:.1f} min)** |")
+    lines.append("\nHow each row scales:")
+    lines.extend(notes)
     lines.append(f"""
 For comparison, one machine at 50x (if it had the memory): {one:,.0f} s
-({one / 3600:.1f} h) by the same exponents, so 16 machines would give a
-speedup of about {one / total:.1f}x. The regressor dominates: synchronous
-data-parallel SGD moves the whole gradient ({n_par * 4 / 1e6:.1f} MB) three
-times per step, whatever the number of rows per step, so past a few
-machines it is bound by the network, not by compute; a larger batch per
-step (fewer steps) or a gradient compressed to 16 bits would cut it, at the
-price of a schedule that would have to be re-tuned (not measured).
+({one / 3600:.1f} h) by the same exponents, so 16 machines would be about
+{one / total:.1f}x faster. What limits it: the regressor's synchronous
+data-parallel SGD moves the whole gradient ({n_par * 4 / 1e6:.1f} MB) twice
+each way per step whatever the rows per step, and the work every rank
+repeats (Adam, the TT-SVD's QR, the segment counts) does not shrink with
+more machines. Larger minibatches (fewer steps), a 16-bit gradient, and
+splitting Adam and the segment counts by parameter / user ranges would cut
+both; the first two change the schedule, which would have to be re-tuned
+(not measured).
 
 Caveats, where the estimate assumes what is not built:
 - rank 0 gathers and writes the whole dataset today: at 50x that is
-  {cohort50 * F * 4 / 1e9:.0f} GB of features, more than one machine's
-  memory; the estimate assumes each rank writes its own rows into the
-  file at their offsets on a shared filesystem (0.5 GB/s per machine),
-  which the container format allows (sections at known offsets) but
-  prepare does not do yet;
-- every rank holds the whole song embedding and, in the mf space, every
-  user's ALS factors ({users50 * 256 * 4 / 1e9:.1f} GB at d = 256): fine
-  at 50x on 24 GB machines, not much further;
+  {cohort50 * (F + D) * 4 / 1e9:.0f} GB, more than one machine's memory;
+  the estimate assumes each rank writes its own rows into the file at
+  their offsets on a shared filesystem, which the container format allows
+  (sections at known offsets) but prepare does not do yet;
+- every rank holds the whole song embedding, the training targets
+  ({ntr50 * D * 4 / 1e9:.1f} GB) and, in the mf space, every user's ALS
+  factors ({users50 * 256 * 4 / 1e9:.1f} GB at d = 256);
 - with the default batch of 256 rows (4 sub-blocks) at most 4 ranks would
-  compute each step; the estimate uses --batch 1024 (16 sub-blocks);
-- the event exchange, the basket routing and the factor exchange of ALS
-  are personalized all-to-all exchanges: on a real network their cost
-  also depends on its bisection bandwidth, assumed full here.
+  compute each step: the estimate uses --batch 1024 (16 sub-blocks),
+  another schedule;
+- personalized all-to-all exchanges (events, baskets, ALS plays) also
+  depend on the network's bisection bandwidth, assumed full here.
 """)
     return "\n".join(lines)
 

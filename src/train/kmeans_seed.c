@@ -41,6 +41,7 @@ typedef struct seed_state {
   int refreshed;    /* centers [0, refreshed) are reflected in closest */
   int n_centers;
   float *tiles;     /* [n_threads x SEED_BLOCK x MAX_BATCH] gemm output */
+  char *packet;     /* a drawn row on its way to every rank */
 } seed_state_t;
 
 /* closest = min(closest, distance to centers [refreshed, n_centers)) for the
@@ -126,7 +127,8 @@ typedef struct {
   float now;     /* min(stale, distance to the pending centers) */
 } drawn_t;
 
-/* The owner of global row g fills *dr and x (dim floats), then shares. */
+/* The owner of global row g fills *dr and x (dim floats), then shares them
+ * in one broadcast (s->packet: the drawn_t, then the vector). */
 static void share_row(const seed_state_t *s, int64_t g, int pending_from,
                       int pending_to, drawn_t *dr, float *x) {
   const cs__km_rows_t *rows = s->rows;
@@ -144,8 +146,13 @@ static void share_row(const seed_state_t *s, int64_t g, int pending_from,
     }
     dr->now = now;
   }
-  cs_dist_bcast(rows->d, dr, sizeof *dr, owner);
-  cs_dist_bcast(rows->d, x, (size_t)s->dim * sizeof(float), owner);
+  if (rows->d->size == 1) return;
+  const size_t vec = (size_t)s->dim * sizeof(float);
+  memcpy(s->packet, dr, sizeof *dr);
+  memcpy(s->packet + sizeof *dr, x, vec);
+  cs_dist_bcast(rows->d, s->packet, sizeof *dr + vec, owner);
+  memcpy(dr, s->packet, sizeof *dr);
+  memcpy(x, s->packet + sizeof *dr, vec);
 }
 
 /* One row from the exact k-means++ distribution given centers [0, c): a
@@ -358,8 +365,10 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
   double *gains = malloc((size_t)trials * sizeof *gains);
   s.tiles = cs_alloc_aligned((size_t)n_threads * SEED_BLOCK * MAX_BATCH *
                              sizeof(float));
+  s.packet = malloc(sizeof(drawn_t) + (size_t)dim * sizeof(float));
   int rc = !s.xx || !s.cc || !s.closest || !s.block_pot || !s.block_off ||
-                   !cand || !cand_cc || !cand_dr || !gains || !s.tiles
+                   !cand || !cand_cc || !cand_dr || !gains || !s.tiles ||
+                   !s.packet
                ? cs_err_set(err, CS_ENOMEM, "kmeans++: out of memory (n=%lld)",
                             (long long)n)
                : 0;
@@ -429,6 +438,7 @@ done:
   free(s.block_pot);
   free(s.block_off);
   free(s.tiles);
+  free(s.packet);
   free(cand);
   free(cand_cc);
   free(cand_dr);
