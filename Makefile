@@ -6,6 +6,8 @@
 #   make fuzz       build the libFuzzer targets (clang)
 #   make container-test  build the podman image and run it end to end
 #                   (tests/container/; not in `make test`: ~30 s, ~10 s cached)
+#   MPI=0           build without MPI even when OpenMPI is installed (the
+#                   default links it when `mpicc --showme` works; docs/mpi.md)
 CC ?= cc
 SANITIZE ?= 0
 PKGS := openblas cmocka jansson libzstd liblz4 zlib
@@ -21,14 +23,28 @@ CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread $(OPT)
 LDLIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -llapacke -llapack \
   -ljansson -lzstd -lsnappy -llz4 -lz -lm -lpthread
 LDFLAGS += $(filter -fsanitize=%,$(OPT)) -pthread
+# MPI: only src/dist/dist_mpi.c includes mpi.h, and only the programs that
+# run as ranks link it (the coldstart program and the distributed test):
+# libcoldstart itself never needs MPI. OpenMPI's compile and link flags come
+# from its wrapper, so any CC (gcc, clang) builds with it. The program only
+# starts MPI when mpirun launched it.
+ifndef MPI
+MPI := $(if $(shell mpicc --showme:link 2>/dev/null),1,0)
+endif
+ifeq ($(MPI),1)
+MPI_CPPFLAGS := -DCS_HAVE_MPI $(shell mpicc --showme:compile)
+MPI_LDLIBS := $(shell mpicc --showme:link)
+endif
 
 ALL_SRC := $(shell find src -name '*.c' | sort)
 TEST_SRC := $(filter %_test.c,$(ALL_SRC))
 CLI_SRC := $(filter src/cli/%,$(ALL_SRC))
 FUZZ_SRC := $(filter src/fuzz/%,$(ALL_SRC))
-LIB_SRC := $(filter-out $(TEST_SRC) $(CLI_SRC) $(FUZZ_SRC),$(ALL_SRC))
+MPI_SRC := src/dist/dist_mpi.c
+LIB_SRC := $(filter-out $(TEST_SRC) $(CLI_SRC) $(FUZZ_SRC) $(MPI_SRC),$(ALL_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(TEST_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*_bench.c))
 LIB := $(BUILD)/libcoldstart.a
@@ -51,9 +67,17 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
-$(BIN): $(CLI_OBJ) $(LIB)
+$(MPI_OBJ): CPPFLAGS += $(MPI_CPPFLAGS)
+
+$(BIN): $(CLI_OBJ) $(MPI_OBJ) $(LIB)
 	@echo "  LD $@"
-	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(MPI_OBJ) $(LIB) $(LDLIBS) $(MPI_LDLIBS)
+
+# the distributed test runs as ranks under mpirun too (tests/cli/mpi.sh)
+$(BUILD)/tests/dist/dist_test: $(BUILD)/src/dist/dist_test.o $(MPI_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $< $(MPI_OBJ) $(LIB) -lcmocka $(LDLIBS) $(MPI_LDLIBS)
 
 $(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -48,9 +48,10 @@ else
   # the image must run on other CPUs than the build machine's. The regressor's
   # forward kernel picks its tiles at compile time (AVX2 + FMA + F16C here,
   # plain C under x86-64). One build dir per -march (make does not track
-  # flags).
+  # flags). MPI=0: a served replica never runs under mpirun, and OpenMPI's
+  # libraries would add their weight to the image.
   # (MAKEFLAGS unset: run from make, a sub-make would warn about its -j)
-  env -u MAKEFLAGS -u MFLAGS nice -n 5 make --no-print-directory -j2 BUILD="$work/bin-$march" \
+  env -u MAKEFLAGS -u MFLAGS nice -n 5 make --no-print-directory -j2 MPI=0 BUILD="$work/bin-$march" \
     OPT="-O3 -g -march=$march" "$bin" >&2
 fi
 [ -x "$bin" ] || { say "$bin: not an executable"; exit 1; }

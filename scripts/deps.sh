@@ -13,6 +13,8 @@
 # crun fails on our machines), the CNI plugins for the bridge network and the
 # published port, debootstrap (CS_BASE=debian) and python3-yaml
 # (tests/container/k8s.sh).
+# OpenMPI (libopenmpi-dev, openmpi-bin) is the engine of multi-process runs
+# (`mpirun -np N coldstart prepare|train|evaluate`, docs/mpi.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm_deps() {
@@ -22,7 +24,7 @@ npm_deps() {
 }
 build_pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libcmocka-dev
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libjansson-dev
-  clang libclang-rt-14-dev curl jq"
+  clang libclang-rt-14-dev curl jq libopenmpi-dev openmpi-bin"
 test_pkgs="chromium fonts-dejavu-core python3"
 bench_pkgs="python3-numpy python3-torch python3-sklearn python3-faiss hyperfine wrk"
 command -v npm >/dev/null || build_pkgs="$build_pkgs nodejs npm"

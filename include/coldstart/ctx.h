@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include "coldstart/error.h"
 
+struct cs_dist;
+
 typedef enum {
   CS_LOG_ERROR = 0,
   CS_LOG_WARN = 1,
@@ -22,9 +24,11 @@ typedef struct cs_ctx {
   int log_level;       /* messages above this level are dropped */
   FILE *log_stream;    /* where logs and progress go; NULL = nowhere */
   int progress_is_tty; /* progress lines only when the stream is a terminal */
+  const struct cs_dist *dist; /* the ranks of an MPI run (coldstart/dist.h);
+                                 NULL: one process */
 } cs_ctx_t;
 
-/* Defaults: 1 thread, INFO level, no stream (silent). */
+/* Defaults: 1 thread, INFO level, no stream (silent), one process. */
 void cs_ctx_init(cs_ctx_t *ctx);
 
 /* Worker threads a call should use: ctx->n_threads, at least 1 (1 when

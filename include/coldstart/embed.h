@@ -36,8 +36,10 @@ void cs_svd_params_default(cs_svd_params_t *p);
  * singular-value scaling carries confidence: rare songs get short vectors);
  * user vectors are built and normalized by the caller. Each column's sign is
  * fixed so that its largest-magnitude entry is positive. Songs in no basket
- * with another song get a zero row. Same seed, same bytes (for a given
- * ctx->n_threads and BLAS). Returns 0, CS_EINVAL or CS_ENOMEM. */
+ * with another song get a zero row. Same seed, same bytes, for any
+ * ctx->n_threads (one BLAS thread for the dense parts) and, run by
+ * prepare under MPI, any number of ranks (docs/mpi.md). Returns 0,
+ * CS_EINVAL or CS_ENOMEM. */
 int cs_ttsvd_fit(const cs_ctx_t *ctx, const cs_csr_t *baskets,
                  const cs_svd_params_t *p, float *song_emb /*[n_songs x dim]*/,
                  cs_err_t *err);
@@ -103,7 +105,8 @@ int cs_als_solve_rows(const cs_ctx_t *ctx, const cs_csr_t *plays,
                       const float *y, const float *gram,
                       const cs_als_params_t *p, float *x, cs_err_t *err);
 
-/* gram[dim x dim] = f^T f for f [n_rows x dim]. */
+/* gram[dim x dim] = f^T f for f [n_rows x dim], in fixed blocks of rows
+ * added in order (the same bits for any thread or rank count). */
 void cs_als_gram(const float *f, int64_t n_rows, int dim, float *gram);
 
 /* Loss of the objective above for the given factors. */

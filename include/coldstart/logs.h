@@ -30,8 +30,11 @@ typedef struct cs_logs {
   int32_t *user_age;      /* [n_users], -1 unknown */
   char (*user_country)[CS_COUNTRY_MAX + 1]; /* [n_users], "" unknown */
 
-  /* events.tsv, file order */
+  /* events.tsv, file order. Under MPI (ctx->dist of several ranks) rank r
+   * holds only the lines of its byte range r/N..(r+1)/N of the file
+   * (docs/mpi.md); n_events_total counts the whole file's lines. */
   int64_t n_events;
+  int64_t n_events_total;
   int32_t *ev_user;   /* [n_events] user row, -1 when the id is unknown */
   int32_t *ev_day;    /* [n_events] */
   uint8_t *ev_action; /* [n_events] cs_action_t */
@@ -40,7 +43,8 @@ typedef struct cs_logs {
   int32_t *ev_song;   /* [n_events] song row for kind song, else -1 (also
                          -1 for a song id not in the catalog) */
 
-  /* references to ids nobody defines (counted, reported, not fatal) */
+  /* references to ids nobody defines (counted, reported, not fatal; the
+   * whole file's counts on every rank) */
   int64_t n_unknown_user_events;         /* events whose user is unknown */
   int64_t n_unknown_items[CS_N_KINDS];   /* events whose item is unknown */
   int64_t n_playlist_unknown_songs;      /* playlist lines, song unknown */
@@ -56,6 +60,9 @@ typedef struct cs_logs {
 int cs_logs_read(cs_logs_t *logs, const char *dir, const cs_ctx_t *ctx,
                  cs_err_t *err);
 void cs_logs_free(cs_logs_t *logs);
+/* Free only the event arrays (set to NULL); the counts and the other
+ * files' arrays stay. */
+void cs_logs_free_events(cs_logs_t *logs);
 
 /* Total unknown references (users + items + playlist songs). */
 int64_t cs_logs_n_unknown(const cs_logs_t *logs);

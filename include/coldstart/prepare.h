@@ -61,4 +61,14 @@ int cs_prepare_run(const cs_ctx_t *ctx, const cs_logs_t *logs,
                    const cs_prepare_params_t *p, cs_dataset_t *out,
                    cs_prepare_report_t *rep, cs_err_t *err);
 
+/* The same, freeing the logs' event arrays (cs_logs_free_events: the
+ * counts stay) as soon as they are no longer needed: the peak memory then
+ * holds the events or the features, not both. Under MPI (ctx->dist of
+ * several ranks; docs/mpi.md) every rank calls it with its own logs (its
+ * byte range of events.tsv); only rank 0's *out is the dataset, the others
+ * get an empty one. */
+int cs_prepare_run_consume(const cs_ctx_t *ctx, cs_logs_t *logs,
+                           const cs_prepare_params_t *p, cs_dataset_t *out,
+                           cs_prepare_report_t *rep, cs_err_t *err);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/dist.h"
 #include "coldstart/evaluate.h"
 #include "coldstart/model.h"
 
@@ -104,8 +105,10 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
     cs_log(&cli->ctx, CS_LOG_INFO, "evaluate: %d strategies on %lld %s users "
            "in %.2fs", res.n_rows, (long long)res.n_users,
            cs_split_name(split), cs_now() - t0);
-    rc = cs_eval_write(stdout, &res, fmt, &err);
+    if (cs_dist_is_root(cli->ctx.dist)) /* under mpirun: rank 0 prints */
+      rc = cs_eval_write(stdout, &res, fmt, &err);
   }
+  rc = cs_dist_agree(cs_dist_of(&cli->ctx), rc, &err);
   cs_dataset_free(&ds);
   cs_model_free(&model);
   return rc ? cs_cli_report(cli, &err) : 0;

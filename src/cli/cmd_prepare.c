@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/dist.h"
 #include "coldstart/logs.h"
 #include "coldstart/prepare.h"
 
@@ -62,7 +63,7 @@ static void print_summary(const cs_logs_t *L, const cs_prepare_report_t *r,
   fprintf(f, "  logs: %lld songs, %lld playlist entries, %lld users, %lld "
           "events\n",
           (long long)L->n_songs, (long long)L->n_playlist_entries,
-          (long long)L->n_users, (long long)L->n_events);
+          (long long)L->n_users, (long long)L->n_events_total);
   fprintf(f, "  unknown ids: %lld events with an unknown user; unknown items: "
           "%lld songs, %lld artists, %lld albums, %lld playlists; %lld "
           "playlist lines with an unknown song\n",
@@ -197,7 +198,7 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
            (long long)cs_logs_n_unknown(&logs));
   cs_dataset_t ds;
   cs_prepare_report_t rep;
-  rc = cs_prepare_run(&cli->ctx, &logs, &p, &ds, &rep, &err);
+  rc = cs_prepare_run_consume(&cli->ctx, &logs, &p, &ds, &rep, &err);
   if (!rc && rep.n_before_registration > 0)
     cs_log(&cli->ctx, CS_LOG_WARN, "%lld events are dated before their "
            "user's registration day (counted, not used)",
@@ -207,7 +208,13 @@ int cs_cmd_prepare(int argc, char **argv, cs_cli_t *cli) {
     return cs_cli_report(cli, &err);
   }
   t0 = cs_now();
-  rc = cs_dataset_save(&ds, out, &err);
+  /* under mpirun rank 0 holds the whole dataset and writes it */
+  if (cs_dist_is_root(cli->ctx.dist)) {
+    cs_dist_guard_output(out);
+    rc = cs_dataset_save(&ds, out, &err);
+    cs_dist_guard_output(NULL);
+  }
+  rc = cs_dist_agree(cs_dist_of(&cli->ctx), rc, &err);
   double save_s = cs_now() - t0;
   if (!rc && !cli->ctx.quiet)
     print_summary(&logs, &rep, &ds, out, read_s, save_s);

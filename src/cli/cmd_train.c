@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/dist.h"
 #include "coldstart/model.h"
 #include "coldstart/train.h"
 
@@ -122,7 +123,13 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   if (rc == 0) {
     double t0 = cs_now();
     cs_log(&cli->ctx, CS_LOG_INFO, "train: writing %s", out_path);
-    rc = cs_model_save(&model, out_path, &err);
+    /* under mpirun every rank has the model; rank 0 writes it */
+    if (cs_dist_is_root(cli->ctx.dist)) {
+      cs_dist_guard_output(out_path);
+      rc = cs_model_save(&model, out_path, &err);
+      cs_dist_guard_output(NULL);
+    }
+    rc = cs_dist_agree(cs_dist_of(&cli->ctx), rc, &err);
     sec_save = cs_now() - t0;
   }
   cs_model_free(&model);
@@ -131,7 +138,7 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   double total = cs_now() - t_start;
   cs_log(&cli->ctx, CS_LOG_INFO, "train: model written to %s (%.1fs)",
          out_path, total);
-  if (timings) {
+  if (timings && cs_dist_is_root(cli->ctx.dist)) {
     char val[64];
     if (isfinite(rep.val_mse))
       snprintf(val, sizeof val, "%.9g", rep.val_mse);

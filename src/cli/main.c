@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "coldstart/dataset.h"
+#include "coldstart/dist.h"
 #include "coldstart/evaluate.h"
 #include "coldstart/mat.h"
 #include "coldstart/model.h"
@@ -65,6 +66,9 @@ static void print_overview(FILE *out) {
 int cs_cli_report(const cs_cli_t *cli, const cs_err_t *err) {
   int code = err ? err->code : CS_EINTERNAL;
   if (code == CS_OK) return 0;
+  /* a failure every rank agreed on is printed once, by rank 0 */
+  if (cs_dist_failure_agreed() && !cs_dist_is_root(cli->ctx.dist))
+    return cs_error_exit_status(code);
   if (err && err->msg[0])
     fprintf(stderr, "coldstart %s: %s: %s\n", cli->name, cs_strerror(code),
             err->msg);
@@ -279,14 +283,37 @@ int cs_cmd_version(int argc, char **argv, cs_cli_t *cli) {
   return 0;
 }
 
+static int run(int argc, char **argv, cs_cli_t *cli);
+
+/* Under mpirun, every rank runs main: MPI is joined first and left last
+ * (src/dist/dist.c); the ranks on one machine share its cores, and only
+ * rank 0 logs. A plain run never starts MPI. */
 int main(int argc, char **argv) {
   cs_cli_t cli;
   memset(&cli, 0, sizeof cli);
   cs_ctx_init(&cli.ctx);
   cli.ctx.log_stream = stderr;
   cli.ctx.progress_is_tty = isatty(STDERR_FILENO);
-  cli.ctx.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  cs_dist_t dist;
+  cs_err_t err;
+  cs_err_clear(&err);
+  if (cs_dist_init(&dist, &argc, &argv, &err)) {
+    fprintf(stderr, "coldstart: %s\n", err.msg);
+    return cs_error_exit_status(err.code);
+  }
+  cli.ctx.dist = &dist;
+  cli.ctx.n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN) / dist.local_size;
   if (cli.ctx.n_threads < 1) cli.ctx.n_threads = 1;
+  if (dist.rank != 0) {
+    cli.ctx.quiet = 1;
+    cli.ctx.log_level = CS_LOG_ERROR;
+  }
+  int status = run(argc, argv, &cli);
+  free(cli.opts);
+  return cs_dist_finalize(&dist, status);
+}
+
+static int run(int argc, char **argv, cs_cli_t *cli) {
   if (argc < 2) {
     print_overview(stderr);
     return 2;
@@ -296,7 +323,7 @@ int main(int argc, char **argv) {
     print_overview(stdout);
     return 0;
   }
-  if (strcmp(name, "--version") == 0) return cs_cmd_version(0, NULL, &cli);
+  if (strcmp(name, "--version") == 0) return cs_cmd_version(0, NULL, cli);
   if (strcmp(name, "help") == 0) {
     if (argc < 3) {
       print_overview(stdout);
@@ -310,15 +337,13 @@ int main(int argc, char **argv) {
     }
     /* `help CMD` is `CMD --help`: the command's own, detailed help */
     char *help_argv[] = {argv[2], "--help", NULL};
-    cli.name = c->name;
-    cli.usage = c->usage;
-    cli.summary = c->help;
-    cli.flags = c->flags;
-    cli.strategy_flags = c->strategy;
+    cli->name = c->name;
+    cli->usage = c->usage;
+    cli->summary = c->help;
+    cli->flags = c->flags;
+    cli->strategy_flags = c->strategy;
     optind = 1;
-    int status = c->fn(2, help_argv, &cli);
-    free(cli.opts);
-    return status;
+    return c->fn(2, help_argv, cli);
   }
   const command_t *c = find_command(name);
   if (!c) {
@@ -326,13 +351,27 @@ int main(int argc, char **argv) {
     print_overview(stderr);
     return 2;
   }
-  cli.name = c->name;
-  cli.usage = c->usage;
-  cli.summary = c->help;
-  cli.flags = c->flags;
-  cli.strategy_flags = c->strategy;
+  cli->name = c->name;
+  cli->usage = c->usage;
+  cli->summary = c->help;
+  cli->flags = c->flags;
+  cli->strategy_flags = c->strategy;
+  /* the commands with a multi-process path (docs/mpi.md); any other would
+   * run N times over, writing the same files at once */
+  static const char *const distributed[] = {"prepare", "train", "evaluate",
+                                            "version"};
+  const cs_dist_t *d = cs_dist_of(&cli->ctx);
+  int ok = d->size == 1;
+  for (size_t i = 0; !ok && i < sizeof distributed / sizeof *distributed; i++)
+    ok = strcmp(c->name, distributed[i]) == 0;
+  if (!ok) {
+    if (d->rank == 0)
+      fprintf(stderr, "coldstart %s: does not run under mpirun (%d ranks): "
+              "only prepare, train and evaluate do (docs/mpi.md)\n", c->name,
+              d->size);
+    cs_dist_agree(d, CS_EUSAGE, NULL); /* every rank refuses alike */
+    return 2;
+  }
   optind = 1;
-  int status = c->fn(argc - 1, argv + 1, &cli);
-  free(cli.opts);
-  return status;
+  return c->fn(argc - 1, argv + 1, cli);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "coldstart/dist.h"
 #include "coldstart/io.h"
 #include "data/idmap.h"
 
@@ -452,41 +453,81 @@ static int parse_chunk(void *arg, int64_t begin, int64_t end, int tid, cs_err_t 
   return 0;
 }
 
+/* The first line start at or after p (a line starts at `begin` or after a
+ * newline). */
+static const char *line_start_at(const char *begin, const char *end,
+                                 const char *p) {
+  if (p <= begin) return begin;
+  if (p >= end) return end;
+  if (p[-1] == '\n') return p;
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  return nl ? nl + 1 : end;
+}
+
+/* Under MPI (docs/mpi.md) rank r of N parses only bytes [r/N, (r+1)/N) of
+ * the data lines, cut at line starts (pages outside its range are never
+ * read); its first line number comes from the others' line counts. */
 static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
                        const cs_ctx_t *ctx, cs_err_t *err) {
+  const cs_dist_t *d = cs_dist_of(ctx);
   cs_mmap_t m;
   reader_t r;
   char path[4096];
+  memset(&m, 0, sizeof m);
   int rc = open_table(&m, &r, dir, F_EVENTS,
                       "user_id\tday\taction\tkind\titem_id", path, sizeof path,
                       NULL, err);
-  if (rc) return rc;
+  if ((rc = cs_dist_agree(d, rc, err))) {
+    cs_mmap_close(&m);
+    return rc;
+  }
   L->bytes[F_EVENTS] = (int64_t)m.size;
+  size_t all = (size_t)(r.end - r.p);
+  const char *lo = line_start_at(r.p, r.end, r.p + all / (size_t)d->size *
+                                                       (size_t)d->rank);
+  const char *hi = d->rank + 1 == d->size
+                       ? r.end
+                       : line_start_at(r.p, r.end,
+                                       r.p + all / (size_t)d->size *
+                                                 (size_t)(d->rank + 1));
   int nt = cs_ctx_threads(ctx);
-  size_t body = (size_t)(r.end - r.p);
+  size_t body = (size_t)(hi - lo);
   if (body < ((size_t)1 << 20)) nt = 1;
   events_chunk_t *chunks = calloc((size_t)nt, sizeof *chunks);
-  if (!chunks) {
+  int64_t *lines_of = malloc((size_t)d->size * sizeof *lines_of);
+  rc = chunks && lines_of ? 0 : cs_err_set(err, CS_ENOMEM, "%s", path);
+  if ((rc = cs_dist_agree(d, rc, err))) {
     cs_mmap_close(&m);
-    return cs_err_set(err, CS_ENOMEM, "%s", path);
+    free(chunks);
+    free(lines_of);
+    return rc;
   }
   events_job_t job = {path, chunks, mp, L};
-  const char *at = r.p;
+  const char *at = lo;
   for (int c = 0; c < nt; c++) {
-    const char *e = c + 1 == nt ? r.end : r.p + body / (size_t)nt * (size_t)(c + 1);
+    const char *e = c + 1 == nt ? hi : lo + body / (size_t)nt * (size_t)(c + 1);
     if (e < at) e = at;
-    if (c + 1 < nt && e < r.end) {
-      const char *nl = memchr(e, '\n', (size_t)(r.end - e));
-      e = nl ? nl + 1 : r.end;
+    if (c + 1 < nt && e < hi) {
+      const char *nl = memchr(e, '\n', (size_t)(hi - e));
+      e = nl ? nl + 1 : hi;
     }
     chunks[c].begin = at;
     chunks[c].end = e;
     at = e;
   }
   cs_parallel_for(nt, nt, count_chunk, &job, NULL);
-  int64_t n_lines = 0;
+  int64_t n_lines = 0, first = 0;
+  for (int c = 0; c < nt; c++) n_lines += chunks[c].n_lines;
+  cs_dist_allgather_i64(d, n_lines, lines_of);
+  L->n_events_total = 0;
+  for (int q = 0; q < d->size; q++) {
+    if (q < d->rank) first += lines_of[q];
+    L->n_events_total += lines_of[q];
+  }
+  free(lines_of);
+  n_lines = 0;
   for (int c = 0; c < nt; c++) {
-    chunks[c].first_line = 2 + n_lines; /* line 1 is the header */
+    chunks[c].first_line = 2 + first + n_lines; /* line 1 is the header */
     chunks[c].first_row = n_lines;
     n_lines += chunks[c].n_lines;
   }
@@ -497,23 +538,25 @@ static int read_events(cs_logs_t *L, const char *dir, maps_t *mp,
   L->ev_item = alloc_n(n_lines, sizeof(int64_t));
   L->ev_song = alloc_n(n_lines, sizeof(int32_t));
   if (!L->ev_user || !L->ev_day || !L->ev_action || !L->ev_kind ||
-      !L->ev_item || !L->ev_song) {
-    cs_mmap_close(&m);
-    free(chunks);
-    return cs_err_set(err, CS_ENOMEM, "%s: %lld lines", path,
-                      (long long)n_lines);
-  }
-  /* chunks are in file order, so the lowest failing chunk holds the
-   * file's first bad line */
-  rc = cs_parallel_for(nt, nt, parse_chunk, &job, err);
+      !L->ev_item || !L->ev_song)
+    rc = cs_err_set(err, CS_ENOMEM, "%s: %lld lines", path,
+                    (long long)n_lines);
+  /* chunks (and ranks) are in file order, so the lowest failing one holds
+   * the file's first bad line */
+  if (!rc) rc = cs_parallel_for(nt, nt, parse_chunk, &job, err);
   cs_mmap_close(&m);
+  int64_t unknown[1 + CS_N_KINDS] = {0};
   for (int c = 0; c < nt && !rc; c++) {
-    L->n_unknown_user_events += chunks[c].unknown_users;
+    unknown[0] += chunks[c].unknown_users;
     for (int k = 0; k < CS_N_KINDS; k++)
-      L->n_unknown_items[k] += chunks[c].unknown_items[k];
+      unknown[1 + k] += chunks[c].unknown_items[k];
   }
   free(chunks);
-  if (rc) return rc;
+  if ((rc = cs_dist_agree(d, rc, err))) return rc;
+  /* the counters are the whole file's */
+  cs_dist_sum_i64(d, unknown, 1 + CS_N_KINDS);
+  L->n_unknown_user_events += unknown[0];
+  for (int k = 0; k < CS_N_KINDS; k++) L->n_unknown_items[k] += unknown[1 + k];
   L->n_events = n_lines;
   return 0;
 }
@@ -533,6 +576,9 @@ int cs_logs_read(cs_logs_t *L, const char *dir, const cs_ctx_t *ctx,
   if (!rc) rc = read_users(L, dir, &mp, err);
   double t3 = cs_now();
   L->seconds[F_USERS] = t3 - t2;
+  /* under MPI every rank reads the three small files whole; an error there
+   * is every rank's (checked so that no rank enters read_events alone) */
+  rc = cs_dist_agree(cs_dist_of(ctx), rc, err);
   if (!rc) rc = read_events(L, dir, &mp, ctx, err);
   L->seconds[F_EVENTS] = cs_now() - t3;
   maps_free(&mp);
@@ -554,6 +600,19 @@ int64_t cs_logs_n_unknown(const cs_logs_t *L) {
   int64_t n = L->n_unknown_user_events + L->n_playlist_unknown_songs;
   for (int k = 0; k < CS_N_KINDS; k++) n += L->n_unknown_items[k];
   return n;
+}
+
+void cs_logs_free_events(cs_logs_t *L) {
+  if (!L) return;
+  free(L->ev_user);
+  free(L->ev_day);
+  free(L->ev_action);
+  free(L->ev_kind);
+  free(L->ev_item);
+  free(L->ev_song);
+  L->ev_user = L->ev_day = L->ev_song = NULL;
+  L->ev_action = L->ev_kind = NULL;
+  L->ev_item = NULL;
 }
 
 void cs_logs_free(cs_logs_t *L) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/dist.h"
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
 #include "embed/embed_internal.h"
@@ -156,13 +157,79 @@ static void block_gmul(const float *restrict in, const float *restrict g,
   }
 }
 
-void cs_als_gram(const float *f, int64_t n_rows, int dim, float *gram) {
-  if (n_rows <= 0) {
-    memset(gram, 0, (size_t)dim * (size_t)dim * sizeof(float));
-    return;
+/* f^T f in fixed blocks of GRAM_BLOCK rows, each one gemm (single-threaded
+ * BLAS: a block's bits do not depend on the thread count), added in block
+ * order in float: the same bits for any thread count and, over the ranks
+ * of an MPI run (each computing its share of the blocks of the same f), for
+ * any number of ranks. */
+#define GRAM_BLOCK 4096
+
+typedef struct {
+  const float *f;
+  int64_t n, b0;
+  int dim;
+  float *out; /* [blocks x dim x dim] */
+} gram_job_t;
+
+static int gram_blocks(void *arg, int64_t lo, int64_t hi, int tid,
+                       cs_err_t *err) {
+  (void)tid;
+  (void)err;
+  const gram_job_t *j = arg;
+  const int d = j->dim;
+  for (int64_t b = lo; b < hi; b++) {
+    int64_t r0 = (j->b0 + b) * GRAM_BLOCK;
+    int64_t rows = j->n - r0 < GRAM_BLOCK ? j->n - r0 : GRAM_BLOCK;
+    cs_gemm(CS_TRANS, CS_NOTRANS, d, d, rows, 1.f, j->f + r0 * d, d,
+            j->f + r0 * d, d, 0.f, j->out + b * (int64_t)d * d, d);
   }
-  cs_gemm(CS_TRANS, CS_NOTRANS, dim, dim, n_rows, 1.f, f, dim, f, dim, 0.f,
-          gram, dim);
+  return 0;
+}
+
+static int gram_dist(const cs_ctx_t *ctx, const cs_dist_t *d, const float *f,
+                     int64_t n_rows, int dim, float *gram) {
+  const size_t dd = (size_t)dim * (size_t)dim;
+  const int64_t n_blocks = (n_rows + GRAM_BLOCK - 1) / GRAM_BLOCK;
+  const int n_threads = cs__n_threads(ctx);
+  int saved = cs_blas_set_threads(1);
+  int rc = 0;
+  if (d->size > 1) { /* my blocks, then the ordered sum over all ranks */
+    int64_t lo, hi;
+    cs_dist_part(n_blocks, d->rank, d->size, &lo, &hi);
+    float *buf = malloc(((size_t)(hi - lo) + 1) * dd * sizeof(float));
+    rc = buf ? 0 : CS_ENOMEM;
+    rc = cs_dist_agree(d, rc, NULL);
+    if (!rc) {
+      gram_job_t j = {f, n_rows, lo, dim, buf};
+      cs_parallel_for(n_threads, hi - lo, gram_blocks, &j, NULL);
+      rc = cs_dist_sum_blocks_f(d, buf, n_blocks, (int64_t)dd, gram);
+    }
+    free(buf);
+  } else { /* a group of blocks at a time, added in order */
+    memset(gram, 0, dd * sizeof(float));
+    int group = n_threads;
+    float *buf = malloc((size_t)group * dd * sizeof(float));
+    if (!buf) {
+      group = 1;
+      buf = malloc(dd * sizeof(float));
+    }
+    rc = buf ? 0 : CS_ENOMEM;
+    for (int64_t b = 0; b < n_blocks && !rc; b += group) {
+      int64_t nb = n_blocks - b < group ? n_blocks - b : group;
+      gram_job_t j = {f, n_rows, b, dim, buf};
+      cs_parallel_for(n_threads, nb, gram_blocks, &j, NULL);
+      for (int64_t q = 0; q < nb; q++)
+        for (size_t e = 0; e < dd; e++) gram[e] += buf[q * dd + e];
+    }
+    free(buf);
+  }
+  cs_blas_set_threads(saved);
+  return rc;
+}
+
+void cs_als_gram(const float *f, int64_t n_rows, int dim, float *gram) {
+  if (gram_dist(NULL, &cs_dist_one, f, n_rows, dim, gram))
+    memset(gram, 0xff, (size_t)dim * (size_t)dim * sizeof(float)); /* NaN */
 }
 
 /* ------------------------------------------------------------ row solver */
@@ -331,21 +398,30 @@ static int loss_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *e
   return 0;
 }
 
-/* Loss from the observed entries plus the grams of both factors. */
-static double loss_with_grams(const cs_ctx_t *ctx, const cs_csr_t *plays,
-                              const float *x, const float *y, const float *gx,
+/* Loss from the observed entries (of the rows of `plays` held here, x
+ * their factors; summed over the ranks in rank order: the printed loss may
+ * differ in its last digits with the number of ranks) plus the grams of
+ * both factors. */
+static double loss_with_grams(const cs_ctx_t *ctx, const cs_dist_t *d,
+                              const cs_csr_t *plays, const float *x,
+                              const float *y, const float *gx,
                               const float *gy, const cs_als_params_t *p) {
-  const int d = p->dim;
+  const int dim = p->dim;
   int64_t n_stripes = (plays->n_rows + STRIPE - 1) / STRIPE;
   double *partial = calloc((size_t)n_stripes + 1, sizeof(double));
-  if (!partial) return NAN;
-  loss_job_t job = {plays, x, y, d, p->alpha, partial};
-  cs__parallel_striped(ctx, plays->n_rows, STRIPE, loss_rows, &job, NULL);
   double obs = 0.0, all = 0.0, reg = 0.0;
-  for (int64_t s = 0; s < n_stripes; s++) obs += partial[s];
-  free(partial);
-  for (int64_t i = 0; i < (int64_t)d * d; i++) all += (double)gx[i] * gy[i];
-  for (int c = 0; c < d; c++) reg += (double)gx[c * d + c] + gy[c * d + c];
+  if (partial) {
+    loss_job_t job = {plays, x, y, dim, p->alpha, partial};
+    cs__parallel_striped(ctx, plays->n_rows, STRIPE, loss_rows, &job, NULL);
+    for (int64_t s = 0; s < n_stripes; s++) obs += partial[s];
+    free(partial);
+  } else {
+    obs = NAN;
+  }
+  double mine = obs;
+  cs_dist_sum_blocks(d, &mine, d->size, 1, &obs);
+  for (int64_t i = 0; i < (int64_t)dim * dim; i++) all += (double)gx[i] * gy[i];
+  for (int c = 0; c < dim; c++) reg += (double)gx[c * dim + c] + gy[c * dim + c];
   return all + obs + p->lambda * reg;
 }
 
@@ -359,7 +435,8 @@ double cs_als_loss(const cs_ctx_t *ctx, const cs_csr_t *plays,
   if (gx && gy) {
     cs_als_gram(user_f, plays->n_rows, d, gx);
     cs_als_gram(song_f, plays->n_cols, d, gy);
-    loss = loss_with_grams(ctx, plays, user_f, song_f, gx, gy, p);
+    loss = loss_with_grams(ctx, &cs_dist_one, plays, user_f, song_f, gx, gy,
+                           p);
   }
   free(gx);
   free(gy);
@@ -372,6 +449,7 @@ typedef struct {
   float *f;
   int dim;
   uint64_t seed, stream0;
+  const int64_t *ids; /* global row of each row (NULL: the row itself) */
 } init_job_t;
 
 static int init_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *err) {
@@ -379,7 +457,8 @@ static int init_rows(void *arg, int64_t begin, int64_t end, int tid, cs_err_t *e
   const init_job_t *j = arg;
   for (int64_t r = begin; r < end; r++) {
     cs_rng_t rng;
-    cs_rng_seed_stream(&rng, j->seed, j->stream0 + (uint64_t)r);
+    uint64_t g = (uint64_t)(j->ids ? j->ids[r] : r);
+    cs_rng_seed_stream(&rng, j->seed, j->stream0 + g);
     for (int c = 0; c < j->dim; c++)
       j->f[r * j->dim + c] = (float)(0.01 * cs_rng_normal(&rng));
   }
@@ -400,48 +479,150 @@ static int check_params(const cs_als_params_t *p, cs_err_t *err) {
   return 0;
 }
 
-static int als_fit_run(const cs_ctx_t *ctx, const cs_csr_t *plays,
-               const cs_als_params_t *p, float *user_f, float *song_f,
-               cs_als_report_t *rep, cs_err_t *err) {
+/* The songs x users play matrix of this rank's songs [s_lo, s_lo + n_mine)
+ * (cs_dist_part of the songs), from every rank's user rows: each entry goes
+ * to its song's rank; columns ascend within a row, as a transpose gives. */
+typedef struct {
+  int32_t song, user;
+  float value;
+} play_t;
+
+static int songs_of_ranks(const cs_dist_t *d, const cs_csr_t *plays,
+                          const int64_t *ids, int64_t n_users, int64_t s_lo,
+                          int64_t n_mine, cs_csr_t *out, cs_err_t *err) {
+  const int P = d->size;
+  const int64_t nnz = cs_csr_nnz(plays), n_songs = plays->n_cols;
+  int64_t *cnt = calloc(3 * (size_t)P, sizeof *cnt);
+  play_t *send = malloc((size_t)(nnz + 1) * sizeof *send);
+  if (!cnt || !send) {
+    free(cnt);
+    free(send);
+    return cs_err_set(err, CS_ENOMEM, "als: %lld plays", (long long)nnz);
+  }
+  int64_t *at = cnt + P, *rcnt = at + P;
+  for (int64_t k = 0; k < nnz; k++)
+    cnt[cs_dist_owner(n_songs, P, plays->indices[k])]++;
+  for (int q = 1; q < P; q++) at[q] = at[q - 1] + cnt[q - 1];
+  for (int64_t r = 0; r < plays->n_rows; r++)
+    for (int64_t k = plays->indptr[r]; k < plays->indptr[r + 1]; k++) {
+      int q = cs_dist_owner(n_songs, P, plays->indices[k]);
+      send[at[q]++] = (play_t){plays->indices[k],
+                               (int32_t)(ids ? ids[r] : r), plays->values[k]};
+    }
+  void *recv = NULL;
+  int rc = cs_dist_alltoallv(d, send, cnt, sizeof *send, &recv, rcnt);
+  free(send);
+  int64_t n_got = 0;
+  for (int q = 0; q < P && !rc; q++) n_got += rcnt[q];
+  free(cnt);
+  if (rc) return cs_err_set(err, rc, "als: exchanging %lld plays",
+                            (long long)nnz);
+  const play_t *got = recv;
+  int64_t *rows = malloc((size_t)(n_got + 1) * sizeof *rows);
+  int32_t *cols = malloc((size_t)(n_got + 1) * sizeof *cols);
+  float *vals = malloc((size_t)(n_got + 1) * sizeof *vals);
+  if (!rows || !cols || !vals) {
+    rc = cs_err_set(err, CS_ENOMEM, "als: %lld plays", (long long)n_got);
+  } else {
+    for (int64_t e = 0; e < n_got; e++) {
+      rows[e] = got[e].song - s_lo;
+      cols[e] = got[e].user;
+      vals[e] = got[e].value;
+    }
+    rc = cs_csr_from_triplets(out, n_mine, n_users, rows, cols, vals, n_got,
+                              err);
+  }
+  free(recv);
+  free(rows);
+  free(cols);
+  free(vals);
+  return rc;
+}
+
+static int als_fit_run(const cs_ctx_t *ctx, const cs_dist_t *d,
+                       const cs_csr_t *plays, const int64_t *ids,
+                       int64_t n_users, const cs_als_params_t *p,
+                       float *user_f, float *song_f, cs_als_report_t *rep,
+                       cs_err_t *err) {
   double t0 = cs_now();
   int rc = check_params(p, err);
   if (rc) return rc;
-  const int d = p->dim;
-  const int64_t n_users = plays->n_rows, n_songs = plays->n_cols;
-  for (int64_t u = 0; u < n_users; u++)
-    for (int64_t k = plays->indptr[u]; k < plays->indptr[u + 1]; k++)
+  const int dim = p->dim;
+  const int64_t n_mine = plays->n_rows, n_songs = plays->n_cols;
+  for (int64_t u = 0; u < n_mine && !rc; u++)
+    for (int64_t k = plays->indptr[u]; k < plays->indptr[u + 1] && !rc; k++)
       if (!(plays->values[k] >= 0.f) || !isfinite(plays->values[k]))
-        return cs_err_set(err, CS_EINVAL,
-                          "als: play count %g at (user %lld, song %d)",
-                          (double)plays->values[k], (long long)u,
-                          (int)plays->indices[k]);
+        rc = cs_err_set(err, CS_EINVAL,
+                        "als: play count %g at (user %lld, song %d)",
+                        (double)plays->values[k],
+                        (long long)(ids ? ids[u] : u), (int)plays->indices[k]);
+  if ((rc = cs_dist_agree(d, rc, err))) return rc;
   if (rep) memset(rep, 0, sizeof(*rep));
-  cs_csr_t plays_t;
-  rc = cs_csr_transpose(&plays_t, plays, err);
-  if (rc) return rc;
-  float *gx = malloc((size_t)d * d * sizeof(float));
-  float *gy = malloc((size_t)d * d * sizeof(float));
-  if (!gx || !gy) {
-    rc = cs_err_set(err, CS_ENOMEM, "als: grams at d=%d", d);
-    goto done;
+  /* users: this rank's rows; songs: its cs_dist_part range */
+  const int P = d->size;
+  int64_t s_lo, s_hi;
+  cs_dist_part(n_songs, d->rank, P, &s_lo, &s_hi);
+  cs_csr_t plays_t = {0};
+  float *gx = malloc((size_t)dim * dim * sizeof(float));
+  float *gy = malloc((size_t)dim * dim * sizeof(float));
+  int64_t *soff = malloc(((size_t)P + 1) * sizeof *soff);
+  int64_t *counts = malloc((size_t)P * sizeof *counts);
+  int64_t *dest = NULL;
+  /* every user's factors (the song half needs them all); in one process
+   * that is user_f itself */
+  int shared = P > 1 || ids;
+  float *x_all = shared ? cs_alloc_aligned((size_t)(n_users + 1) * dim *
+                                           sizeof(float))
+                        : user_f;
+  if (!gx || !gy || !soff || !counts || !x_all)
+    rc = cs_err_set(err, CS_ENOMEM, "als: grams at d=%d", dim);
+  if (!rc && P == 1 && !ids) rc = cs_csr_transpose(&plays_t, plays, err);
+  if ((rc = cs_dist_agree(d, rc, err))) goto done;
+  if (P > 1 || ids) {
+    rc = songs_of_ranks(d, plays, ids, n_users, s_lo, s_hi - s_lo, &plays_t,
+                        err);
+    if ((rc = cs_dist_agree(d, rc, err))) goto done;
   }
-  init_job_t ij = {user_f, d, p->seed, 0};
-  cs__parallel_striped(ctx, n_users, 1024, init_rows, &ij, NULL);
-  ij = (init_job_t){song_f, d, p->seed, (uint64_t)1 << 40};
+  cs_dist_offsets(n_songs, 1, P, soff);
+  cs_dist_allgather_i64(d, n_mine, counts);
+  if (shared) { /* where each rank's rows go in x_all */
+    dest = malloc((size_t)(n_users + 1) * sizeof *dest);
+    int64_t *doff = malloc(((size_t)P + 1) * sizeof *doff);
+    rc = dest && doff ? 0 : cs_err_set(err, CS_ENOMEM, "als: %lld users",
+                                       (long long)n_users);
+    if ((rc = cs_dist_agree(d, rc, err))) {
+      free(doff);
+      goto done;
+    }
+    doff[0] = 0;
+    for (int q = 0; q < P; q++) doff[q + 1] = doff[q] + counts[q];
+    for (int64_t r = 0; r < n_mine; r++)
+      dest[doff[d->rank] + r] = ids ? ids[r] : r;
+    cs_dist_allgather_rows(d, dest, sizeof *dest, doff);
+    free(doff);
+  }
+  init_job_t ij = {user_f, dim, p->seed, 0, ids};
+  cs__parallel_striped(ctx, n_mine, 1024, init_rows, &ij, NULL);
+  ij = (init_job_t){song_f, dim, p->seed, (uint64_t)1 << 40, NULL};
   cs__parallel_striped(ctx, n_songs, 1024, init_rows, &ij, NULL);
 
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "als", p->iters);
-  cs_als_gram(song_f, n_songs, d, gy);
+  gram_dist(ctx, d, song_f, n_songs, dim, gy);
   for (int it = 0; it < p->iters; it++) {
     double t_it = cs_now();
-    if ((rc = cs_als_solve_rows(ctx, plays, song_f, gy, p, user_f, err)))
-      break;
-    cs_als_gram(user_f, n_users, d, gx);
-    if ((rc = cs_als_solve_rows(ctx, &plays_t, user_f, gx, p, song_f, err)))
-      break;
-    cs_als_gram(song_f, n_songs, d, gy);
-    double loss = loss_with_grams(ctx, plays, user_f, song_f, gx, gy, p);
+    rc = cs_als_solve_rows(ctx, plays, song_f, gy, p, user_f, err);
+    if ((rc = cs_dist_agree(d, rc, err))) break;
+    if (shared)
+      cs_dist_gather_scatter(d, user_f, (size_t)dim * sizeof(float), counts,
+                             dest, x_all, -1);
+    gram_dist(ctx, d, x_all, n_users, dim, gx);
+    rc = cs_als_solve_rows(ctx, &plays_t, x_all, gx, p,
+                           song_f + s_lo * dim, err);
+    if ((rc = cs_dist_agree(d, rc, err))) break;
+    cs_dist_allgather_rows(d, song_f, (size_t)dim * sizeof(float), soff);
+    gram_dist(ctx, d, song_f, n_songs, dim, gy);
+    double loss = loss_with_grams(ctx, d, plays, user_f, song_f, gx, gy, p);
     if (rep) {
       if (it < 256) rep->loss[it] = loss;
       rep->iters = it + 1;
@@ -454,6 +635,10 @@ static int als_fit_run(const cs_ctx_t *ctx, const cs_csr_t *plays,
 done:
   free(gx);
   free(gy);
+  free(soff);
+  free(counts);
+  free(dest);
+  if (shared) free(x_all);
   cs_csr_free(&plays_t);
   if (rep) rep->seconds = cs_now() - t0;
   return rc;
@@ -547,12 +732,23 @@ int cs_als_fold_in_gram(const float *song_f, int64_t n_songs, int dim,
   return rc;
 }
 
-/* BLAS threads scoped to the context's for the whole call. */
+/* One BLAS thread for the whole call (only the grams use BLAS, in fixed
+ * blocks on our threads): the same bits for any thread count. */
 int cs_als_fit(const cs_ctx_t *ctx, const cs_csr_t *plays,
                const cs_als_params_t *p, float *user_f, float *song_f,
                cs_als_report_t *rep, cs_err_t *err) {
-  int saved = cs_blas_set_threads(cs_ctx_threads(ctx));
-  int rc = als_fit_run(ctx, plays, p, user_f, song_f, rep, err);
+  return cs__als_fit_dist(ctx, &cs_dist_one, plays, NULL, plays->n_rows, p,
+                          user_f, song_f, rep, err);
+}
+
+int cs__als_fit_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
+                     const cs_csr_t *plays, const int64_t *ids,
+                     int64_t n_users, const cs_als_params_t *p,
+                     float *user_f, float *song_f, cs_als_report_t *rep,
+                     cs_err_t *err) {
+  int saved = cs_blas_set_threads(1);
+  int rc = als_fit_run(ctx, d, plays, ids, n_users, p, user_f, song_f, rep,
+                       err);
   cs_blas_set_threads(saved);
   return rc;
 }

@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 #include "coldstart/ctx.h"
+#include "coldstart/dist.h"
+#include "coldstart/error.h"
+#include "coldstart/embed.h"
+#include "coldstart/sparse.h"
 
 /* fn(arg, begin, end, tid, err) is called for row blocks [begin, end) of size
  * `block`; thread t gets blocks t, t + T, t + 2T, ... The per-row result
@@ -42,5 +46,28 @@ static inline int cs__n_threads(const cs_ctx_t *ctx) {
   int n = cs_ctx_threads(ctx);
   return n > 256 ? 256 : n;
 }
+
+/* TT-SVD over the ranks of d (docs/mpi.md): this rank holds the baskets
+ * that are the rows of `baskets` (global ids ids[r] seed their capping
+ * draw; NULL: r); every rank gets the whole song_emb [n_songs x dim]: the
+ * same bits as cs_ttsvd_fit on all the baskets in one process, for any
+ * number of ranks or threads. Collective. */
+int cs__ttsvd_fit_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
+                       const cs_csr_t *baskets, const int64_t *ids,
+                       const cs_svd_params_t *p, float *song_emb,
+                       cs_err_t *err);
+
+/* UT-ALS over the ranks of d: this rank holds the user rows of `plays`
+ * (users x songs), whose global rows are ids[r] (NULL: r) of n_users; it
+ * gets their factors in user_f [plays->n_rows x dim] and every song's in
+ * song_f [n_songs x dim] (every rank). The factors are the same bits as
+ * cs_als_fit on the whole matrix in one process, for any number of ranks
+ * or threads (the printed loss may differ in its last digits). Each half
+ * step moves every rank's new factors to every rank. Collective. */
+int cs__als_fit_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
+                     const cs_csr_t *plays, const int64_t *ids,
+                     int64_t n_users, const cs_als_params_t *p,
+                     float *user_f, float *song_f, cs_als_report_t *rep,
+                     cs_err_t *err);
 
 #endif

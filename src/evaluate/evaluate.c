@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/dist.h"
 #include "coldstart/evaluate.h"
 #include "coldstart/mat.h"
 #include "coldstart/metrics.h"
@@ -161,14 +162,22 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   int sklearn = p->ndcg_mode == CS_NDCG_SKLEARN;
   int64_t chunk = sklearn ? EVAL_SK_CHUNK : EVAL_CHUNK;
 
+  /* Under MPI (docs/mpi.md) rank r scores users [e_lo, e_hi) of the list;
+   * the per-user values are then shared, and every rank aggregates all of
+   * them alike (a user's list does not depend on the users beside it).
+   * Failures from here on are agreed on by every rank. */
+  const cs_dist_t *dist = cs_dist_of(ctx);
+  int64_t e_lo = 0, e_hi = 0;
+  int64_t *e_off = malloc(((size_t)dist->size + 1) * sizeof *e_off);
   int64_t n_eval = 0;
   int64_t *users = malloc(((size_t)sp->n_users + 1) * sizeof *users);
   int64_t *scratch = malloc(((size_t)sp->n_users + 1) * sizeof *scratch);
   double *vals = malloc(3 * ((size_t)sp->n_users + 1) * sizeof *vals);
   float *pred = NULL, *dense = NULL;
   cs_rec_batch_t *batch = NULL;
+  cs_eval_params_t pe = *p;
   rc = CS_ENOMEM;
-  if (!users || !scratch || !vals) goto done;
+  if (!users || !scratch || !vals || !e_off) goto setup;
   for (int64_t u = 0; u < sp->n_users; u++) {
     if (sp->truth_indptr[u + 1] > sp->truth_indptr[u])
       users[n_eval++] = u;
@@ -176,28 +185,35 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
       out->n_skipped++;
   }
   out->n_users = n_eval;
+  cs_dist_part(n_eval, dist->rank, dist->size, &e_lo, &e_hi);
+  cs_dist_offsets(n_eval, 1, dist->size, e_off);
   if (chunk > n_eval) chunk = n_eval > 0 ? n_eval : 1;
   /* Lists only: no item scores needed (soft skips the mixture when it
    * does not fill). */
-  cs_eval_params_t pe = *p;
   pe.sp.skip_scores = 1;
   if ((rc = cs_rec_batch_create(&batch, m, &pe.sp, chunk, n_threads, err)))
-    goto done;
+    goto setup;
   cs_rec_batch_set_song_tile(batch, p->song_tile);
   rc = CS_ENOMEM;
   if (sklearn) {
     dense = cs_alloc_aligned((size_t)chunk * m->n_songs * sizeof(float));
-    if (!dense) goto done;
+    if (!dense) goto setup;
   }
   if (need_pred && sp->n_users > 0) {
     double t0 = cs_now();
     pred = cs_alloc_aligned((size_t)sp->n_users * m->dim * sizeof(float));
-    if (!pred) goto done;
-    if ((rc = cs_regressor_predict(m->regressor, sp->features, sp->n_users,
-                                   pred, err)))
-      goto done;
+    if (!pred) goto setup;
+    /* the split rows this rank scores: users[e_lo] .. users[e_hi - 1] */
+    int64_t u0 = e_hi > e_lo ? users[e_lo] : 0;
+    int64_t u1 = e_hi > e_lo ? users[e_hi - 1] + 1 : 0;
+    if ((rc = cs_regressor_predict(m->regressor, sp->features + u0 * m->n_features,
+                                   u1 - u0, pred + u0 * m->dim, err)))
+      goto setup;
     out->seconds_predict = cs_now() - t0;
   }
+  rc = 0;
+setup:
+  if ((rc = cs_dist_agree(dist, rc, err))) goto done;
 
   score_job_t job = {.m = m, .sp = sp, .p = &pe, .users = users,
                      .batch = batch, .prec = vals, .rec = vals + n_eval,
@@ -205,8 +221,8 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   for (int i = 0; i < p->n_strategies; i++) {
     int s = p->strategies[i];
     double t0 = cs_now();
-    for (int64_t first = 0; first < n_eval; first += chunk) {
-      int64_t n = n_eval - first < chunk ? n_eval - first : chunk;
+    for (int64_t first = e_lo; first < e_hi; first += chunk) {
+      int64_t n = e_hi - first < chunk ? e_hi - first : chunk;
       const int64_t *rows = users + first;
       rc = cs_recommend_batch(ctx, m, s, &pe.sp, sp->features, pred, rows, n,
                               batch, err);
@@ -219,11 +235,15 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
       if (rc) {
         if (rc == CS_ENOMEM) cs_err_set(err, CS_ENOMEM, "evaluate: scores");
         cs_err_prefix(err, rc, "evaluate %s: ", cs_strategy_name(s));
-        goto done;
+        break;
       }
       job.first = first;
       cs_parallel_for(n_threads, n, score_users, &job, NULL);
     }
+    if ((rc = cs_dist_agree(dist, rc, err))) goto done;
+    for (int q = 0; q < 3 && !rc; q++)
+      rc = cs_dist_allgather_rows(dist, vals + q * n_eval, sizeof *vals, e_off);
+    if ((rc = cs_dist_agree(dist, rc, err))) goto done;
     cs_eval_row_t *row = &out->rows[out->n_rows++];
     row->strategy = s;
     row->precision.mean = cs_metrics_mean(job.prec, n_eval);
@@ -241,6 +261,7 @@ done:
   if (rc == CS_ENOMEM && err && err->code != CS_ENOMEM)
     cs_err_set(err, CS_ENOMEM, "evaluate: out of memory");
   cs_rec_batch_free(batch);
+  free(e_off);
   free(users);
   free(scratch);
   free(vals);

@@ -8,8 +8,9 @@
  * the groups whose bound is below the upper bound are opened, and in them
  * Elkan's rule (d(a, j) >= 2u) with the centroid-distance matrix skips most
  * centroids. Rows with too much left go to the gemm path.
- * Rows are spread over threads; centroid sums are per-thread partials added
- * in thread order, so a seed and a thread count give the same bytes. */
+ * Rows are spread over threads (and over MPI ranks, docs/mpi.md); the
+ * centroid sums are fixed-point integers updated by the rows whose label
+ * moved, so a seed gives the same bytes for any thread or rank count. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/dist.h"
 #include "coldstart/kmeans.h"
 #include "coldstart/mat.h"
 #include "train/kmeans_internal.h"
@@ -37,7 +39,7 @@ typedef struct thread_scratch {
   float *tile_x;     /* [tile_rows x dim] gathered rows */
   float *tile_d;     /* [tile_rows x k] gemm output */
   int64_t *tile_idx; /* [tile_rows] row index of each gathered row */
-  double *sums;      /* [k x dim] centroid sums (update pass) */
+  int64_t *sums;     /* [k x dim] fixed-point change of the centroid sums */
   float *gtmp;       /* [n_groups] */
   double *gm1, *gm2; /* [n_groups] two smallest bounds in an opened group */
   int32_t *garg;     /* [n_groups] centroid of gm1 */
@@ -57,6 +59,8 @@ typedef struct fast_state {
   float ccmax;
   float *xx;         /* [n] squared norms of the rows */
   int32_t *labels;   /* [n] */
+  const int32_t *prev; /* [n] labels before the pass (the sums' labels) */
+  int scale;         /* fixed point of the sums */
   double *upper;     /* [n] >= distance to own centroid (NULL: no bounds) */
   int n_groups;
   int32_t *group_of; /* [k] group of each centroid */
@@ -440,6 +444,9 @@ static void prepare_centroids(fast_state_t *s) {
     cs_parallel_for(s->n_threads, s->k, sep_worker, s, NULL);
 }
 
+/* The change of the centroid sums and counts from the rows whose label
+ * moved (prev -> labels): exact integers, so adding the changes gives the
+ * same bits as summing every row again, in any order. */
 static int sums_worker(void *arg, int64_t i0, int64_t i1, int tid, cs_err_t *err) {
   fast_state_t *s = arg;
   thread_scratch_t *ts = &s->scratch[tid];
@@ -447,10 +454,15 @@ static int sums_worker(void *arg, int64_t i0, int64_t i1, int tid, cs_err_t *err
   memset(ts->sums, 0, (size_t)s->k * (size_t)dim * sizeof *ts->sums);
   memset(ts->counts, 0, (size_t)s->k * sizeof *ts->counts);
   for (int64_t i = i0; i < i1; i++) {
+    int32_t a = s->labels[i], b = s->prev[i];
+    if (a == b) continue;
     const float *x = s->X + i * dim;
-    double *sum = ts->sums + (int64_t)s->labels[i] * dim;
-    for (int d = 0; d < dim; d++) sum[d] += (double)x[d];
-    ts->counts[s->labels[i]]++;
+    cs__kmeans_add_row(ts->sums + (int64_t)a * dim, x, dim, s->scale, +1);
+    ts->counts[a]++;
+    if (b >= 0) {
+      cs__kmeans_add_row(ts->sums + (int64_t)b * dim, x, dim, s->scale, -1);
+      ts->counts[b]--;
+    }
   }
   return 0;
 }
@@ -509,7 +521,7 @@ static int state_init(fast_state_t *s, const cs_ctx_t *ctx, const float *X,
     }
   }
   s->cc = malloc((size_t)k * sizeof *s->cc);
-  s->xx = malloc((size_t)n * sizeof *s->xx);
+  s->xx = malloc((size_t)(n + 1) * sizeof *s->xx);
   if (!s->cc || !s->xx) return CS_ENOMEM;
   cs_parallel_for(s->n_threads, n, norms_worker, s, NULL);
   return 0;
@@ -525,7 +537,7 @@ static int groups_init(fast_state_t *s) {
   s->group_of = malloc((size_t)k * sizeof *s->group_of);
   s->gptr = malloc((size_t)(G + 1) * sizeof *s->gptr);
   s->gmem = malloc((size_t)k * sizeof *s->gmem);
-  s->glb = malloc((size_t)s->n * (size_t)G * sizeof *s->glb);
+  s->glb = malloc((size_t)(s->n + 1) * (size_t)G * sizeof *s->glb);
   s->gdrift = malloc((size_t)G * sizeof *s->gdrift);
   if (!s->group_of || !s->gptr || !s->gmem || !s->glb || !s->gdrift)
     return CS_ENOMEM;
@@ -607,31 +619,35 @@ static int make_groups(fast_state_t *s) {
   return 0;
 }
 
-int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
-                    int k, int max_iter, float *centroids, int32_t *labels,
-                    int *n_iter, cs_err_t *err) {
+int cs__kmeans_fast(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
+                    const float *X, int dim, int k, int max_iter,
+                    float *centroids, int32_t *labels, int *n_iter,
+                    cs_err_t *err) {
+  const int64_t n = rows->n_local;
   fast_state_t *s = calloc(1, sizeof *s);
   if (!s) return cs_err_set(err, CS_ENOMEM, "kmeans: out of memory");
   int rc = state_init(s, ctx, X, n, dim, k, 1);
-  double *sums = malloc((size_t)k * (size_t)dim * sizeof *sums);
-  int64_t *counts = malloc((size_t)k * sizeof *counts);
-  double *dist2 = malloc((size_t)n * sizeof *dist2);
+  int64_t *sums = calloc((size_t)k * (size_t)dim, sizeof *sums);
+  int64_t *counts = calloc((size_t)k, sizeof *counts);
+  double *dist2 = malloc((size_t)(n + 1) * sizeof *dist2);
   double *drift = malloc((size_t)k * sizeof *drift);
   float *old_c = malloc((size_t)k * (size_t)dim * sizeof *old_c);
-  s->upper = malloc((size_t)n * sizeof *s->upper);
+  int32_t *prev = malloc((size_t)(n + 1) * sizeof *prev);
+  s->upper = malloc((size_t)(n + 1) * sizeof *s->upper);
   s->half_sep = malloc((size_t)k * sizeof *s->half_sep);
-  s->force = calloc((size_t)n, 1);
+  s->force = calloc((size_t)n + 1, 1);
   if (k <= CDIST_MAX_K && k > 1) {
     s->cdist = malloc((size_t)k * (size_t)k * sizeof *s->cdist);
     if (!s->cdist) rc = CS_ENOMEM;
   }
   if (rc == 0) rc = groups_init(s);
-  if (rc != 0 || !sums || !counts || !dist2 || !drift || !old_c ||
-      !s->upper || !s->half_sep || !s->force) {
+  if (rc != 0 || !sums || !counts || !dist2 || !drift || !old_c || !prev ||
+      !s->upper || !s->half_sep || !s->force)
     rc = cs_err_set(err, CS_ENOMEM, "kmeans: out of memory (n=%lld, k=%d)",
                     (long long)n, k);
-    goto done;
-  }
+  if ((rc = cs_dist_agree(rows->d, rc, err))) goto done;
+  s->scale = cs__kmeans_scale(rows, X, dim);
+  s->prev = prev;
   /* our threads each call a single-threaded BLAS */
   int saved_blas = cs_blas_set_threads(1);
   s->C = centroids;
@@ -648,7 +664,9 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   int iter = 0;
   for (;; iter++) {
     prepare_centroids(s);
+    memcpy(prev, labels, (size_t)n * sizeof *prev);
     int64_t changed = assign_pass(s);
+    cs_dist_sum_i64(rows->d, &changed, 1);
     int64_t n_full = 0, n_tight = 0, n_group = 0, n_opened = 0;
     for (int t = 0; t < s->n_threads; t++) {
       n_full += s->scratch[t].n_full;
@@ -663,15 +681,23 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
            (long long)n_opened, (long long)n_full);
     if (iter == max_iter || (iter > 0 && changed == 0)) break;
 
+    /* the sums follow the moved rows: exact, so equal to a full sum */
     cs_parallel_for(s->n_threads, n, sums_worker, s, NULL);
-    memcpy(sums, s->scratch[0].sums, (size_t)k * dim * sizeof *sums);
-    memcpy(counts, s->scratch[0].counts, (size_t)k * sizeof *counts);
     int used = s->n_threads < n ? s->n_threads : (int)n;
     for (int t = 1; t < used; t++) {
-      const double *ps = s->scratch[t].sums;
-      for (int64_t e = 0; e < (int64_t)k * dim; e++) sums[e] += ps[e];
-      for (int j = 0; j < k; j++) counts[j] += s->scratch[t].counts[j];
+      int64_t *p0 = s->scratch[0].sums, *c0 = s->scratch[0].counts;
+      const int64_t *ps = s->scratch[t].sums, *pc = s->scratch[t].counts;
+      for (int64_t e = 0; e < (int64_t)k * dim; e++) p0[e] += ps[e];
+      for (int j = 0; j < k; j++) c0[j] += pc[j];
     }
+    if (used < 1) { /* no rows here: no change */
+      memset(s->scratch[0].sums, 0, (size_t)k * dim * sizeof *sums);
+      memset(s->scratch[0].counts, 0, (size_t)k * sizeof *counts);
+    }
+    cs_dist_sum_i64(rows->d, s->scratch[0].sums, (int64_t)k * dim);
+    cs_dist_sum_i64(rows->d, s->scratch[0].counts, k);
+    for (int64_t e = 0; e < (int64_t)k * dim; e++) sums[e] += s->scratch[0].sums[e];
+    for (int j = 0; j < k; j++) counts[j] += s->scratch[0].counts[j];
     int any_empty = 0;
     for (int j = 0; j < k; j++) any_empty |= counts[j] == 0;
     if (any_empty) {
@@ -680,8 +706,8 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                                     centroids + (int64_t)labels[i] * dim, dim);
     }
     memcpy(old_c, centroids, (size_t)k * dim * sizeof *old_c);
-    cs__kmeans_update(X, n, dim, k, labels, dist2, sums, counts, centroids,
-                      any_empty ? s->force : NULL);
+    cs__kmeans_update(rows, X, dim, k, labels, dist2, sums, s->scale, counts,
+                      centroids, any_empty ? s->force : NULL);
     for (int g = 0; g < s->n_groups; g++) s->gdrift[g] = 0.f;
     for (int j = 0; j < k; j++) {
       const float *c0 = old_c + (int64_t)j * dim;
@@ -717,6 +743,7 @@ done:
   free(dist2);
   free(drift);
   free(old_c);
+  free(prev);
   return rc;
 }
 

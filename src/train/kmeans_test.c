@@ -109,9 +109,18 @@ static void compare_fits(const float *X, int64_t n, int dim, int k,
                (long long)i, ref.assign[i], fast.assign[i], (long long)n, dim,
                k, (unsigned long long)seed);
   }
-  for (int64_t e = 0; e < (int64_t)ref.k * dim; e++)
-    assert_float_equal(ref.centroids[e], fast.centroids[e], 1e-4);
-  assert_float_equal(ref.inertia, fast.inertia, 1e-9 * (1 + ref.inertia));
+  /* the centroid sums are exact (fixed point): the same bits */
+  assert_memory_equal(ref.centroids, fast.centroids,
+                      (size_t)ref.k * dim * sizeof(float));
+  assert_true(ref.inertia == fast.inertia);
+  /* and the thread count does not matter */
+  cs_ctx_t other = make_ctx(threads == 1 ? 3 : 1);
+  cs_kmeans_t again;
+  fit_ok(&other, X, n, dim, k, max_iter, seed, CS_KMEANS_FAST, &again);
+  assert_memory_equal(again.centroids, fast.centroids,
+                      (size_t)ref.k * dim * sizeof(float));
+  assert_memory_equal(again.assign, fast.assign, (size_t)n * sizeof(int32_t));
+  cs_kmeans_free(&again);
   cs_kmeans_free(&ref);
   cs_kmeans_free(&fast);
 }
@@ -181,8 +190,10 @@ static void test_deterministic(void **state) {
   /* Seeding does not depend on the thread count. */
   float s1[30 * 12], s2[30 * 12];
   cs_ctx_t one = make_ctx(1), two = make_ctx(2);
-  assert_int_equal(cs__kmeans_seed(&one, X, 700, 12, 30, 5, s1, NULL), 0);
-  assert_int_equal(cs__kmeans_seed(&two, X, 700, 12, 30, 5, s2, NULL), 0);
+  cs__km_rows_t all;
+  cs__km_rows_all(&all, 700);
+  assert_int_equal(cs__kmeans_seed(&one, &all, X, 12, 30, 5, s1, NULL), 0);
+  assert_int_equal(cs__kmeans_seed(&two, &all, X, 12, 30, 5, s2, NULL), 0);
   assert_memory_equal(s1, s2, sizeof s1);
   /* Seeds are data rows, all distinct here. */
   for (int j = 0; j < 30; j++) {
@@ -256,13 +267,16 @@ static void test_empty_clusters_reseeded(void **state) {
   float Y[4 * 1] = {0.f, 1.f, 4.f, 10.f};
   int32_t labels[4] = {0, 0, 0, 2};
   double dist2[4] = {1.0, 0.0, 9.0, 0.0}; /* centroid 0 was at 1 */
-  double sums[3] = {5.0, 0.0, 10.0};
+  int64_t sums[3] = {5 << 4, 0, 10 << 4}; /* fixed point, scale 4 */
   int64_t counts[3] = {3, 0, 1};
   float C[3] = {1.f, 7.f, 10.f};
   uint8_t moved[4] = {0};
-  assert_int_equal(cs__kmeans_update(Y, 4, 1, 3, labels, dist2, sums, counts,
-                                     C, moved),
+  cs__km_rows_t all;
+  cs__km_rows_all(&all, 4);
+  assert_int_equal(cs__kmeans_update(&all, Y, 1, 3, labels, dist2, sums, 4,
+                                     counts, C, moved),
                    1);
+  assert_true(sums[0] == 1 << 4 && sums[1] == 4 << 4 && counts[0] == 2);
   assert_int_equal(labels[2], 1);
   assert_int_equal(moved[2], 1);
   assert_float_equal(C[0], 0.5f, 0);

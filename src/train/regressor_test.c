@@ -351,6 +351,45 @@ static void test_determinism(void **state) {
   assert_int_equal(cs_regressor_train(&ctx, b, pb.X, pb.Y, pb.n, pb.Xv, pb.Yv,
                                       pb.n_val, &p, NULL, NULL), 0);
   assert_memory_equal(a->weights, b->weights, a->n_floats * sizeof(float));
+  /* the thread count does not matter: fixed sub-blocks, summed in order;
+   * nor does training on row indices instead of a copy */
+  cs_regressor_t *t1;
+  assert_int_equal(cs_regressor_create(&t1, pb.n_in, pb.dim, 4, NULL), 0);
+  t1->tile = 4;
+  ctx.n_threads = 1;
+  assert_int_equal(cs_regressor_train(&ctx, t1, pb.X, pb.Y, pb.n, pb.Xv,
+                                      pb.Yv, pb.n_val, &p, NULL, NULL), 0);
+  assert_memory_equal(a->weights, t1->weights, a->n_floats * sizeof(float));
+  cs_regressor_free(t1);
+  int64_t *rows = malloc((size_t)pb.n * sizeof *rows);
+  int64_t *rows_v = malloc((size_t)pb.n_val * sizeof *rows_v);
+  float *X2 = malloc((size_t)pb.n * 2 * pb.n_in * sizeof(float));
+  float *Y2 = malloc((size_t)pb.n * 2 * pb.dim * sizeof(float));
+  for (int64_t i = 0; i < pb.n; i++) { /* row i at 2i + 1, garbage between */
+    rows[i] = 2 * (pb.n - 1 - i) + 1;
+    for (int c = 0; c < pb.n_in; c++) {
+      X2[rows[i] * pb.n_in + c] = pb.X[i * pb.n_in + c];
+      X2[(rows[i] - 1) * pb.n_in + c] = 1e6f;
+    }
+    for (int c = 0; c < pb.dim; c++) {
+      Y2[rows[i] * pb.dim + c] = pb.Y[i * pb.dim + c];
+      Y2[(rows[i] - 1) * pb.dim + c] = -7.f;
+    }
+  }
+  for (int64_t i = 0; i < pb.n_val; i++) rows_v[i] = i;
+  cs_regressor_t *ix;
+  assert_int_equal(cs_regressor_create(&ix, pb.n_in, pb.dim, 4, NULL), 0);
+  ix->tile = 4;
+  ctx.n_threads = 3;
+  assert_int_equal(cs__regressor_train_rows(&ctx, ix, X2, Y2, rows, pb.n,
+                                            pb.Xv, pb.Yv, rows_v, pb.n_val,
+                                            &p, NULL, NULL), 0);
+  assert_memory_equal(a->weights, ix->weights, a->n_floats * sizeof(float));
+  cs_regressor_free(ix);
+  free(rows);
+  free(rows_v);
+  free(X2);
+  free(Y2);
   /* another seed differs */
   cs_regressor_t *c;
   assert_int_equal(cs_regressor_create(&c, pb.n_in, pb.dim, 5, NULL), 0);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/dist.h"
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
 #include "train/regressor_train_internal.h"
@@ -94,50 +95,146 @@ int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
   return 0;
 }
 
-/* --- input standardization ------------------------------------------------ */
+/* --- input standardization ------------------------------------------------
+ * Column means, then standard deviations around them, over the training
+ * rows in fixed blocks of STD_BLOCK rows: each block's sums are a partial
+ * (rank r computes blocks [lo, hi) of cs_dist_part), added in block order,
+ * so the result does not depend on the thread or rank count. */
+
+#define STD_BLOCK 1024
 
 typedef struct {
   const float *X;
-  int64_t n_rows;
+  const int64_t *rows; /* NULL: rows 0..n-1 */
+  int64_t n, blk0;
   int n_in;
-  float *mean, *std;
+  double *part;       /* [local blocks x n_in] */
+  const double *mean; /* NULL: the sums pass; else squared deviations */
 } std_job_t;
 
-static int std_columns(void *arg, int64_t c0, int64_t c1, int tid, cs_err_t *err) {
+static int std_blocks(void *arg, int64_t b0, int64_t b1, int tid,
+                      cs_err_t *err) {
   (void)tid;
-  std_job_t *job = arg;
-  int64_t width = c1 - c0;
-  double *acc = calloc((size_t)width * 2, sizeof(double));
-  if (!acc)
-    return cs_err_set(err, CS_ENOMEM, "regressor: standardizing %lld columns",
-                      (long long)width);
-  double *sum = acc, *sq = acc + width;
-  for (int64_t i = 0; i < job->n_rows; i++) {
-    const float *row = job->X + i * job->n_in + c0;
-    for (int64_t c = 0; c < width; c++) sum[c] += row[c];
-  }
-  for (int64_t c = 0; c < width; c++) sum[c] /= (double)job->n_rows;
-  for (int64_t i = 0; i < job->n_rows; i++) {
-    const float *row = job->X + i * job->n_in + c0;
-    for (int64_t c = 0; c < width; c++) {
-      double d = row[c] - sum[c];
-      sq[c] += d * d;
+  (void)err;
+  const std_job_t *j = arg;
+  const int n_in = j->n_in;
+  for (int64_t b = b0; b < b1; b++) {
+    double *acc = j->part + b * n_in;
+    for (int c = 0; c < n_in; c++) acc[c] = 0.0;
+    int64_t i0 = (j->blk0 + b) * STD_BLOCK;
+    int64_t i1 = i0 + STD_BLOCK < j->n ? i0 + STD_BLOCK : j->n;
+    for (int64_t i = i0; i < i1; i++) {
+      const float *x = j->X + (j->rows ? j->rows[i] : i) * (int64_t)n_in;
+      if (!j->mean) {
+        for (int c = 0; c < n_in; c++) acc[c] += x[c];
+      } else {
+        for (int c = 0; c < n_in; c++) {
+          double d = x[c] - j->mean[c];
+          acc[c] += d * d;
+        }
+      }
     }
   }
-  for (int64_t c = 0; c < width; c++) {
-    double sd = sqrt(sq[c] / (double)job->n_rows);
-    job->mean[c0 + c] = (float)sum[c];
-    job->std[c0 + c] = (sd < 1e-6 || !isfinite(sd)) ? 1.0f : (float)sd;
+  return 0;
+}
+
+static int fit_standardizer(cs_regressor_t *r, const cs_dist_t *d,
+                            int n_threads, const float *X,
+                            const int64_t *rows, int64_t n, cs_err_t *err) {
+  const int n_in = r->n_in;
+  const int64_t n_blocks = (n + STD_BLOCK - 1) / STD_BLOCK;
+  int64_t lo, hi;
+  cs_dist_part(n_blocks, d->rank, d->size, &lo, &hi);
+  double *part = malloc(((size_t)(hi - lo) + 2) * n_in * sizeof(double));
+  int rc = part ? 0
+                : cs_err_set(err, CS_ENOMEM,
+                             "regressor: standardizing %d columns", n_in);
+  if ((rc = cs_dist_agree(d, rc, err))) {
+    free(part);
+    return rc;
   }
-  free(acc);
+  double *mean = part + (size_t)(hi - lo) * n_in, *sq = mean + n_in;
+  std_job_t job = {X, rows, n, lo, n_in, part, NULL};
+  cs_parallel_for(n_threads, hi - lo, std_blocks, &job, NULL);
+  cs_dist_sum_blocks(d, part, n_blocks, n_in, mean);
+  for (int c = 0; c < n_in; c++) mean[c] /= (double)n;
+  job.mean = mean;
+  cs_parallel_for(n_threads, hi - lo, std_blocks, &job, NULL);
+  cs_dist_sum_blocks(d, part, n_blocks, n_in, sq);
+  for (int c = 0; c < n_in; c++) {
+    double sd = sqrt(sq[c] / (double)n);
+    r->p.in_mean[c] = (float)mean[c];
+    r->p.in_std[c] = (sd < 1e-6 || !isfinite(sd)) ? 1.0f : (float)sd;
+  }
+  free(part);
   return 0;
 }
 
 int cs__regressor_fit_standardizer(cs_regressor_t *r, const float *X,
                                    int64_t n, int n_threads, cs_err_t *err) {
-  std_job_t job = {X, n, r->n_in, r->p.in_mean, r->p.in_std};
-  /* Column ranges per thread: the result does not depend on the split. */
-  return cs_parallel_for(n_threads, r->n_in, std_columns, &job, err);
+  return fit_standardizer(r, &cs_dist_one, n_threads, X, NULL, n, err);
+}
+
+/* --- validation MSE --------------------------------------------------------
+ * Per fixed block of VAL_BLOCK rows (the inference of a row does not depend
+ * on the rows beside it), summed in block order over the ranks. */
+
+#define VAL_BLOCK 512
+
+typedef struct {
+  const cs_regressor_t *r;
+  const float *X, *Y;
+  const int64_t *rows; /* NULL: rows 0..n-1 */
+  int64_t n, blk0;
+  double *part;        /* [local blocks] squared errors */
+  float **buf;         /* [n_threads] VAL_BLOCK x (n_in + dim) */
+} val_job_t;
+
+static int val_blocks(void *arg, int64_t b0, int64_t b1, int tid,
+                      cs_err_t *err) {
+  (void)err;
+  const val_job_t *j = arg;
+  const int n_in = j->r->n_in, dim = j->r->dim;
+  for (int64_t b = b0; b < b1; b++) {
+    int64_t i0 = (j->blk0 + b) * VAL_BLOCK;
+    int64_t m = i0 + VAL_BLOCK < j->n ? VAL_BLOCK : j->n - i0;
+    const float *x = j->X + i0 * n_in, *y = j->Y + i0 * dim;
+    if (j->rows) {
+      float *bx = j->buf[tid], *by = bx + (size_t)VAL_BLOCK * n_in;
+      for (int64_t i = 0; i < m; i++) {
+        memcpy(bx + i * n_in, j->X + j->rows[i0 + i] * n_in,
+               sizeof(float) * n_in);
+        memcpy(by + i * dim, j->Y + j->rows[i0 + i] * dim, sizeof(float) * dim);
+      }
+      x = bx;
+      y = by;
+    }
+    j->part[b] = cs_regressor_mse(j->r, x, y, m) * (double)m * dim;
+  }
+  return 0;
+}
+
+static double validation_mse(const cs_regressor_t *r, const cs_dist_t *d,
+                             int n_threads, const float *X, const float *Y,
+                             const int64_t *rows, int64_t n) {
+  const int64_t n_blocks = (n + VAL_BLOCK - 1) / VAL_BLOCK;
+  int64_t lo, hi;
+  cs_dist_part(n_blocks, d->rank, d->size, &lo, &hi);
+  double *part = malloc(((size_t)(hi - lo) + 1) * sizeof(double));
+  float **buf = calloc((size_t)n_threads, sizeof *buf);
+  int ok = part && buf;
+  for (int t = 0; ok && rows && t < n_threads; t++)
+    ok = (buf[t] = malloc((size_t)VAL_BLOCK * (r->n_in + r->dim) *
+                          sizeof(float))) != NULL;
+  val_job_t job = {r, X, Y, rows, n, lo, part, buf};
+  if (ok) cs_parallel_for(n_threads, hi - lo, val_blocks, &job, NULL);
+  for (int64_t b = 0; !ok && part && b < hi - lo; b++) part[b] = NAN;
+  double total = NAN;
+  if (part) cs_dist_sum_blocks(d, part, n_blocks, 1, &total);
+  for (int t = 0; buf && t < n_threads; t++) free(buf[t]);
+  free(buf);
+  free(part);
+  return total / ((double)n * r->dim);
 }
 
 /* Per-batch buffers of the train-mode pass. */
@@ -388,105 +485,203 @@ static void first_backward(const cs_regressor_t *r, work_t *w, int rows,
             w->ms_eff, n_in, 1.0f, dW, n_in);
 }
 
-/* Train-mode forward of a gathered batch; returns the MSE loss and leaves
- * dL/dout in w->d_a ([rows x dim]). */
-static double forward_train(cs_regressor_t *r, work_t *w, const float *Y,
-                            const int64_t *idx, int rows) {
-  cs__reg_arrays_t *p = &r->p;
-  const float *in = w->x;
-  for (int l = 0; l < CS__REG_N_BN; l++) {
-    int n_out = r->size[l + 1], k = r->size[l];
-    float *a = w->act[l];
-    if (l == 0)
-      first_forward(r, w, rows, a);
-    else
-      linear_forward(in, rows, k, p->w[l], p->b[l], n_out, a);
-    size_t n_el = (size_t)rows * n_out;
-    for (size_t e = 0; e < n_el; e++) a[e] = a[e] > 0.0f ? a[e] : 0.0f;
-    /* batch statistics (biased variance for normalization) */
-    double *mean = w->acc0, *var = w->acc1;
-    col_sums(a, rows, n_out, mean);
-    for (int j = 0; j < n_out; j++) {
-      mean[j] /= rows;
-      var[j] = 0.0;
-    }
-    for (int i = 0; i < rows; i++) {
-      const float *ar = a + (size_t)i * n_out;
-      for (int j = 0; j < n_out; j++) {
-        double d = ar[j] - mean[j];
-        var[j] += d * d;
-      }
-    }
-    float *inv = w->inv_std[l];
-    float *mean_f = w->d_b; /* scratch: float copies of the statistics */
-    for (int j = 0; j < n_out; j++) {
-      double v = var[j] / rows;
-      inv[j] = (float)(1.0 / sqrt(v + CS__REG_BN_EPS));
-      mean_f[j] = (float)mean[j];
-      /* running statistics: unbiased variance, momentum 0.1 */
-      double unbiased = rows > 1 ? var[j] / (rows - 1) : v;
-      p->run_mean[l][j] = (float)((1.0 - CS__REG_BN_MOMENTUM) *
-                                      p->run_mean[l][j] +
-                                  CS__REG_BN_MOMENTUM * mean[j]);
-      p->run_var[l][j] = (float)((1.0 - CS__REG_BN_MOMENTUM) *
-                                     p->run_var[l][j] +
-                                 CS__REG_BN_MOMENTUM * unbiased);
-    }
-    float *xh = w->xhat[l], *h = w->h[l];
-    const float *g = p->gamma[l], *be = p->beta[l];
-    for (int i = 0; i < rows; i++) {
-      size_t o = (size_t)i * n_out;
-      for (int j = 0; j < n_out; j++) {
-        float v = (a[o + j] - mean_f[j]) * inv[j];
-        xh[o + j] = v;
-        h[o + j] = g[j] * v + be[j];
-      }
-    }
-    in = h;
-  }
-  int last = CS__REG_N_LINEAR - 1, dim = r->dim;
-  linear_forward(in, rows, r->size[last], p->w[last], p->b[last], dim, w->y);
-  double loss = 0.0, scale = 2.0 / ((double)rows * dim);
-  for (int i = 0; i < rows; i++) {
-    const float *y = w->y + (size_t)i * dim;
-    float *o = w->out + (size_t)i * dim, *d = w->d_a + (size_t)i * dim;
-    const float *t = Y + (idx ? idx[i] : i) * (int64_t)dim;
-    double nrm = sqrt(cs_norm2_sq(dim, y));
-    if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
-    w->norm[i] = (float)nrm;
-    for (int j = 0; j < dim; j++) {
-      o[j] = (float)(y[j] / nrm);
-      double diff = (double)o[j] - t[j];
-      loss += diff * diff;
-      d[j] = (float)(scale * diff);
-    }
-  }
-  return loss / ((double)rows * dim);
+/* --- the synchronous data-parallel minibatch ------------------------------
+ * A minibatch of B rows is cut into fixed sub-blocks of SUB_ROWS rows (the
+ * last one shorter). Rank r of N computes sub-blocks [lo, hi) of
+ * cs_dist_part(n_sub) (docs/mpi.md), spread over its own threads, each
+ * calling a single-threaded BLAS on its sub-block alone. What crosses rows
+ * (the BatchNorm statistics, the loss, the gradient) is a partial per
+ * sub-block, added in sub-block order by cs_dist_sum_blocks: the weights
+ * after every step are the same bits for any number of ranks or threads.
+ * One process is the case N = 1 of the same code. */
+
+#define SUB_ROWS 64
+
+enum {
+  STEP_GATHER, STEP_LINEAR, STEP_VAR, STEP_BN, STEP_OUT, STEP_BN_SUMS,
+  STEP_BN_BACK, STEP_LIN_BACK
+};
+
+typedef struct {
+  cs_regressor_t *r;
+  const cs_dist_t *d;
+  int n_threads;
+  int cap_sub;       /* local sub-blocks at most */
+  int widest;
+  work_t *w;         /* [cap_sub] */
+  float *gpart;      /* [cap_sub x n_floats] gradient of each local sub-block */
+  double *part;      /* [cap_sub x 2 widest] partial sums of the step */
+  double *tot;       /* [2 widest] their ordered sums */
+  double *mean;      /* [widest] batch mean of the current layer */
+  float *mean_f;     /* [widest] */
+  float *c12;        /* [2 widest] BatchNorm backward's dh and dh.xhat means */
+  float *inv[CS__REG_N_BN];     /* batch 1/std of each BatchNorm */
+  float *bn_grad[CS__REG_N_BN]; /* [2 size]: beta then gamma gradients */
+  float *block;      /* the allocation of the float arrays above */
+  int have_work;     /* work_t initialized */
+  /* the current batch and step */
+  const float *X, *Y;
+  const int64_t *idx;
+  int rows, n_sub, sub_lo, n_local;
+  int step, layer;
+} batch_t;
+
+static void batch_free(batch_t *B) {
+  for (int s = 0; s < B->have_work; s++) work_free(&B->w[s]);
+  free(B->w);
+  free(B->gpart);
+  free(B->part);
+  free(B->block);
+  memset(B, 0, sizeof *B);
 }
 
-/* Backward from dL/dout in w->d_a into grad (arena layout g). */
-static void backward(const cs_regressor_t *r, work_t *w, int rows,
-                     const cs__reg_arrays_t *g) {
-  const cs__reg_arrays_t *p = &r->p;
-  int dim = r->dim;
-  /* L2 normalization: dy = (dout - out (out . dout)) / |y| */
-  for (int i = 0; i < rows; i++) {
-    float *d = w->d_a + (size_t)i * dim;
-    const float *o = w->out + (size_t)i * dim;
-    double dot = 0.0;
-    for (int j = 0; j < dim; j++) dot += (double)o[j] * d[j];
-    if (w->norm[i] <= (float)CS__REG_NORM_EPS) dot = 0.0; /* clamped: linear */
-    float inv = 1.0f / w->norm[i];
-    for (int j = 0; j < dim; j++) d[j] = (float)((d[j] - o[j] * dot) * inv);
+/* Room for minibatches of up to `batch` rows, this rank's share. */
+static int batch_init(batch_t *B, cs_regressor_t *r, const cs_dist_t *d,
+                      int n_threads, int batch) {
+  memset(B, 0, sizeof *B);
+  B->r = r;
+  B->d = d;
+  B->n_threads = n_threads;
+  int n_sub = (batch + SUB_ROWS - 1) / SUB_ROWS;
+  int64_t lo, hi;
+  cs_dist_part(n_sub, 0, d->size, &lo, &hi); /* rank 0 has the most */
+  B->cap_sub = (int)(hi - lo) > 0 ? (int)(hi - lo) : 1;
+  int widest = r->dim;
+  for (int l = 1; l < CS__REG_N_LINEAR; l++)
+    if (r->size[l] > widest) widest = r->size[l];
+  B->widest = widest;
+  B->w = calloc((size_t)B->cap_sub, sizeof *B->w);
+  B->gpart = cs_alloc_aligned((size_t)B->cap_sub * r->n_floats * sizeof(float));
+  B->part = calloc((size_t)B->cap_sub * 2 * widest + 2 * (size_t)widest +
+                       (size_t)widest, sizeof(double));
+  size_t nf = 3 * (size_t)widest;
+  for (int l = 0; l < CS__REG_N_BN; l++) nf += 3 * (size_t)r->size[l + 1];
+  B->block = calloc(nf, sizeof(float));
+  if (!B->w || !B->gpart || !B->part || !B->block) return CS_ENOMEM;
+  B->tot = B->part + (size_t)B->cap_sub * 2 * widest;
+  B->mean = B->tot + 2 * widest;
+  float *q = B->block;
+  B->mean_f = q;
+  q += widest;
+  B->c12 = q;
+  q += 2 * widest;
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    B->inv[l] = q;
+    q += r->size[l + 1];
+    B->bn_grad[l] = q;
+    q += 2 * r->size[l + 1];
   }
-  float *dz = w->d_a, *dnext = w->d_b;
-  for (int l = CS__REG_N_LINEAR - 1; l >= 0; l--) {
-    int n_out = r->size[l + 1], k = r->size[l];
-    const float *in = l == 0 ? NULL : w->h[l - 1];
-    if (l < CS__REG_N_BN) {
-      /* dz holds dL/dh (BatchNorm output): BN then ReLU backward. */
-      const float *xh = w->xhat[l], *a = w->act[l], *gam = p->gamma[l];
-      double *s_dh = w->acc0, *s_dhx = w->acc1;
+  for (int s = 0; s < B->cap_sub; s++) {
+    if (work_init(&B->w[s], r, SUB_ROWS)) return CS_ENOMEM;
+    B->have_work = s + 1;
+  }
+  return 0;
+}
+
+/* Rows of global sub-block s of the current batch. */
+static int sub_len(const batch_t *B, int s) {
+  int begin = s * SUB_ROWS;
+  return B->rows - begin < SUB_ROWS ? B->rows - begin : SUB_ROWS;
+}
+
+/* dz and the other gradient buffer of a work for Linear l, backward: they
+ * swap after every layer above the first (as one pass over the batch). */
+static float *dz_of(work_t *w, int l) {
+  return (CS__REG_N_LINEAR - 1 - l) % 2 == 0 ? w->d_a : w->d_b;
+}
+static float *dnext_of(work_t *w, int l) {
+  return (CS__REG_N_LINEAR - 1 - l) % 2 == 0 ? w->d_b : w->d_a;
+}
+
+/* One step on local sub-blocks [s0, s1). */
+static int batch_worker(void *arg, int64_t s0, int64_t s1, int tid,
+                        cs_err_t *err) {
+  (void)tid;
+  (void)err;
+  batch_t *B = arg;
+  cs_regressor_t *r = B->r;
+  cs__reg_arrays_t *p = &r->p;
+  const int l = B->layer, dim = r->dim;
+  for (int64_t s = s0; s < s1; s++) {
+    work_t *w = &B->w[s];
+    const int gs = B->sub_lo + (int)s, rows = sub_len(B, gs);
+    const int64_t *idx = B->idx + (int64_t)gs * SUB_ROWS;
+    const int n_out = l < CS__REG_N_LINEAR ? r->size[l + 1] : 0;
+    switch (B->step) {
+    case STEP_GATHER:
+      gather(r, w, B->X, idx, rows);
+      break;
+    case STEP_LINEAR: { /* z, ReLU, column sums */
+      float *a = w->act[l];
+      if (l == 0)
+        first_forward(r, w, rows, a);
+      else
+        linear_forward(w->h[l - 1], rows, r->size[l], p->w[l], p->b[l], n_out,
+                       a);
+      size_t n_el = (size_t)rows * n_out;
+      for (size_t e = 0; e < n_el; e++) a[e] = a[e] > 0.0f ? a[e] : 0.0f;
+      col_sums(a, rows, n_out, B->part + (size_t)s * n_out);
+      break;
+    }
+    case STEP_VAR: { /* sum of squared deviations from the batch mean */
+      double *v = B->part + (size_t)s * n_out;
+      const float *a = w->act[l];
+      for (int j = 0; j < n_out; j++) v[j] = 0.0;
+      for (int i = 0; i < rows; i++) {
+        const float *ar = a + (size_t)i * n_out;
+        for (int j = 0; j < n_out; j++) {
+          double dv = ar[j] - B->mean[j];
+          v[j] += dv * dv;
+        }
+      }
+      break;
+    }
+    case STEP_BN: {
+      const float *a = w->act[l], *inv = B->inv[l], *g = p->gamma[l],
+                  *be = p->beta[l];
+      float *xh = w->xhat[l], *h = w->h[l];
+      for (int i = 0; i < rows; i++) {
+        size_t o = (size_t)i * n_out;
+        for (int j = 0; j < n_out; j++) {
+          float v = (a[o + j] - B->mean_f[j]) * inv[j];
+          xh[o + j] = v;
+          h[o + j] = g[j] * v + be[j];
+        }
+      }
+      break;
+    }
+    case STEP_OUT: { /* last Linear, L2 normalization, loss and its
+                        gradient through the normalization */
+      const int last = CS__REG_N_LINEAR - 1;
+      linear_forward(w->h[last - 1], rows, r->size[last], p->w[last],
+                     p->b[last], dim, w->y);
+      double loss = 0.0, scale = 2.0 / ((double)B->rows * dim);
+      for (int i = 0; i < rows; i++) {
+        const float *y = w->y + (size_t)i * dim;
+        float *o = w->out + (size_t)i * dim, *d = w->d_a + (size_t)i * dim;
+        const float *t = B->Y + idx[i] * (int64_t)dim;
+        double nrm = sqrt(cs_norm2_sq(dim, y));
+        if (nrm < CS__REG_NORM_EPS) nrm = CS__REG_NORM_EPS;
+        w->norm[i] = (float)nrm;
+        for (int j = 0; j < dim; j++) {
+          o[j] = (float)(y[j] / nrm);
+          double diff = (double)o[j] - t[j];
+          loss += diff * diff;
+          d[j] = (float)(scale * diff);
+        }
+        /* dy = (dout - out (out . dout)) / |y| */
+        double dot = 0.0;
+        for (int j = 0; j < dim; j++) dot += (double)o[j] * d[j];
+        if (w->norm[i] <= (float)CS__REG_NORM_EPS) dot = 0.0; /* clamped */
+        float inv = 1.0f / w->norm[i];
+        for (int j = 0; j < dim; j++) d[j] = (float)((d[j] - o[j] * dot) * inv);
+      }
+      B->part[s] = loss;
+      break;
+    }
+    case STEP_BN_SUMS: { /* dz holds dL/dh of BatchNorm l */
+      const float *dz = dz_of(w, l), *xh = w->xhat[l];
+      double *s_dh = B->part + (size_t)s * 2 * n_out, *s_dhx = s_dh + n_out;
       for (int j = 0; j < n_out; j++) s_dh[j] = s_dhx[j] = 0.0;
       for (int i = 0; i < rows; i++) {
         size_t o = (size_t)i * n_out;
@@ -495,15 +690,13 @@ static void backward(const cs_regressor_t *r, work_t *w, int rows,
           s_dhx[j] += (double)dz[o + j] * xh[o + j];
         }
       }
-      float *c1 = dnext, *c2 = dnext + n_out; /* scratch per column */
-      for (int j = 0; j < n_out; j++) {
-        g->beta[l][j] = (float)s_dh[j];
-        g->gamma[l][j] = (float)s_dhx[j];
-        /* da = gamma*inv/B * (B dh - sum dh - xhat sum(dh xhat)) */
-        c1[j] = (float)(s_dh[j] / rows);
-        c2[j] = (float)(s_dhx[j] / rows);
-      }
-      const float *inv = w->inv_std[l];
+      break;
+    }
+    case STEP_BN_BACK: { /* da = gamma inv (dh - mean dh - xhat mean dh.xhat),
+                            through the ReLU */
+      float *dz = dz_of(w, l);
+      const float *xh = w->xhat[l], *a = w->act[l], *gam = p->gamma[l],
+                  *inv = B->inv[l], *c1 = B->c12, *c2 = B->c12 + n_out;
       for (int i = 0; i < rows; i++) {
         size_t o = (size_t)i * n_out;
         for (int j = 0; j < n_out; j++) {
@@ -511,38 +704,131 @@ static void backward(const cs_regressor_t *r, work_t *w, int rows,
           dz[o + j] = a[o + j] > 0.0f ? da : 0.0f;
         }
       }
-    }
-    /* dz = dL/dz for Linear l */
-    double *sb = w->acc0;
-    col_sums(dz, rows, n_out, sb);
-    for (int j = 0; j < n_out; j++) g->b[l][j] = (float)sb[j];
-    if (l == 0) {
-      first_backward(r, w, rows, dz, g->b[0], dnext, g->w[0]);
       break;
     }
-    cs_gemm(CS_TRANS, CS_NOTRANS, n_out, k, rows, 1.0f, dz, n_out, in, k, 0.0f,
-            g->w[l], k);
-    if (l > 0) {
+    case STEP_LIN_BACK: { /* dz = dL/dz of Linear l: its gradient, and dL/dh
+                             of the layer below */
+      cs__reg_arrays_t g;
+      cs__regressor_layout(r, B->gpart + (size_t)s * r->n_floats, &g, NULL);
+      float *dz = dz_of(w, l), *dnext = dnext_of(w, l);
+      double *sb = w->acc0;
+      col_sums(dz, rows, n_out, sb);
+      for (int j = 0; j < n_out; j++) g.b[l][j] = (float)sb[j];
+      if (l == 0) {
+        first_backward(r, w, rows, dz, g.b[0], dnext, g.w[0]);
+        break;
+      }
+      const int k = r->size[l];
+      cs_gemm(CS_TRANS, CS_NOTRANS, n_out, k, rows, 1.0f, dz, n_out,
+              w->h[l - 1], k, 0.0f, g.w[l], k);
       cs_gemm(CS_NOTRANS, CS_NOTRANS, rows, k, n_out, 1.0f, dz, n_out, p->w[l],
               k, 0.0f, dnext, k);
-      float *t = dz;
-      dz = dnext;
-      dnext = t;
+      break;
+    }
     }
   }
+  return 0;
+}
+
+static void batch_run(batch_t *B, int step, int layer) {
+  B->step = step;
+  B->layer = layer;
+  cs_parallel_for(B->n_threads, B->n_local, batch_worker, B, NULL);
+}
+
+/* tot[len] = the ordered sum of every sub-block's part[len]. */
+static int batch_reduce(batch_t *B, int len) {
+  return cs_dist_sum_blocks(B->d, B->part, B->n_sub, len, B->tot);
+}
+
+/* One train-mode forward and backward pass over the minibatch of rows
+ * X[idx[i]], Y[idx[i]], i < rows (>= 2): the gradient into grad (every
+ * rank), the BatchNorm running statistics updated; returns the loss. */
+static double batch_step(batch_t *B, const float *X, const float *Y,
+                         const int64_t *idx, int rows, float *grad) {
+  cs_regressor_t *r = B->r;
+  cs__reg_arrays_t *p = &r->p;
+  int64_t lo, hi;
+  B->X = X;
+  B->Y = Y;
+  B->idx = idx;
+  B->rows = rows;
+  B->n_sub = (rows + SUB_ROWS - 1) / SUB_ROWS;
+  cs_dist_part(B->n_sub, B->d->rank, B->d->size, &lo, &hi);
+  B->sub_lo = (int)lo;
+  B->n_local = (int)(hi - lo);
+  int rc = 0;
+  batch_run(B, STEP_GATHER, 0);
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    const int n_out = r->size[l + 1];
+    batch_run(B, STEP_LINEAR, l);
+    rc |= batch_reduce(B, n_out);
+    for (int j = 0; j < n_out; j++) B->mean[j] = B->tot[j] / rows;
+    batch_run(B, STEP_VAR, l);
+    rc |= batch_reduce(B, n_out);
+    for (int j = 0; j < n_out; j++) {
+      double var = B->tot[j], v = var / rows;
+      B->inv[l][j] = (float)(1.0 / sqrt(v + CS__REG_BN_EPS));
+      B->mean_f[j] = (float)B->mean[j];
+      /* running statistics: unbiased variance, momentum 0.1 */
+      double unbiased = rows > 1 ? var / (rows - 1) : v;
+      p->run_mean[l][j] = (float)((1.0 - CS__REG_BN_MOMENTUM) *
+                                      p->run_mean[l][j] +
+                                  CS__REG_BN_MOMENTUM * B->mean[j]);
+      p->run_var[l][j] = (float)((1.0 - CS__REG_BN_MOMENTUM) *
+                                     p->run_var[l][j] +
+                                 CS__REG_BN_MOMENTUM * unbiased);
+    }
+    batch_run(B, STEP_BN, l);
+  }
+  batch_run(B, STEP_OUT, 0);
+  rc |= batch_reduce(B, 1);
+  double loss = B->tot[0] / ((double)rows * r->dim);
+  for (int l = CS__REG_N_LINEAR - 1; l >= 0; l--) {
+    if (l < CS__REG_N_BN) {
+      const int n_out = r->size[l + 1];
+      batch_run(B, STEP_BN_SUMS, l);
+      rc |= batch_reduce(B, 2 * n_out);
+      for (int j = 0; j < n_out; j++) {
+        B->bn_grad[l][j] = (float)B->tot[j];                 /* beta */
+        B->bn_grad[l][n_out + j] = (float)B->tot[n_out + j]; /* gamma */
+        B->c12[j] = (float)(B->tot[j] / rows);
+        B->c12[n_out + j] = (float)(B->tot[n_out + j] / rows);
+      }
+      batch_run(B, STEP_BN_BACK, l);
+    }
+    batch_run(B, STEP_LIN_BACK, l);
+  }
+  rc |= cs_dist_sum_blocks_f(B->d, B->gpart, B->n_sub, (int64_t)r->n_floats,
+                             grad);
+  cs__reg_arrays_t g;
+  cs__regressor_layout(r, grad, &g, NULL);
+  for (int l = 0; l < CS__REG_N_BN; l++) {
+    const int n_out = r->size[l + 1];
+    memcpy(g.beta[l], B->bn_grad[l], sizeof(float) * n_out);
+    memcpy(g.gamma[l], B->bn_grad[l] + n_out, sizeof(float) * n_out);
+  }
+  return rc ? NAN : loss;
 }
 
 double cs__regressor_batch_grad(cs_regressor_t *r, const float *X,
                                 const float *Y, const int64_t *idx,
                                 int n_batch, float *grad) {
-  work_t w;
-  if (work_init(&w, r, n_batch)) return NAN;
-  cs__reg_arrays_t g;
-  cs__regressor_layout(r, grad, &g, NULL);
-  gather(r, &w, X, idx, n_batch);
-  double loss = forward_train(r, &w, Y, idx, n_batch);
-  backward(r, &w, n_batch, &g);
-  work_free(&w);
+  int64_t *own = NULL;
+  if (!idx) {
+    own = malloc((size_t)n_batch * sizeof *own);
+    if (!own) return NAN;
+    for (int i = 0; i < n_batch; i++) own[i] = i;
+    idx = own;
+  }
+  batch_t B;
+  double loss = NAN;
+  int saved = cs_blas_set_threads(1);
+  if (batch_init(&B, r, &cs_dist_one, 1, n_batch) == 0)
+    loss = batch_step(&B, X, Y, idx, n_batch, grad);
+  cs_blas_set_threads(saved);
+  batch_free(&B);
+  free(own);
   return loss;
 }
 
@@ -664,42 +950,46 @@ static float lr_at(const cs_regressor_params_t *p, int64_t step,
                  0.5 * (p->lr - p->lr_final) * (1.0 + cos(M_PI * frac)));
 }
 
-static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
-                       const float *Y, int64_t n, const float *X_val,
-                       const float *Y_val, int64_t n_val,
-                       const cs_regressor_params_t *p,
-                       cs_regressor_report_t *report, cs_err_t *err) {
+static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
+                               const float *X, const float *Y,
+                               const int64_t *rows, int64_t n,
+                               const float *X_val, const float *Y_val,
+                               const int64_t *rows_val, int64_t n_val,
+                               const cs_regressor_params_t *p,
+                               cs_regressor_report_t *report, cs_err_t *err) {
   double t0 = cs_now();
+  const cs_dist_t *d = cs_dist_of(ctx);
   int rc = check_inputs(r, X, Y, n, X_val, Y_val, n_val, p, err);
   if (rc) return rc;
   if (ensure_writable(r)) return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
   cs__regressor_drop_serving(r); /* weights change: rebuilt at the end */
   int n_threads = cs_ctx_threads(ctx);
-  if ((rc = cs__regressor_fit_standardizer(r, X, n, n_threads, err))) return rc;
+  if ((rc = fit_standardizer(r, d, n_threads, X, rows, n, err))) return rc;
 
   int batch = p->batch < n ? p->batch : (int)n;
-  work_t w;
+  batch_t B;
   size_t n_tr = r->n_trainable;
   float *grad = cs_alloc_aligned(r->n_floats * sizeof(float));
   float *adam_m = cs_alloc_aligned(n_tr * sizeof(float));
   float *adam_v = cs_alloc_aligned(n_tr * sizeof(float));
   float *best = n_val > 0 ? cs_alloc_aligned(r->n_floats * sizeof(float)) : NULL;
   int64_t *order = malloc((size_t)n * sizeof(int64_t));
-  int have_work = work_init(&w, r, batch) == 0;
+  int have_batch = batch_init(&B, r, d, n_threads, batch) == 0;
   if (!grad || !adam_m || !adam_v || (n_val > 0 && !best) || !order ||
-      !have_work) {
+      !have_batch)
     rc = cs_err_set(err, CS_ENOMEM, "regressor: out of memory for training");
-    goto done;
-  }
-  cs__reg_arrays_t g;
-  cs__regressor_layout(r, grad, &g, NULL);
-  for (int64_t i = 0; i < n; i++) order[i] = i;
+  if ((rc = cs_dist_agree(d, rc, err))) goto done;
+  /* a row's position in `order` picks the same row as the copy-based
+   * X'[i] = X[rows[i]] would: the same shuffles, the same batches */
+  for (int64_t i = 0; i < n; i++) order[i] = rows ? rows[i] : i;
   cs_rng_t rng;
   cs_rng_seed_stream(&rng, p->seed, 0x5eed5u);
 
   int64_t n_batches = (n + batch - 1) / batch;
   int64_t total_steps = n_batches * p->epochs, step = 0;
   double best_val = INFINITY, train_mse = NAN, val_mse = NAN;
+  double sec_pass = 0.0, sec_adam = 0.0;
+  int64_t n_steps = 0;
   int best_epoch = 0, epoch = 0, since_best = 0;
   for (epoch = 1; epoch <= p->epochs; epoch++) {
     cs_rng_shuffle_i64(&rng, order, n);
@@ -711,17 +1001,20 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
     int64_t rows_seen = 0;
     for (int64_t b = 0; b < n_batches; b++) {
       int64_t start = b * batch;
-      int rows = (int)(n - start < batch ? n - start : batch);
+      int b_rows = (int)(n - start < batch ? n - start : batch);
       float lr = lr_at(p, step, total_steps);
       step++;
-      if (rows < 2) continue; /* BatchNorm needs two rows */
-      gather(r, &w, X, order + start, rows);
-      double loss = forward_train(r, &w, Y, order + start, rows);
-      backward(r, &w, rows, &g);
+      if (b_rows < 2) continue; /* BatchNorm needs two rows */
+      double t_pass = cs_now();
+      double loss = batch_step(&B, X, Y, order + start, b_rows, grad);
+      double t_adam = cs_now();
       cs__adam_step(n_threads, r->weights, grad, adam_m, adam_v, n_tr, step, lr,
                     0.9f, 0.999f, 1e-8f);
-      loss_sum += loss * rows;
-      rows_seen += rows;
+      sec_pass += t_adam - t_pass;
+      sec_adam += cs_now() - t_adam;
+      n_steps++;
+      loss_sum += loss * b_rows;
+      rows_seen += b_rows;
       cs_progress_update(&prog, b + 1);
     }
     /* One log line per epoch (below) instead of cs_progress_finish's. */
@@ -742,7 +1035,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
       goto done;
     }
     if (n_val > 0) {
-      val_mse = cs_regressor_mse(r, X_val, Y_val, n_val);
+      val_mse = validation_mse(r, d, n_threads, X_val, Y_val, rows_val, n_val);
       if (report && report->history && epoch <= report->cap_history)
         report->history[2 * (epoch - 1) + 1] = val_mse;
       int improved = val_mse < best_val;
@@ -773,6 +1066,11 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
            "regressor: restored the best weights (epoch %d, validation MSE "
            "%.6f)", best_epoch, best_val);
   }
+  /* the minibatch passes are split over the ranks, Adam runs on each */
+  cs_log(ctx, CS_LOG_INFO, "regressor: %lld steps: minibatch passes %.2fs "
+         "(%d sub-blocks of %d rows a step, split over %d ranks), Adam "
+         "%.2fs (on every rank)", (long long)n_steps, sec_pass,
+         (batch + SUB_ROWS - 1) / SUB_ROWS, SUB_ROWS, d->size, sec_adam);
   if (cs__regressor_build_serving(r) != CS_OK) {
     rc = cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
     goto done;
@@ -785,7 +1083,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r, const flo
     report->seconds = cs_now() - t0;
   }
 done:
-  if (have_work) work_free(&w);
+  if (have_batch) batch_free(&B);
   free(grad);
   free(adam_m);
   free(adam_v);
@@ -794,14 +1092,27 @@ done:
   return rc;
 }
 
-/* BLAS threads scoped to the context's for the whole call. */
+/* BLAS threads: one, for the whole call; our threads run the sub-blocks
+ * (each BLAS call's result then depends only on its own inputs). */
 int cs_regressor_train(const cs_ctx_t *ctx, cs_regressor_t *r, const float *X,
                        const float *Y, int64_t n, const float *X_val,
                        const float *Y_val, int64_t n_val,
                        const cs_regressor_params_t *p,
                        cs_regressor_report_t *report, cs_err_t *err) {
-  int saved = cs_blas_set_threads(cs_ctx_threads(ctx));
-  int rc = regressor_train_run(ctx, r, X, Y, n, X_val, Y_val, n_val, p, report, err);
+  return cs__regressor_train_rows(ctx, r, X, Y, NULL, n, X_val, Y_val, NULL,
+                                  n_val, p, report, err);
+}
+
+int cs__regressor_train_rows(const cs_ctx_t *ctx, cs_regressor_t *r,
+                             const float *X, const float *Y,
+                             const int64_t *rows, int64_t n,
+                             const float *X_val, const float *Y_val,
+                             const int64_t *rows_val, int64_t n_val,
+                             const cs_regressor_params_t *p,
+                             cs_regressor_report_t *report, cs_err_t *err) {
+  int saved = cs_blas_set_threads(1);
+  int rc = regressor_train_run(ctx, r, X, Y, rows, n, X_val, Y_val, rows_val,
+                               n_val, p, report, err);
   cs_blas_set_threads(saved);
   return rc;
 }

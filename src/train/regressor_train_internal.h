@@ -29,6 +29,20 @@ double cs__regressor_batch_grad(cs_regressor_t *r, const float *X,
                                 const float *Y, const int64_t *idx,
                                 int n_batch, float *grad);
 
+/* cs_regressor_train over rows X[rows[i]], Y[rows[i]], i < n (rows NULL:
+ * 0..n-1) and validation rows X_val[rows_val[i]] likewise, without copies:
+ * the same result as training on the gathered rows. Under several ranks
+ * (ctx->dist) every rank passes the same arguments; each computes its
+ * share of every minibatch (fixed sub-blocks) and reads only those rows;
+ * the model is the same bits for any rank or thread count. */
+int cs__regressor_train_rows(const cs_ctx_t *ctx, cs_regressor_t *r,
+                             const float *X, const float *Y,
+                             const int64_t *rows, int64_t n,
+                             const float *X_val, const float *Y_val,
+                             const int64_t *rows_val, int64_t n_val,
+                             const cs_regressor_params_t *p,
+                             cs_regressor_report_t *report, cs_err_t *err);
+
 /* Adam (PyTorch's formulation) over n floats: step t >= 1. */
 void cs__adam_step(int n_threads, float *param, const float *grad, float *m,
                    float *v, size_t n, int64_t t, float lr, float beta1,

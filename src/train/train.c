@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldstart/dist.h"
 #include "coldstart/kmeans.h"
 #include "coldstart/mat.h"
 #include "coldstart/rng.h"
 #include "coldstart/train.h"
+#include "train/regressor_train_internal.h"
 
 void cs_train_params_default(cs_train_params_t *p) {
   memset(p, 0, sizeof *p);
@@ -48,8 +50,9 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
   /* Rows with a target, in split order; when the validation split has no
    * targets, a seeded fraction goes to the end as the held-out set. */
   int64_t *rows = malloc((size_t)n_t * sizeof *rows);
-  float *X = NULL, *Y = NULL, *Xv = NULL, *Yv = NULL;
-  int32_t *assign = NULL;
+  float *X = NULL, *Y = NULL;
+  int32_t *assign = NULL, *labels = NULL;
+  int64_t *rows_val = NULL;
   cs_kmeans_t km = {0}, kin = {0};
   if (!rows) goto fail;
   {
@@ -85,28 +88,18 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
     n_fit = n_t - n_val;
   }
   rep->n_val = n_val;
-  X = cs_alloc_aligned((size_t)n_t * F * sizeof(float));
-  Y = cs_alloc_aligned((size_t)n_t * d * sizeof(float));
-  if (!X || !Y) goto fail;
-  for (int64_t i = 0; i < n_t; i++) {
-    memcpy(X + (size_t)i * F, tr->features + (size_t)rows[i] * F,
-           (size_t)F * sizeof(float));
-    memcpy(Y + (size_t)i * d, tr->targets + (size_t)rows[i] * d,
-           (size_t)d * sizeof(float));
-  }
+  /* Under MPI (docs/mpi.md) every rank runs this same function: the
+   * regressor reads its share of every minibatch straight from the split
+   * (no copy), the k-means runs hold only their block of rows, and the
+   * labels are shared for the segments; every rank ends with the same
+   * model. cs_dist_stage: test hooks, then every rank agrees on the
+   * status. */
   if (own_val) {
-    Xv = cs_alloc_aligned((size_t)(n_val + 1) * F * sizeof(float));
-    Yv = cs_alloc_aligned((size_t)(n_val + 1) * d * sizeof(float));
-    if (!Xv || !Yv) goto fail;
+    rows_val = malloc((size_t)(n_val + 1) * sizeof *rows_val);
+    if (!rows_val) goto fail;
     int64_t i = 0;
-    for (int64_t u = 0; u < va->n_users; u++) {
-      if (!va->has_target[u]) continue;
-      memcpy(Xv + (size_t)i * F, va->features + (size_t)u * F,
-             (size_t)F * sizeof(float));
-      memcpy(Yv + (size_t)i * d, va->targets + (size_t)u * d,
-             (size_t)d * sizeof(float));
-      i++;
-    }
+    for (int64_t u = 0; u < va->n_users; u++)
+      if (va->has_target[u]) rows_val[i++] = u;
   }
 
   /* Regressor. */
@@ -120,25 +113,40 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
     rc = CS_ENOMEM;
     goto fail;
   }
-  const float *xv = own_val ? Xv : X + (size_t)n_fit * F;
-  const float *yv = own_val ? Yv : Y + (size_t)n_fit * d;
-  if ((rc = cs_regressor_train(ctx, out->regressor, X, Y, n_fit, xv, yv,
-                               n_val, &p->reg, &rr, err)))
-    goto fail;
+  const cs_split_t *vs = own_val ? va : tr;
+  rc = cs__regressor_train_rows(ctx, out->regressor, tr->features,
+                                tr->targets, rows, n_fit, vs->features,
+                                vs->targets, own_val ? rows_val : rows + n_fit,
+                                n_val, &p->reg, &rr, err);
+  if ((rc = cs_dist_stage(ctx, "regressor", rc, err))) goto fail;
   rep->sec_regressor = cs_now() - t0;
   rep->val_mse = rr.val_mse;
   rep->epochs_run = rr.epochs_run;
   cs_log(ctx, CS_LOG_INFO, "train: regressor %d epochs, val MSE %.6g, %.1fs",
          rr.epochs_run, rr.val_mse, rep->sec_regressor);
 
-  /* k-means over all training targets. */
+  /* k-means over all training targets (in `rows` order); this rank holds
+   * rows [lo, hi) of them. */
   t0 = cs_now();
+  int64_t lo, hi;
+  cs_kmeans_rows(ctx, n_t, &lo, &hi);
+  X = cs_alloc_aligned((size_t)(hi - lo + 1) * F * sizeof(float));
+  Y = cs_alloc_aligned((size_t)(hi - lo + 1) * d * sizeof(float));
+  rc = X && Y ? 0 : cs_err_set(err, CS_ENOMEM, "train: out of memory");
+  if ((rc = cs_dist_agree(cs_dist_of(ctx), rc, err))) goto fail;
+  for (int64_t i = lo; i < hi; i++) {
+    memcpy(X + (size_t)(i - lo) * F, tr->features + (size_t)rows[i] * F,
+           (size_t)F * sizeof(float));
+    memcpy(Y + (size_t)(i - lo) * d, tr->targets + (size_t)rows[i] * d,
+           (size_t)d * sizeof(float));
+  }
   cs_kmeans_params_t kp;
   cs_kmeans_params_default(&kp);
   kp.k = p->k < n_t ? p->k : (int)n_t;
   kp.max_iter = p->kmeans_iter;
   kp.seed = p->seed;
-  if ((rc = cs_kmeans_fit(ctx, Y, n_t, d, &kp, &km, err))) goto fail;
+  rc = cs_kmeans_fit_dist(ctx, Y, n_t, d, &kp, &km, err);
+  if ((rc = cs_dist_stage(ctx, "kmeans", rc, err))) goto fail;
   rep->sec_kmeans = cs_now() - t0;
   rep->kmeans_inertia = km.inertia;
   cs_log(ctx, CS_LOG_INFO, "train: k-means k=%d, inertia %.6g, %.1fs", km.k,
@@ -146,32 +154,40 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
 
   /* Input clusters on L2-normalized raw features (X reused in place). */
   t0 = cs_now();
-  for (int64_t i = 0; i < n_t; i++) cs_normalize(F, X + (size_t)i * F);
+  for (int64_t i = 0; i < hi - lo; i++) cs_normalize(F, X + (size_t)i * F);
   kp.k = p->k_input < n_t ? p->k_input : (int)n_t;
   kp.seed = p->seed + 1;
-  if ((rc = cs_kmeans_fit(ctx, X, n_t, F, &kp, &kin, err))) goto fail;
+  rc = cs_kmeans_fit_dist(ctx, X, n_t, F, &kp, &kin, err);
+  if ((rc = cs_dist_stage(ctx, "input_kmeans", rc, err))) goto fail;
   rep->sec_input_kmeans = cs_now() - t0;
 
-  /* Segments. */
+  /* Segments: every rank gets every label, then counts alike. */
   t0 = cs_now();
   assign = malloc(((size_t)tr->n_users + 1) * sizeof *assign);
-  if (!assign) goto fail;
-  for (int64_t u = 0; u < tr->n_users; u++) assign[u] = -1;
-  for (int64_t i = 0; i < n_t; i++) assign[rows[i]] = km.assign[i];
-  if ((rc = cs_segments_build(km.k, assign, tr->n_users, tr->truth_indptr,
-                              tr->truth_indices, ds->n_songs, &out->target.seg,
-                              err)))
-    goto fail;
-  for (int64_t i = 0; i < n_t; i++) assign[rows[i]] = kin.assign[i];
-  if ((rc = cs_segments_build(kin.k, assign, tr->n_users, tr->truth_indptr,
-                              tr->truth_indices, ds->n_songs,
-                              &out->input.seg, err)))
-    goto fail;
-  if ((rc = cs_segments_build(1, NULL, tr->n_users, tr->truth_indptr,
-                              tr->truth_indices, ds->n_songs,
-                              &out->popularity.seg, err)))
-    goto fail;
-  if ((rc = cs_segments_index(&out->target.seg))) goto fail;
+  labels = malloc(((size_t)n_t + 1) * sizeof *labels);
+  int64_t *off = malloc(((size_t)cs_dist_of(ctx)->size + 1) * sizeof *off);
+  rc = assign && labels && off ? 0 : CS_ENOMEM;
+  if (!rc) rc = cs_dist_allgather_i64(cs_dist_of(ctx), lo, off);
+  if (!rc) off[cs_dist_of(ctx)->size] = n_t;
+  for (int pass = 0; pass < 2 && !rc; pass++) {
+    const cs_kmeans_t *m = pass == 0 ? &km : &kin;
+    memcpy(labels + lo, m->assign, (size_t)(hi - lo) * sizeof *labels);
+    rc = cs_dist_allgather_rows(cs_dist_of(ctx), labels, sizeof *labels, off);
+    for (int64_t u = 0; u < tr->n_users && !rc; u++) assign[u] = -1;
+    for (int64_t i = 0; i < n_t && !rc; i++) assign[rows[i]] = labels[i];
+    if (!rc)
+      rc = cs_segments_build(m->k, assign, tr->n_users, tr->truth_indptr,
+                             tr->truth_indices, ds->n_songs,
+                             pass == 0 ? &out->target.seg : &out->input.seg,
+                             err);
+  }
+  free(off);
+  if (!rc)
+    rc = cs_segments_build(1, NULL, tr->n_users, tr->truth_indptr,
+                           tr->truth_indices, ds->n_songs,
+                           &out->popularity.seg, err);
+  if (!rc) rc = cs_segments_index(&out->target.seg);
+  if ((rc = cs_dist_stage(ctx, "segments", rc, err))) goto fail;
   rep->sec_segments = cs_now() - t0;
 
   /* Song table, centroids and tables: copies the model owns. */
@@ -226,9 +242,9 @@ fail:
   free(rows);
   free(X);
   free(Y);
-  free(Xv);
-  free(Yv);
+  free(rows_val);
   free(assign);
+  free(labels);
   cs_kmeans_free(&km);
   cs_kmeans_free(&kin);
   if (rc) cs_model_free(out);
