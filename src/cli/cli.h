@@ -27,7 +27,8 @@ typedef struct cs_cli {
   const char *name;   /* the running command's name */
   const char *summary; /* its one-line help */
   const cs_cli_flag_t *flags; /* its flags (NULL: not converted yet) */
-  int strategy_flags; /* 1: it also takes --k, --soft-m, --soft-margin */
+  int strategy_flags; /* 1: it also takes the list flags (--k, --soft-m,
+                         --soft-margin, --mix-*, --blend-*) */
   struct option *opts; /* getopt table built by cs_cli_next (owned) */
 } cs_cli_t;
 
@@ -80,7 +81,10 @@ int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
                         double lo, double hi, double *out);
 
 /* The list parameters every recommending command accepts (evaluate,
- * recommend, serve): --k N, --soft-m M, --soft-margin N. Splice
+ * recommend, serve): --k N, --soft-m M, --soft-margin N and the mix/blend
+ * parameters (--mix-m, --mix-tau, --mix-size, --mix-prior, --blend-beta,
+ * --blend-d0; each also marks its field as given, so a tuned model's
+ * default does not replace it). Splice
  * CS_CLI_STRATEGY_OPTIONS into the getopt_long table, then call
  * cs_cli_strategy_option from the default case: it returns 1 when `opt`
  * was one of them (applied to *sp), 0 when not, -1 on a bad value (usage
@@ -88,10 +92,22 @@ int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
 #define CS_CLI_OPT_K 1002
 #define CS_CLI_OPT_SOFT_M 1003
 #define CS_CLI_OPT_SOFT_MARGIN 1004
+#define CS_CLI_OPT_MIX_M 1005
+#define CS_CLI_OPT_MIX_TAU 1006
+#define CS_CLI_OPT_MIX_SIZE 1007
+#define CS_CLI_OPT_MIX_PRIOR 1008
+#define CS_CLI_OPT_BLEND_BETA 1009
+#define CS_CLI_OPT_BLEND_D0 1010
 #define CS_CLI_STRATEGY_OPTIONS                                       \
   {"k", required_argument, NULL, CS_CLI_OPT_K},                       \
       {"soft-m", required_argument, NULL, CS_CLI_OPT_SOFT_M},         \
-      {"soft-margin", required_argument, NULL, CS_CLI_OPT_SOFT_MARGIN}
+      {"soft-margin", required_argument, NULL, CS_CLI_OPT_SOFT_MARGIN}, \
+      {"mix-m", required_argument, NULL, CS_CLI_OPT_MIX_M},           \
+      {"mix-tau", required_argument, NULL, CS_CLI_OPT_MIX_TAU},       \
+      {"mix-size", required_argument, NULL, CS_CLI_OPT_MIX_SIZE},     \
+      {"mix-prior", required_argument, NULL, CS_CLI_OPT_MIX_PRIOR},   \
+      {"blend-beta", required_argument, NULL, CS_CLI_OPT_BLEND_BETA}, \
+      {"blend-d0", required_argument, NULL, CS_CLI_OPT_BLEND_D0}
 struct cs_strategy_params;
 int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
                            struct cs_strategy_params *sp);

@@ -25,7 +25,7 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   cs_server_params_t sp;
   cs_server_params_default(&sp);
   const char *port_file = NULL;
-  int threads_set = 0, opt;
+  int threads_set = 0, strategy_set = 0, opt;
   long long v;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
@@ -36,6 +36,7 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
     case O_BIND: sp.bind_addr = optarg; break;
     case O_STRATEGY:
       sp.handler.default_strategy = cs_strategy_parse(optarg);
+      strategy_set = 1;
       if (sp.handler.default_strategy < 0)
         return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s'", optarg);
       break;
@@ -58,6 +59,11 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   cs_model_t model;
   int rc = cs_model_load(&model, argv[optind], &err);
   if (rc != CS_OK) return cs_cli_report(cli, &err);
+  /* a tuned model's strategy and parameters, unless given */
+  if (!strategy_set)
+    sp.handler.default_strategy =
+        cs_strategy_model_default(&model, sp.handler.default_strategy);
+  cs_strategy_params_from_model(&sp.handler.strat, &model);
   /* Block the stop signals before threads start, then wait for one. */
   sigset_t stop;
   sigemptyset(&stop);

@@ -6,9 +6,10 @@
 #include "coldstart/strategy.h"
 #include "recommend/mix.h"
 
-/* x in [lo, hi] (finite) */
+/* x in [lo, hi] (finite), the bounds rounded to float like the values
+ * the command line stores (0.0001 as a float is below 1e-4) */
 static int in_range(float x, double lo, double hi) {
-  return isfinite(x) && (double)x >= lo && (double)x <= hi;
+  return isfinite(x) && x >= (float)lo && x <= (float)hi;
 }
 
 int cs__mix_params_check(const cs_strategy_params_t *p, cs_err_t *err) {
