@@ -156,6 +156,13 @@ int cs__kmeans_lloyd(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
 int cs_kmeans_fit(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                   const cs_kmeans_params_t *params, cs_kmeans_t *out,
                   cs_err_t *err) {
+  return cs_kmeans_fit_from(ctx, X, n, dim, params, NULL, 0, out, err);
+}
+
+int cs_kmeans_fit_from(const cs_ctx_t *ctx, const float *X, int64_t n,
+                       int dim, const cs_kmeans_params_t *params,
+                       const float *init, int k_init, cs_kmeans_t *out,
+                       cs_err_t *err) {
   if (out) memset(out, 0, sizeof *out);
   if (!X || !params || !out || n <= 0 || dim <= 0)
     return cs_err_set(err, CS_EINVAL, "kmeans: empty input (n=%lld, dim=%d)",
@@ -178,6 +185,13 @@ int cs_kmeans_fit(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                         "kmeans: row %lld column %d is not finite (%g)",
                         (long long)(i / dim), (int)(i % dim), (double)X[i]);
   }
+  if (k_init < 0 || (k_init > 0 && !init))
+    return cs_err_set(err, CS_EINVAL, "kmeans: %d initial centers", k_init);
+  for (int64_t i = 0; i < (int64_t)k_init * dim; i++)
+    if (!isfinite(init[i]))
+      return cs_err_set(err, CS_ERANGE, "kmeans: initial center %lld column "
+                        "%d is not finite", (long long)(i / dim),
+                        (int)(i % dim));
   int k = params->k > n ? (int)n : params->k;
   float *centroids = cs_alloc_aligned((size_t)k * (size_t)dim * sizeof(float));
   int32_t *labels = malloc((size_t)n * sizeof *labels);
@@ -188,7 +202,12 @@ int cs_kmeans_fit(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                       (long long)n, k);
   }
   double t0 = cs_now();
-  int rc = cs__kmeans_seed(ctx, X, n, dim, k, params->seed, centroids, err);
+  int keep = k_init < k ? k_init : k;
+  if (keep > 0)
+    memcpy(centroids, init, (size_t)keep * (size_t)dim * sizeof(float));
+  int rc = keep < k ? cs__kmeans_seed_from(ctx, X, n, dim, k, keep,
+                                           params->seed, centroids, err)
+                    : 0;
   double t1 = cs_now();
   int n_iter = 0;
   if (rc == 0) {

@@ -21,6 +21,13 @@
 int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                     int k, uint64_t seed, float *centroids, cs_err_t *err);
 
+/* The same with centers [0, k_init) given in `centroids` (0 <= k_init < k):
+ * the k - k_init others are drawn by k-means++ given them (k_init = 0 is
+ * cs__kmeans_seed, draw for draw). */
+int cs__kmeans_seed_from(const cs_ctx_t *ctx, const float *X, int64_t n,
+                         int dim, int k, int k_init, uint64_t seed,
+                         float *centroids, cs_err_t *err);
+
 /* Centroid update shared by both variants. sums [k x dim] and counts [k] hold
  * the per-cluster sums of the current labels. Empty clusters are re-seeded
  * in index order, each with the point farthest from its assigned centroid

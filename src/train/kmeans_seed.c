@@ -94,6 +94,12 @@ static void refresh(seed_state_t *s, int n_threads) {
 
 int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                     int k, uint64_t seed, float *centroids, cs_err_t *err) {
+  return cs__kmeans_seed_from(ctx, X, n, dim, k, 0, seed, centroids, err);
+}
+
+int cs__kmeans_seed_from(const cs_ctx_t *ctx, const float *X, int64_t n,
+                         int dim, int k, int k_init, uint64_t seed,
+                         float *centroids, cs_err_t *err) {
   seed_state_t s;
   memset(&s, 0, sizeof s);
   s.X = X;
@@ -126,9 +132,21 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
   cs_rng_seed(&rng, seed);
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "kmeans++ seeding", k);
-  int64_t chosen = (int64_t)cs_rng_below(&rng, (uint64_t)n);
+  int64_t chosen = 0;
+  if (k_init > 0) {
+    /* the given centers, reflected in `closest` MAX_BATCH at a time */
+    for (int j = 0; j < k_init; j++)
+      s.cc[j] = (float)cs_norm2_sq(dim, centroids + (int64_t)j * dim);
+    while (s.refreshed < k_init) {
+      s.n_centers = s.refreshed + MAX_BATCH < k_init ? s.refreshed + MAX_BATCH
+                                                     : k_init;
+      refresh(&s, n_threads);
+    }
+  } else {
+    chosen = (int64_t)cs_rng_below(&rng, (uint64_t)n);
+  }
   int rejects = 0;
-  for (int c = 0; c < k;) {
+  for (int c = k_init; c < k;) {
     if (c > 0) {
       /* Refresh when the batch is full: doubling at first (the potential
        * falls fast), then every MAX_BATCH centers, or after many rejects. */
