@@ -15,4 +15,10 @@
 int cs__train_rows(const cs_dataset_t *ds, const cs_train_params_t *p,
                    int64_t n_t, int64_t **rows, int64_t *n_val, int *own_val);
 
+/* tune.c: the elbow of points[0..n) (k ascending): the k farthest below
+ * the chord of the inertia curve, both axes scaled to [0, 1]; the first k
+ * when there are fewer than 3 points or the curve does not fall. */
+struct cs_tune_point;
+int cs__tune_elbow(const struct cs_tune_point *points, int n);
+
 #endif

@@ -153,7 +153,7 @@ static const char elbow_method[] =
     "kneedle: largest distance below the chord of the inertia curve, k and "
     "inertia scaled to [0, 1]";
 
-static int elbow(const cs_tune_point_t *pt, int n) {
+int cs__tune_elbow(const cs_tune_point_t *pt, int n) {
   if (n < 3) return pt[0].k;
   double k0 = pt[0].k, k1 = pt[n - 1].k, i0 = pt[0].inertia,
          i1 = pt[n - 1].inertia;
@@ -405,7 +405,7 @@ int cs_tune(const cs_ctx_t *ctx, const cs_dataset_t *ds,
   }
   cs_progress_finish(&prog);
   out->sec_sweep = cs_now() - t0;
-  out->elbow_k = elbow(out->points, out->n_points);
+  out->elbow_k = cs__tune_elbow(out->points, out->n_points);
   out->elbow_method = elbow_method;
   out->chosen_k = out->points[best_i].k;
 
