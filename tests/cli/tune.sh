@@ -8,7 +8,9 @@
 set -euo pipefail
 CS=${COLDSTART:?set COLDSTART to the coldstart binary}
 TMP=$(mktemp -d "${CS_TMP:-/tmp}/tune.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
 fail() { echo "tune.sh: $*" >&2; exit 1; }
 
 "$CS" synth --scale tiny --seed 1 --out "$TMP/logs" --quiet
@@ -81,6 +83,28 @@ m=$(jq .chosen.params.mix_m "$J")
 "$CS" train "$TMP/ds" --from-tune "$TMP/tune" --clusters 7 --out "$TMP/k7" --quiet
 "$CS" recommend "$TMP/k7" "$TMP/ds" --users 1 --k 5 --strategy mix --mix-m 32 --quiet |
   jq -e '(.memberships | length) == 7' >/dev/null || fail "--clusters does not override the tuned k"
+
+# serve: the tuned strategy and parameters are the server's defaults, and a
+# request without "strategy" gets what the offline path gives
+"$CS" serve "$TMP/tuned" --port 0 --port-file "$TMP/port" --threads 1 2>"$TMP/serve.err" &
+PID=$!
+for _ in $(seq 1 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+[ -s "$TMP/port" ] || fail "server did not start: $(cat "$TMP/serve.err")"
+"$CS" recommend "$TMP/tuned" "$TMP/ds" --split test --k 10 --users 1 --quiet >"$TMP/offline.json"
+uid=$(jq -r '.user_id' "$TMP/offline.json")
+read -r reg age country < <(awk -F'\t' -v u="$uid" 'NR > 1 && $1 == u { print $2, ($3 == "" ? "null" : $3), ($4 == "" ? "null" : "\"" $4 "\"") }' "$TMP/logs/users.tsv")
+events=$(awk -F'\t' -v u="$uid" -v d="$reg" 'NR > 1 && $1 == u && $2 == d {
+  printf "%s{\"action\": \"%s\", \"kind\": \"%s\", \"item_id\": %s}", sep, $3, $4, $5; sep = ", " }' \
+  "$TMP/logs/events.tsv")
+curl -s -X POST --data-binary "{\"user_id\": $uid, \"age\": $age, \"country\": $country, \"events\": [$events], \"k\": 10}" \
+  "http://127.0.0.1:$(cat "$TMP/port")/recommend" >"$TMP/online.json"
+jq -e --arg s "$strategy" '.strategy == $s and (.items | length) == 10' "$TMP/online.json" >/dev/null ||
+  fail "serve default: $(cat "$TMP/online.json")"
+[ "$(jq -c '[.items[].song_id]' "$TMP/online.json")" = "$(jq -c '[.items[].song_id]' "$TMP/offline.json")" ] ||
+  fail "serve $(cat "$TMP/online.json") != recommend $(cat "$TMP/offline.json")"
+kill "$PID"
+wait "$PID" 2>/dev/null || true
+PID=""
 
 # an untuned model (the format of every older file): built-in defaults
 "$CS" train "$TMP/ds" --out "$TMP/plain" --clusters "$k" --input-clusters 8 --epochs 3 --quiet
