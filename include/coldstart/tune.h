@@ -38,8 +38,9 @@ typedef struct cs_tune_params {
  * and strategy defaults, blend tuned. */
 void cs_tune_params_default(cs_tune_params_t *p);
 
-/* "A:B:STEP" (A, A+STEP, ... <= B) or "a,b,c" (sorted, duplicates
- * dropped) -> k values; CS_EUSAGE naming the spec when it is bad. */
+/* Comma-separated items, each k or A:B:STEP (A, A+STEP, ... <= B), e.g.
+ * "500:2000:100" or "20:100:20,200:2000:100" -> k values, sorted,
+ * duplicates dropped; CS_EUSAGE naming the spec when it is bad. */
 int cs_tune_parse_k_values(const char *spec, int *out, int cap, int *n,
                            cs_err_t *err);
 

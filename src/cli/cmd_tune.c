@@ -21,8 +21,9 @@ const cs_cli_flag_t cs_cmd_tune_flags[] = {
     {"out", "DIR", O_OUT, "folder for tune.json (required; created, the file "
      "written atomically)"},
     {"clusters", "SPEC", O_CLUSTERS,
-     "numbers of segments to sweep: A:B:STEP or a,b,c (default 500:2000:100; "
-     "values above the training users with a target are left out)"},
+     "numbers of segments to sweep: items k or A:B:STEP separated by commas, "
+     "e.g. 20:100:20,200:2000:100 (default 500:2000:100; values above the "
+     "training users with a target are left out)"},
     {"input-clusters", "K", O_INPUT_CLUSTERS,
      "input clusters, as train (default 100)"},
     {"kmeans-iter", "N", O_KMEANS_ITER, "Lloyd iterations per k (default 20)"},

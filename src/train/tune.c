@@ -28,38 +28,47 @@ static int cmp_int(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* One item of a k spec: "k" or "A:B:STEP"; appends to out. */
+static int parse_k_item(const char *spec, const char *s, size_t len, int *out,
+                        int cap, int *n, cs_err_t *err) {
+  char item[64];
+  if (len == 0 || len >= sizeof item)
+    return cs_err_set(err, CS_EUSAGE, "k values '%s': bad item '%.*s' "
+                      "(k or A:B:STEP, separated by commas)", spec, (int)len, s);
+  memcpy(item, s, len);
+  item[len] = '\0';
+  char *end;
+  long a = strtol(item, &end, 10), b = a, step = 1;
+  if (*end == ':') {
+    b = strtol(end + 1, &end, 10);
+    if (*end != ':')
+      return cs_err_set(err, CS_EUSAGE, "k values '%s': '%s': expected "
+                        "A:B:STEP", spec, item);
+    step = strtol(end + 1, &end, 10);
+  }
+  if (end == item || *end != '\0' || a < 1 || b < a || step < 1 || b > 1000000)
+    return cs_err_set(err, CS_EUSAGE, "k values '%s': bad item '%s' (k >= 1, "
+                      "or A:B:STEP with 1 <= A <= B and STEP >= 1)", spec, item);
+  for (long k = a; k <= b; k += step) {
+    if (*n == cap)
+      return cs_err_set(err, CS_EUSAGE, "k values '%s': more than %d", spec,
+                        cap);
+    out[(*n)++] = (int)k;
+  }
+  return 0;
+}
+
 int cs_tune_parse_k_values(const char *spec, int *out, int cap, int *n,
                            cs_err_t *err) {
   *n = 0;
   if (!spec || !*spec)
     return cs_err_set(err, CS_EUSAGE, "empty list of k values");
-  char *end;
-  if (strchr(spec, ':')) {
-    long a = strtol(spec, &end, 10), b = -1, step = -1;
-    if (*end == ':') b = strtol(end + 1, &end, 10);
-    if (*end == ':') step = strtol(end + 1, &end, 10);
-    if (*end != '\0' || a < 1 || b < a || step < 1 || b > 1000000)
-      return cs_err_set(err, CS_EUSAGE, "k values '%s': expected A:B:STEP "
-                        "with 1 <= A <= B and STEP >= 1", spec);
-    for (long k = a; k <= b; k += step) {
-      if (*n == cap)
-        return cs_err_set(err, CS_EUSAGE, "k values '%s': more than %d",
-                          spec, cap);
-      out[(*n)++] = (int)k;
-    }
-    return 0;
-  }
-  const char *s = spec;
-  while (*s) {
-    long k = strtol(s, &end, 10);
-    if (end == s || k < 1 || k > 1000000 || (*end != ',' && *end != '\0'))
-      return cs_err_set(err, CS_EUSAGE, "k values '%s': bad value at '%s' "
-                        "(positive integers separated by commas)", spec, s);
-    if (*n == cap)
-      return cs_err_set(err, CS_EUSAGE, "k values '%s': more than %d", spec,
-                        cap);
-    out[(*n)++] = (int)k;
-    s = *end ? end + 1 : end;
+  for (const char *s = spec;;) {
+    size_t len = strcspn(s, ",");
+    int rc = parse_k_item(spec, s, len, out, cap, n, err);
+    if (rc) return rc;
+    if (!s[len]) break;
+    s += len + 1;
   }
   qsort(out, (size_t)*n, sizeof *out, cmp_int);
   int m = 0;
@@ -186,8 +195,8 @@ static const axis_t mix_axes[] = {
      {0.03, 0.1, 0.3, 1.0, 3.0}},
     {"mix_size", 0, offsetof(cs_strategy_params_t, mix_size), 4,
      {0.0, 0.5, 1.0, 1.5}},
-    {"mix_prior", 0, offsetof(cs_strategy_params_t, mix_prior), 4,
-     {0.0, 0.02, 0.1, 0.3}},
+    {"mix_prior", 0, offsetof(cs_strategy_params_t, mix_prior), 5,
+     {0.0, 0.02, 0.1, 0.3, 0.5}},
     {"mix_m", 1, offsetof(cs_strategy_params_t, mix_m), 3, {8, 16, 32}},
 };
 static const axis_t blend_axes[] = {
@@ -425,7 +434,7 @@ int cs_tune(const cs_ctx_t *ctx, const cs_dataset_t *ds,
 
   /* 5. mix's parameters, then blend's on top of them. */
   cs_strategy_params_t sp = sp0;
-  int n_evals = 2 * (5 + 4 + 4 + 3) + (p->tune_blend ? 2 * (5 + 4) : 0);
+  int n_evals = 2 * (5 + 4 + 5 + 3) + (p->tune_blend ? 2 * (5 + 4) : 0);
   cs_progress_start(&prog, ctx, "tune: parameters", n_evals);
   double best_mix = 0.0, best_blend = 0.0;
   if ((rc = descend(&st, out, CS_STRAT_MIX, mix_axes, 4, 2, &sp, &prog,

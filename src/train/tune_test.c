@@ -36,8 +36,13 @@ static void test_k_values(void **state) {
   assert_int_equal(n, 3);
   assert_int_equal(k[0], 100);
   assert_int_equal(k[2], 300);
+  assert_int_equal(cs_tune_parse_k_values("20:60:20,100,50:50:1,200:400:100", k,
+                                          CS_TUNE_MAX_K, &n, &err), 0);
+  const int want[] = {20, 40, 50, 60, 100, 200, 300, 400};
+  assert_int_equal(n, 8);
+  for (int i = 0; i < 8; i++) assert_int_equal(k[i], want[i]);
   const char *bad[] = {"", "5:1:1", "1:5:0", "0:5:1", "a,b", "10,,20", "10,-3",
-                       "1:5", "1:5:1:"};
+                       "1:5", "1:5:1:", "10,", ",10", "1:5:1,x"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(cs_tune_parse_k_values(bad[i], k, CS_TUNE_MAX_K, &n, &err),
                      CS_EUSAGE);
