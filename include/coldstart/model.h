@@ -35,7 +35,7 @@ typedef struct cs_segmentation {
 } cs_segmentation_t;
 
 /* The defaults `coldstart tune` chose for this model (written by `train
- * --from-tune`, section "tune.params", docs/formats.md): the strategy to
+ * --from-tune`, section "tune.params", docs/method.md "Tuning"): the strategy to
  * recommend with and the tuned parameters of the mix and blend strategies
  * (strategy.h says what they mean). present = 0 in models trained without
  * tuning and in files written before the section existed: the programs
