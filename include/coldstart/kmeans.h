@@ -65,6 +65,17 @@ int cs_kmeans_fit_dist(const cs_ctx_t *ctx, const float *X_local, int64_t n,
                        int dim, const cs_kmeans_params_t *params,
                        cs_kmeans_t *out, cs_err_t *err);
 
+/* Warm start (a sweep over increasing k, `coldstart tune`): the first
+ * min(k_init, k) rows of init ([k_init x dim]) are kept as initial centers,
+ * the others are added by k-means++ given them (seeded by params->seed),
+ * then the same Lloyd iterations as cs_kmeans_fit. k_init = 0 (init may be
+ * NULL) is cs_kmeans_fit, byte for byte. Deterministic for a seed and
+ * init, whatever the thread count. */
+int cs_kmeans_fit_from(const cs_ctx_t *ctx, const float *X, int64_t n,
+                       int dim, const cs_kmeans_params_t *params,
+                       const float *init, int k_init, cs_kmeans_t *out,
+                       cs_err_t *err);
+
 /* Nearest centroid of each of the n rows of X (exact: the same choice as the
  * Lloyd reference, lower index on ties), in tiles of one BLAS gemm, over
  * ctx->n_threads threads. Returns 0, CS_EINVAL or CS_ENOMEM. */

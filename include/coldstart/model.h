@@ -44,6 +44,21 @@ typedef struct cs_model_train_info {
   int64_t n_train, n_train_no_target, n_val;
 } cs_model_train_info_t;
 
+/* The defaults `coldstart tune` chose for this model (written by `train
+ * --from-tune`, section "tune.params", docs/method.md "Tuning"): the strategy to
+ * recommend with and the tuned parameters of the mix and blend strategies
+ * (strategy.h says what they mean). present = 0 in models trained without
+ * tuning and in files written before the section existed: the programs
+ * then use their built-in defaults. */
+typedef struct cs_model_tuning {
+  int present;
+  char strategy[24];   /* NUL-terminated strategy name */
+  int32_t k;           /* segments the tune chose (= target.k) */
+  int32_t mix_m;
+  float mix_tau, mix_size, mix_prior;
+  float blend_beta, blend_d0;
+} cs_model_tuning_t;
+
 typedef struct cs_model {
   char space[8];          /* "svd" or "mf" */
   int32_t dim;            /* embedding dimension d */
@@ -69,6 +84,8 @@ typedef struct cs_model {
   int has_train_info;
   cs_model_train_info_t train_info;
   const double *history;
+
+  cs_model_tuning_t tuning; /* tuned defaults (present = 0: none) */
   cs_arena_t mem;
   cs_container_t *file;
 } cs_model_t;

@@ -47,7 +47,9 @@ typedef struct cs_handler cs_handler_t;
 
 typedef struct cs_handler_params {
   cs_strategy_params_t strat; /* defaults for k, soft m and margin */
-  int default_strategy;       /* CS_STRAT_SOFT */
+  int default_strategy;       /* CS_STRAT_SOFT, or the model's tuned one
+                                 unless strategy_given */
+  int strategy_given;         /* 1: default_strategy set explicitly */
   int max_events;             /* per request (10000) */
   int max_k;                  /* largest k a request may ask (1000) */
   int batch_max;              /* rows per batch (32) */

@@ -20,11 +20,18 @@
  *   was only a zero-score fill).
  * - input-clusters: the nearest INPUT cluster (ids in the input-cluster
  *   numbering, 0..k_input-1; weight 1); every item carries it.
+ * - mix, blend: the mix_m nearest centroids, nearest first, with the
+ *   mixture weights w_j; an item carries every membership j with
+ *   p_j(s) > 0 (none for a song only popularity or the dot product put
+ *   there).
  *
  * Scores: popularity/semi/input-clusters: p of the song in the segment;
  * full/d0-streams: the dot product; soft: sum_j w_j p_j(s) over the m
  * memberships (the mixture probability; the list order is the allocation
- * order of docs/method.md, not necessarily score order). */
+ * order of docs/method.md, "soft", not necessarily score order); mix: its
+ * ranking score (1 - prior) sum_j w_j p_j(s) + prior p_pop(s); blend: its
+ * ranking score (docs/method.md, "blend"). mix and blend lists are in
+ * score order (desc, then lower song row). */
 #ifndef COLDSTART_STRATEGY_H
 #define COLDSTART_STRATEGY_H
 
@@ -40,17 +47,20 @@ typedef enum {
   CS_STRAT_FULL = 3,
   CS_STRAT_SEMI = 4,
   CS_STRAT_SOFT = 5,
-  CS_N_STRATEGIES = 6
+  CS_STRAT_MIX = 6,   /* mixture of the nearest segments, ranked by score */
+  CS_STRAT_BLEND = 7, /* log mixture + similarity of the user vector */
+  CS_N_STRATEGIES = 8
 } cs_strategy_id_t;
 
 #define CS_SOFT_M_MAX 32 /* memberships are tracked in a 32-bit mask */
 
-/* "popularity", "d0-streams", "input-clusters", "full", "semi", "soft" */
+/* "popularity", "d0-streams", "input-clusters", "full", "semi", "soft",
+ * "mix", "blend" */
 const char *cs_strategy_name(int id);
 /* Parse a name; returns the id or -1. */
 int cs_strategy_parse(const char *name);
 /* 1 when the strategy ranks from the regressor's predicted embedding
- * (full, semi, soft). */
+ * (full, semi, soft, mix, blend). */
 int cs_strategy_needs_embedding(int id);
 
 /* d0-streams' user vector: the streamed_songs block of `features`, or NULL
@@ -58,19 +68,63 @@ int cs_strategy_needs_embedding(int id);
  * popularity). */
 const float *cs_d0_streams_vector(const cs_model_t *m, const float *features);
 
+/* The parameters of every strategy. The mix and blend fields were added
+ * last: a caller that zero-initializes the struct gets mix_m = 0 and
+ * mix_tau = 0, which mean "the default" (32 and 0.1), and 0 for the
+ * others (valid values). Use cs_strategy_params_default. */
 typedef struct cs_strategy_params {
   int k;           /* list length K (50) */
   int soft_m;      /* m nearest centroids (5), 1..CS_SOFT_M_MAX */
   int soft_margin; /* extra slots (4) */
   int skip_scores; /* 1: the caller does not need item scores (evaluation):
                       soft then computes the mixture sum_j w_j p_j(s) only
-                      when it must fill, and scores are 0 otherwise */
+                      when it must fill, and scores are 0 otherwise; blend
+                      then leaves the item clusters empty (it would look
+                      them up song by song) */
+  /* mix and blend (docs/method.md, "mix"): memberships are the mix_m
+   * nearest centroids with weights
+   *   w_j ~ n_users_j^mix_size * exp(-(d_j^2 - d_1^2) / mix_tau),
+   * and the segment score is (1 - mix_prior) sum_j w_j p_j(s)
+   * + mix_prior p_pop(s). */
+  int mix_m;        /* 1..CS_SOFT_M_MAX, at most the model's k (32;
+                       clamped to k when larger) */
+  float mix_tau;    /* softmax temperature on squared distances,
+                       [1e-4, 100] (0.1) */
+  float mix_size;   /* exponent of the segment size, [0, 4] (1) */
+  float mix_prior;  /* weight of global popularity, [0, 1] (0.05) */
+  /* blend: score(s) = log(segment score(s) + CS_BLEND_FLOOR)
+   *   + <blend_beta * pred + blend_d0 * streamed_songs block, e_s> */
+  float blend_beta; /* weight of the predicted embedding, [0, 1000] (1) */
+  float blend_d0;   /* weight of the registration-day streams vector,
+                       [0, 1000] (0.3) */
+  /* CS_SP_* bits of the fields set explicitly (by the command line);
+   * cs_strategy_params_from_model leaves those alone. */
+  unsigned given;
 } cs_strategy_params_t;
 
+#define CS_BLEND_FLOOR 1e-9 /* added to the segment score before the log */
+
+enum {
+  CS_SP_K = 1u << 0, CS_SP_SOFT_M = 1u << 1, CS_SP_SOFT_MARGIN = 1u << 2,
+  CS_SP_MIX_M = 1u << 3, CS_SP_MIX_TAU = 1u << 4, CS_SP_MIX_SIZE = 1u << 5,
+  CS_SP_MIX_PRIOR = 1u << 6, CS_SP_BLEND_BETA = 1u << 7,
+  CS_SP_BLEND_D0 = 1u << 8
+};
+
 void cs_strategy_params_default(cs_strategy_params_t *p);
-/* Check params against a model (k <= n_songs, m <= model k, ...). */
+/* Check params against a model (k <= n_songs, m <= model k, ranges of the
+ * mix and blend parameters, ...). */
 int cs_strategy_params_check(const cs_strategy_params_t *p,
                              const cs_model_t *m, cs_err_t *err);
+/* Start from the defaults the model was tuned to (`coldstart tune`, then
+ * `train --from-tune`; model.h, cs_model_tuning_t): every tuned field whose
+ * CS_SP_* bit is not in p->given takes the model's value. A model without
+ * tuned defaults leaves p as it is. */
+void cs_strategy_params_from_model(cs_strategy_params_t *p,
+                                   const cs_model_t *m);
+/* The strategy the model was tuned to recommend with, or `fallback` when
+ * it has none (or names a strategy this program does not know). */
+int cs_strategy_model_default(const cs_model_t *m, int fallback);
 
 /* One recommendation, stored in the workspace (valid until its next use). */
 typedef struct cs_rec {
@@ -95,7 +149,8 @@ void cs_rec_ws_free(cs_rec_ws_t *ws);
 /* Recommend for one user. `features`: [n_features] raw feature vector.
  * `pred`: the regressor's predicted embedding [dim] if the caller already
  * has it (batch evaluation), or NULL to compute it here (full, semi,
- * soft). No allocation. Returns 0, or CS_EINVAL for a bad strategy. The
+ * soft, mix, blend). No allocation. A workspace serves the model it was
+ * created for (it caches per-song values of that model). Returns 0, or CS_EINVAL for a bad strategy. The
  * result points into the workspace. */
 int cs_recommend(const cs_model_t *m, int strategy,
                  const cs_strategy_params_t *p, const float *features,
@@ -135,13 +190,14 @@ int cs_recommend_batch(const cs_ctx_t *ctx, const cs_model_t *m, int strategy,
 const cs_rec_t *cs_rec_batch_get(const cs_rec_batch_t *b, int64_t i);
 
 /* The score every song gets under `strategy`, for the n users of the last
- * cs_recommend_batch call on b (same features, pred and rows), when the
- * strategy ranks by one score vector: the dot products for full and
- * d0-streams (one GEMM for all n), the segment's p for popularity, semi and
- * input-clusters (the segment each user was placed in; d0-streams users
- * without streams use popularity's). Fills dense [n x n_songs] and returns
- * 1; returns 0 for soft (its list comes from several segments: no single
- * score vector), CS_ENOMEM when out of memory. */
+ * cs_recommend_batch call on b (same features, pred, rows and params),
+ * when the strategy ranks by one score vector: the dot products for full
+ * and d0-streams (one GEMM for all n), the segment's p for popularity, semi
+ * and input-clusters (the segment each user was placed in; d0-streams
+ * users without streams use popularity's), the ranking score of mix and
+ * blend. Fills dense [n x n_songs] and returns 1; returns 0 for soft (its
+ * list comes from several segments: no single score vector), CS_ENOMEM
+ * when out of memory. */
 int cs_rec_batch_scores(const cs_model_t *m, int strategy,
                         const float *features, const float *pred,
                         const int64_t *rows, int64_t n,

@@ -82,6 +82,8 @@ typedef struct cs_train_params {
   cs_regressor_params_t reg; /* regressor schedule */
   double val_fraction; /* held-out train fraction for early stopping when
                           the validation split has no targets (0.1) */
+  cs_model_tuning_t tuning; /* tuned defaults to store in the model
+                               (`train --from-tune`); present = 0: none */
 } cs_train_params_t;
 
 typedef struct cs_train_report {

@@ -27,7 +27,8 @@ typedef struct cs_cli {
   const char *name;   /* the running command's name */
   const char *summary; /* its one-line help */
   const cs_cli_flag_t *flags; /* its flags (NULL: not converted yet) */
-  int strategy_flags; /* 1: it also takes --k, --soft-m, --soft-margin */
+  int strategy_flags; /* 1: it also takes the list flags (--k, --soft-m,
+                         --soft-margin, --mix-*, --blend-*) */
   int threads_set;    /* --threads was given */
   const char *epilog; /* printed after the flags by cs_cli_help (or NULL) */
   struct option *opts; /* getopt table built by cs_cli_next (owned) */
@@ -61,17 +62,13 @@ int cs_cli_usage_error(const cs_cli_t *cli, const char *fmt, ...)
  * return 0 (for --help and `coldstart help CMD`). */
 int cs_cli_help(const cs_cli_t *cli);
 
-/* Common options every command accepts, to splice into a getopt_long table:
- * --quiet, --threads N, --help. Returns 1 when `opt` was one of them (and
- * handled), 0 when not; -1 on a bad value (usage printed, exit 2), and 2 when
- * --help was asked (help printed, exit 0). */
+/* The common options every command accepts (cs_cli_next handles them):
+ * --quiet, --threads N, --help. cs_cli_common_option returns 1 when `opt`
+ * was one of them (and handled), 0 when not; -1 on a bad value (usage
+ * printed, exit 2), and 2 when --help was asked (help printed, exit 0). */
 #define CS_CLI_OPT_QUIET 1000
 #define CS_CLI_OPT_THREADS 1001
 #define CS_CLI_OPT_HELP 'h'
-#define CS_CLI_COMMON_OPTIONS                                  \
-  {"quiet", no_argument, NULL, CS_CLI_OPT_QUIET},              \
-      {"threads", required_argument, NULL, CS_CLI_OPT_THREADS}, \
-      {"help", no_argument, NULL, CS_CLI_OPT_HELP}
 int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg);
 
 /* Parse helpers: strict (whole string, in range); on failure print usage
@@ -82,26 +79,31 @@ int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
                         double lo, double hi, double *out);
 
 /* The list parameters every recommending command accepts (evaluate,
- * recommend, serve): --k N, --soft-m M, --soft-margin N. Splice
- * CS_CLI_STRATEGY_OPTIONS into the getopt_long table, then call
- * cs_cli_strategy_option from the default case: it returns 1 when `opt`
+ * recommend, serve): --k N, --soft-m M, --soft-margin N and the mix/blend
+ * parameters (--mix-m, --mix-tau, --mix-size, --mix-prior, --blend-beta,
+ * --blend-d0; each also marks its field as given, so a tuned model's
+ * default does not replace it). A command with `strategy` 1 in
+ * commands.def gets them from cs_cli_next; it calls
+ * cs_cli_strategy_option from its default case: it returns 1 when `opt`
  * was one of them (applied to *sp), 0 when not, -1 on a bad value (usage
  * printed). */
 #define CS_CLI_OPT_K 1002
 #define CS_CLI_OPT_SOFT_M 1003
 #define CS_CLI_OPT_SOFT_MARGIN 1004
+#define CS_CLI_OPT_MIX_M 1005
+#define CS_CLI_OPT_MIX_TAU 1006
+#define CS_CLI_OPT_MIX_SIZE 1007
+#define CS_CLI_OPT_MIX_PRIOR 1008
+#define CS_CLI_OPT_BLEND_BETA 1009
+#define CS_CLI_OPT_BLEND_D0 1010
 /* --half, in the tables of the commands that run the regressor (evaluate,
  * recommend, serve): the same entry everywhere. */
-#define CS_CLI_OPT_HALF 1005
+#define CS_CLI_OPT_HALF 1011
 #define CS_CLI_FLAG_HALF                                                     \
   {"half", NULL, CS_CLI_OPT_HALF,                                            \
    "the regressor reads its weights rounded to float16 (a faster one-user "  \
    "pass; embeddings within 1e-3 of float32, bench/results/half.md; "  \
    "default float32)"}
-#define CS_CLI_STRATEGY_OPTIONS                                       \
-  {"k", required_argument, NULL, CS_CLI_OPT_K},                       \
-      {"soft-m", required_argument, NULL, CS_CLI_OPT_SOFT_M},         \
-      {"soft-margin", required_argument, NULL, CS_CLI_OPT_SOFT_MARGIN}
 struct cs_strategy_params;
 int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
                            struct cs_strategy_params *sp);
@@ -115,15 +117,5 @@ int cs_cli_load_model_dataset(const cs_cli_t *cli, const char *model_path,
                               const char *dataset_path, struct cs_model *model,
                               struct cs_dataset *ds);
 
-/* Handle the result of getopt_long's '?' / ':' and common options in one
- * call; typical loop:
- *   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
- *     switch (opt) { case 'x': ...; break;
- *     default: { int r = cs_cli_default_option(cli, opt, optarg);
- *                if (r != 1) return r < 0 ? 2 : 0; } }
- *   }
- * returns 1 when handled, 2 for --help (help printed), -1 for errors
- * (usage printed). */
-int cs_cli_default_option(cs_cli_t *cli, int opt, const char *arg);
 
 #endif

@@ -24,7 +24,7 @@ static int parse_strategies(cs_cli_t *cli, const char *list,
     if (s < 0)
       return cs_cli_usage_error(cli, "--strategies: unknown strategy '%s' "
                                 "(popularity, d0-streams, input-clusters, "
-                                "full, semi, soft)", tok);
+                                "full, semi, soft, mix, blend)", tok);
     for (int i = 0; i < p->n_strategies; i++)
       if (p->strategies[i] == s)
         return cs_cli_usage_error(cli, "--strategies: '%s' given twice", tok);
@@ -41,7 +41,7 @@ const cs_cli_flag_t cs_cmd_evaluate_flags[] = {
     {"split", "NAME", O_SPLIT, "train, validation or test (default test)"},
     {"strategies", "A,B", O_STRATEGIES,
      "comma-separated strategies to run, in this order (default: all of "
-     "popularity, d0-streams, input-clusters, full, semi, soft)"},
+     "popularity, d0-streams, input-clusters, full, semi, soft, mix, blend)"},
     {"format", "FMT", O_FORMAT,
      "text (a table in %, mean and spread), json (one line, fractions), csv "
      "or markdown (default text)"},
@@ -96,6 +96,8 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
   status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
   if (status) return status;
   cs_regressor_set_half(model.regressor, half);
+  /* a tuned model's parameters, unless given on the command line */
+  cs_strategy_params_from_model(&ep.sp, &model);
   cs_err_t err;
   cs_err_clear(&err);
   cs_eval_result_t res;

@@ -19,8 +19,8 @@ enum { O_SPLIT = 2000, O_STRATEGY, O_USERS, O_ALLOW };
 const cs_cli_flag_t cs_cmd_recommend_flags[] = {
     {"split", "NAME", O_SPLIT, "train, validation or test (default test)"},
     {"strategy", "NAME", O_STRATEGY,
-     "popularity, d0-streams, input-clusters, full, semi or soft (default "
-     "soft)"},
+     "popularity, d0-streams, input-clusters, full, semi, soft, mix or blend "
+     "(default: the strategy a tuned model was tuned to, else soft)"},
     {"users", "N", O_USERS, "only the first N users of the split (default all)"},
     {"allow-training-users", NULL, O_ALLOW,
      "recommend for users the model was trained on anyway (refused by "
@@ -31,7 +31,7 @@ const cs_cli_flag_t cs_cmd_recommend_flags[] = {
 int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   cs_strategy_params_t sp;
   cs_strategy_params_default(&sp);
-  int split = CS_SPLIT_TEST, strategy = CS_STRAT_SOFT, opt, status;
+  int split = CS_SPLIT_TEST, strategy = -1, opt, status;
   long long max_users = -1;
   int allow_training_users = 0, half = 0;
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
@@ -47,7 +47,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
       if (strategy < 0)
         return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s' "
                                   "(popularity, d0-streams, input-clusters, "
-                                  "full, semi, soft)", optarg);
+                                  "full, semi, soft, mix, blend)", optarg);
       break;
     case O_USERS:
       if (cs_cli_parse_int(cli, "--users", optarg, 0, INT64_MAX, &max_users) < 0)
@@ -67,6 +67,9 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   status = cs_cli_load_model_dataset(cli, argv[optind], argv[optind + 1], &model, &ds);
   if (status) return status;
   cs_regressor_set_half(model.regressor, half);
+  /* a tuned model's strategy and parameters, unless given */
+  if (strategy < 0) strategy = cs_strategy_model_default(&model, CS_STRAT_SOFT);
+  cs_strategy_params_from_model(&sp, &model);
   cs_err_t err;
   cs_err_clear(&err);
   if (cs_eval_check_dataset(&cli->ctx, &model, &ds, split, allow_training_users,
@@ -91,8 +94,7 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   /* Predicted embeddings in batches (as `evaluate` computes them), so the
    * per-user work is only the strategy itself. */
   enum { CHUNK = 1024 };
-  int need_pred = strategy == CS_STRAT_FULL || strategy == CS_STRAT_SEMI ||
-                  strategy == CS_STRAT_SOFT;
+  int need_pred = cs_strategy_needs_embedding(strategy);
   if (rc == 0 && need_pred) {
     pred = malloc((size_t)CHUNK * model.dim * sizeof *pred);
     if (!pred) rc = cs_err_set(&err, CS_ENOMEM, "out of memory");

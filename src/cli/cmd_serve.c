@@ -43,7 +43,8 @@ const cs_cli_flag_t cs_cmd_serve_flags[] = {
     {"bind", "ADDR", O_BIND, "address to listen on, an IPv4 or IPv6 literal "
      "(default 127.0.0.1; 0.0.0.0 in a container)"},
     {"port-file", "FILE", O_PORT_FILE, "write the bound port to FILE (default none)"},
-    {"strategy", "NAME", O_STRATEGY, "a request's default strategy (default soft)"},
+    {"strategy", "NAME", O_STRATEGY, "a request's default strategy (default soft; a tuned model's own "
+     "when it has one)"},
     {"max-k", "N", O_MAX_K, "largest k a request may ask (default 1000, capped at "
      "the number of songs)"},
     {"max-events", "N", O_MAX_EVENTS, "events per request at most (default 10000)"},
@@ -89,6 +90,7 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
     case O_BIND: sp.bind_addr = optarg; break;
     case O_STRATEGY:
       sp.handler.default_strategy = cs_strategy_parse(optarg);
+      sp.handler.strategy_given = 1;
       if (sp.handler.default_strategy < 0)
         return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s'", optarg);
       break;

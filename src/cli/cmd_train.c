@@ -12,10 +12,11 @@
 #include "coldstart/dist.h"
 #include "coldstart/model.h"
 #include "coldstart/train.h"
+#include "coldstart/tune.h"
 
 enum {
   O_OUT = 2000, O_CLUSTERS, O_INPUT_CLUSTERS, O_EPOCHS, O_LR, O_BATCH,
-  O_REFERENCE, O_SEED, O_TIMINGS, O_KMEANS_ITER, O_PATIENCE
+  O_REFERENCE, O_SEED, O_TIMINGS, O_KMEANS_ITER, O_PATIENCE, O_FROM_TUNE
 };
 
 const cs_cli_flag_t cs_cmd_train_flags[] = {
@@ -39,6 +40,11 @@ const cs_cli_flag_t cs_cmd_train_flags[] = {
      "the paper's schedule: 130 epochs, lr 1e-5, batch 512, no early stop"},
     {"seed", "N", O_SEED, "initialization, shuffling and k-means seeding "
      "(default 1); same seed and threads, same model bytes"},
+    {"from-tune", "DIR", O_FROM_TUNE,
+     "apply DIR/tune.json (coldstart tune): its chosen number of segments, "
+     "its training settings, and its chosen strategy and parameters stored "
+     "in the model as the defaults of evaluate, recommend and serve; flags "
+     "given here override"},
     {"timings", NULL, O_TIMINGS,
      "end stderr with one JSON line: per-stage seconds, val_mse, "
      "kmeans_inertia, epochs"},
@@ -47,8 +53,9 @@ const cs_cli_flag_t cs_cmd_train_flags[] = {
 int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   cs_train_params_t mp;
   cs_train_params_default(&mp);
-  const char *out_path = NULL;
-  long long epochs = -1, batch = -1, seed = 1, patience = -1, v;
+  const char *out_path = NULL, *from_tune = NULL;
+  long long epochs = -1, batch = -1, seed = -1, patience = -1, v;
+  int clusters = -1, input_clusters = -1, kmeans_iter = -1;
   double lr = -1.0;
   int reference = 0, timings = 0, opt, status;
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
@@ -57,12 +64,12 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
     case O_CLUSTERS:
       if (cs_cli_parse_int(cli, "--clusters", optarg, 1, 1000000, &v) < 0)
         return 2;
-      mp.k = (int)v;
+      clusters = (int)v;
       break;
     case O_INPUT_CLUSTERS:
       if (cs_cli_parse_int(cli, "--input-clusters", optarg, 1, 1000000, &v) < 0)
         return 2;
-      mp.k_input = (int)v;
+      input_clusters = (int)v;
       break;
     case O_EPOCHS:
       if (cs_cli_parse_int(cli, "--epochs", optarg, 1, 100000, &epochs) < 0)
@@ -82,10 +89,11 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
         return 2;
       break;
     case O_TIMINGS: timings = 1; break;
+    case O_FROM_TUNE: from_tune = optarg; break;
     case O_KMEANS_ITER:
       if (cs_cli_parse_int(cli, "--kmeans-iter", optarg, 1, 100000, &v) < 0)
         return 2;
-      mp.kmeans_iter = (int)v;
+      kmeans_iter = (int)v;
       break;
     case O_PATIENCE:
       if (cs_cli_parse_int(cli, "--patience", optarg, 0, 100000, &patience) < 0)
@@ -100,16 +108,32 @@ int cs_cmd_train(int argc, char **argv, cs_cli_t *cli) {
   if (cs_same_file(argv[optind], out_path))
     return cs_cli_usage_error(cli, "--out %s is the input dataset: refusing "
                               "to overwrite it", out_path);
+  cs_err_t err;
+  cs_err_clear(&err);
+  /* tune.json first, then what was given here */
+  if (from_tune) {
+    char path[4096], recorded[4096];
+    snprintf(path, sizeof path, "%s/tune.json", from_tune);
+    if (cs_tune_read(path, &mp, recorded, sizeof recorded, &err))
+      return cs_cli_report(cli, &err);
+    if (!cs_same_file(recorded, argv[optind]))
+      cs_log(&cli->ctx, CS_LOG_WARN, "train: %s was tuned on %s, not on %s",
+             path, recorded, argv[optind]);
+    cs_log(&cli->ctx, CS_LOG_INFO, "train: from %s: k = %d, default strategy "
+           "%s", path, mp.k, mp.tuning.strategy);
+  }
   if (reference) cs_regressor_params_reference(&mp.reg);
   if (epochs > 0) mp.reg.epochs = (int)epochs;
   if (batch > 0) mp.reg.batch = (int)batch;
   if (lr > 0) mp.reg.lr = (float)lr;
   if (patience >= 0) mp.reg.patience = (int)patience;
-  mp.seed = (uint64_t)seed;
-  mp.reg.seed = (uint64_t)seed;
+  if (seed >= 0) mp.seed = (uint64_t)seed;
+  mp.reg.seed = mp.seed; /* one --seed for everything (default 1) */
+  if (clusters > 0) mp.k = clusters;
+  if (input_clusters > 0) mp.k_input = input_clusters;
+  if (kmeans_iter > 0) mp.kmeans_iter = kmeans_iter;
+  if (mp.tuning.present) mp.tuning.k = mp.k;
 
-  cs_err_t err;
-  cs_err_clear(&err);
   cs_dataset_t ds;
   cs_model_t model;
   memset(&model, 0, sizeof model);

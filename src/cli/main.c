@@ -42,6 +42,24 @@ static const cs_cli_flag_t strategy_flags[] = {
      "soft: segments a user is spread over (default 5, at most 32)"},
     {"soft-margin", "N", CS_CLI_OPT_SOFT_MARGIN,
      "soft: slots beyond K in the allocation (default 4)"},
+    {"mix-m", "M", CS_CLI_OPT_MIX_M,
+     "mix, blend: nearest segments a user is spread over (default 32, at "
+     "most 32; a tuned model's value when it has one)"},
+    {"mix-tau", "X", CS_CLI_OPT_MIX_TAU,
+     "mix, blend: softmax temperature on squared centroid distances, "
+     "0.0001..100 (default 0.1 or the tuned value)"},
+    {"mix-size", "X", CS_CLI_OPT_MIX_SIZE,
+     "mix, blend: exponent of the segment size in the weights, 0..4 "
+     "(default 1 or the tuned value)"},
+    {"mix-prior", "X", CS_CLI_OPT_MIX_PRIOR,
+     "mix, blend: weight of global popularity in the segment score, 0..1 "
+     "(default 0.05 or the tuned value)"},
+    {"blend-beta", "X", CS_CLI_OPT_BLEND_BETA,
+     "blend: weight of the predicted embedding's similarity, 0..1000 "
+     "(default 1 or the tuned value)"},
+    {"blend-d0", "X", CS_CLI_OPT_BLEND_D0,
+     "blend: weight of the registration-day streams vector's similarity, "
+     "0..1000 (default 0.3 or the tuned value)"},
     {NULL, NULL, 0, NULL}};
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
@@ -230,12 +248,15 @@ int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg) {
   }
 }
 
-int cs_cli_default_option(cs_cli_t *cli, int opt, const char *arg) {
-  int r = cs_cli_common_option(cli, opt, arg);
-  if (r != 0) return r;
-  /* getopt already printed what was wrong ("unrecognized option") */
-  cs_cli_usage_error(cli, "bad option");
-  return -1;
+/* The float list flags: name, field bit, range, where the value goes. */
+static int strategy_float(const cs_cli_t *cli, const char *flag,
+                          const char *arg, double lo, double hi, float *field,
+                          unsigned bit, cs_strategy_params_t *sp) {
+  double x;
+  if (cs_cli_parse_double(cli, flag, arg, lo, hi, &x) < 0) return -1;
+  *field = (float)x;
+  sp->given |= bit;
+  return 1;
 }
 
 int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
@@ -245,15 +266,38 @@ int cs_cli_strategy_option(const cs_cli_t *cli, int opt, const char *arg,
   case CS_CLI_OPT_K:
     if (cs_cli_parse_int(cli, "--k", arg, 1, 4096, &v) < 0) return -1;
     sp->k = (int)v;
+    sp->given |= CS_SP_K;
     return 1;
   case CS_CLI_OPT_SOFT_M:
     if (cs_cli_parse_int(cli, "--soft-m", arg, 1, CS_SOFT_M_MAX, &v) < 0) return -1;
     sp->soft_m = (int)v;
+    sp->given |= CS_SP_SOFT_M;
     return 1;
   case CS_CLI_OPT_SOFT_MARGIN:
     if (cs_cli_parse_int(cli, "--soft-margin", arg, 0, 100000, &v) < 0) return -1;
     sp->soft_margin = (int)v;
+    sp->given |= CS_SP_SOFT_MARGIN;
     return 1;
+  case CS_CLI_OPT_MIX_M:
+    if (cs_cli_parse_int(cli, "--mix-m", arg, 1, CS_SOFT_M_MAX, &v) < 0) return -1;
+    sp->mix_m = (int)v;
+    sp->given |= CS_SP_MIX_M;
+    return 1;
+  case CS_CLI_OPT_MIX_TAU:
+    return strategy_float(cli, "--mix-tau", arg, 1e-4, 100.0, &sp->mix_tau,
+                          CS_SP_MIX_TAU, sp);
+  case CS_CLI_OPT_MIX_SIZE:
+    return strategy_float(cli, "--mix-size", arg, 0.0, 4.0, &sp->mix_size,
+                          CS_SP_MIX_SIZE, sp);
+  case CS_CLI_OPT_MIX_PRIOR:
+    return strategy_float(cli, "--mix-prior", arg, 0.0, 1.0, &sp->mix_prior,
+                          CS_SP_MIX_PRIOR, sp);
+  case CS_CLI_OPT_BLEND_BETA:
+    return strategy_float(cli, "--blend-beta", arg, 0.0, 1000.0,
+                          &sp->blend_beta, CS_SP_BLEND_BETA, sp);
+  case CS_CLI_OPT_BLEND_D0:
+    return strategy_float(cli, "--blend-d0", arg, 0.0, 1000.0, &sp->blend_d0,
+                          CS_SP_BLEND_D0, sp);
   default:
     return 0;
   }

@@ -25,7 +25,8 @@
 /* Strategies whose users are placed in segments (memberships reported). */
 static int places_in_segments(int s) {
   return s == CS_STRAT_SEMI || s == CS_STRAT_SOFT ||
-         s == CS_STRAT_INPUT_CLUSTERS;
+         s == CS_STRAT_INPUT_CLUSTERS || s == CS_STRAT_MIX ||
+         s == CS_STRAT_BLEND;
 }
 
 #define DIM 4
@@ -301,7 +302,7 @@ static void test_json_contract(void **state) {
 
 static void test_recommend_json(void **state) {
   fixture_t *fx = *state;
-  cs_strategy_params_t sp = {12, 4, 4, 0};
+  cs_strategy_params_t sp = {.k = 12, .soft_m = 4, .soft_margin = 4};
   cs_rec_ws_t *ws;
   cs_err_t err;
   assert_int_equal(cs_rec_ws_create(&ws, &fx->m, &sp, &err), 0);
@@ -325,6 +326,8 @@ static void test_recommend_json(void **state) {
     json_t *items = json_object_get(o, "items");
     assert_int_equal(json_array_size(items), 12);
     size_t expect_m = strategy == CS_STRAT_SOFT ? 4
+                      : strategy == CS_STRAT_MIX || strategy == CS_STRAT_BLEND
+                          ? (size_t)fx->m.target.k /* min(32, k) */
                       : places_in_segments(strategy) ? 1 : 0;
     assert_int_equal(json_array_size(mem), expect_m);
     for (size_t j = 0; j < json_array_size(mem); j++) {

@@ -28,6 +28,55 @@ typedef struct {
   int32_t has_featurizer, reserved;
 } model_meta_t;
 
+/* Section "tune.params": the tuned defaults, a versioned struct. Later
+ * versions may only append fields (a reader takes the fields it knows). */
+#define TUNE_VERSION 1
+typedef struct {
+  uint32_t version, size;
+  char strategy[24];
+  int32_t k, mix_m;
+  float mix_tau, mix_size, mix_prior, blend_beta, blend_d0;
+  uint32_t reserved[9];
+} tune_disk_t;
+
+static int tuning_load(cs_model_tuning_t *t, const void *data, size_t size,
+                       const char *path, cs_err_t *err) {
+  tune_disk_t d;
+  memset(&d, 0, sizeof d);
+  if (size < 8)
+    return cs_err_set(err, CS_EFORMAT, "%s: section 'tune.params' has %zu "
+                      "bytes", path, size);
+  memcpy(&d, data, size < sizeof d ? size : sizeof d);
+  if (d.version < 1 || size < sizeof d || d.size != size)
+    return cs_err_set(err, CS_EFORMAT, "%s: section 'tune.params': version "
+                      "%u with %u of %zu bytes (this program reads version "
+                      "%d, %zu bytes)", path, d.version, d.size, size,
+                      TUNE_VERSION, sizeof d);
+  int ok = memchr(d.strategy, '\0', sizeof d.strategy) != NULL;
+  for (size_t i = 0; ok && d.strategy[i]; i++)
+    ok = (d.strategy[i] >= 'a' && d.strategy[i] <= 'z') ||
+         (d.strategy[i] >= '0' && d.strategy[i] <= '9') || d.strategy[i] == '-';
+  const float f[5] = {d.mix_tau, d.mix_size, d.mix_prior, d.blend_beta,
+                      d.blend_d0};
+  for (int i = 0; ok && i < 5; i++) ok = f[i] >= 0.0f && f[i] <= 1e6f;
+  if (!ok || d.k < 1 || d.mix_m < 0 || d.mix_m > 1024)
+    return cs_err_set(err, CS_EFORMAT, "%s: section 'tune.params' holds bad "
+                      "values (strategy '%.24s', k %d, mix m %d)", path,
+                      memchr(d.strategy, '\0', sizeof d.strategy) ? d.strategy
+                                                                : "?",
+                      d.k, d.mix_m);
+  t->present = 1;
+  memcpy(t->strategy, d.strategy, sizeof t->strategy);
+  t->k = d.k;
+  t->mix_m = d.mix_m;
+  t->mix_tau = d.mix_tau;
+  t->mix_size = d.mix_size;
+  t->mix_prior = d.mix_prior;
+  t->blend_beta = d.blend_beta;
+  t->blend_d0 = d.blend_d0;
+  return 0;
+}
+
 int cs_model_save(const cs_model_t *m, const char *path, cs_err_t *err) {
   cs_container_writer_t *w = NULL;
   int rc = cs_container_writer_create(&w, "model", CS_MODEL_VERSION, err);
@@ -68,6 +117,23 @@ int cs_model_save(const cs_model_t *m, const char *path, cs_err_t *err) {
                               (size_t)m->n_train_users * sizeof(int64_t),
                               err))))
     goto done;
+  if (m->tuning.present) {
+    tune_disk_t d;
+    memset(&d, 0, sizeof d);
+    d.version = TUNE_VERSION;
+    d.size = sizeof d;
+    memcpy(d.strategy, m->tuning.strategy, sizeof d.strategy);
+    d.strategy[sizeof d.strategy - 1] = '\0';
+    d.k = m->tuning.k;
+    d.mix_m = m->tuning.mix_m;
+    d.mix_tau = m->tuning.mix_tau;
+    d.mix_size = m->tuning.mix_size;
+    d.mix_prior = m->tuning.mix_prior;
+    d.blend_beta = m->tuning.blend_beta;
+    d.blend_d0 = m->tuning.blend_d0;
+    if ((rc = cs_container_add_copy(w, "tune.params", &d, sizeof d, err)))
+      goto done;
+  }
   rc = cs_container_writer_commit(w, path, err);
 done:
   cs_container_writer_free(w);
@@ -186,6 +252,10 @@ int cs_model_load(cs_model_t *m, const char *path, cs_err_t *err) {
       goto fail;
     }
   }
+  /* optional: the tuned defaults (absent in untuned and older files) */
+  if ((data = cs_container_get(c, "tune.params", &size)) &&
+      (rc = tuning_load(&m->tuning, data, size, path, err)))
+    goto fail;
   return 0;
 fail:
   cs_err_prefix(err, rc, "loading model %s: ", path);

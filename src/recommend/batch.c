@@ -9,6 +9,7 @@
 #include "coldstart/mat.h"
 #include "coldstart/strategy.h"
 #include "coldstart/topk.h"
+#include "recommend/mix.h"
 
 enum {
   TILE_USERS = 512,   /* users per block of the tiled scoring */
@@ -32,6 +33,7 @@ struct cs_rec_batch {
   int64_t cap_users;
   int cap_items, cap_m, cap_k, n_threads;
   int64_t song_tile;
+  cs_strategy_params_t last_p; /* params of the last cs_recommend_batch */
   cs_rec_ws_t **ws;   /* [n_threads] */
   tile_buf_t *tiles;  /* [n_threads] */
   float *pred;        /* [cap_users x dim] embeddings computed here */
@@ -202,6 +204,31 @@ static int run_users(void *arg, int64_t begin, int64_t end, int tid,
   return 0;
 }
 
+/* blend: blocks [bbegin, bend) of CS__BLEND_BLOCK users, each through the
+ * same block function as one user alone (mix.c). */
+static int run_blend(void *arg, int64_t bbegin, int64_t bend, int tid,
+                     cs_err_t *err) {
+  const job_t *j = arg;
+  const cs_model_t *m = j->m;
+  for (int64_t blk = bbegin; blk < bend; blk++) {
+    int64_t first = blk * CS__BLEND_BLOCK;
+    int n = (int)(j->n - first < CS__BLEND_BLOCK ? j->n - first
+                                                  : CS__BLEND_BLOCK);
+    const float *feat[CS__BLEND_BLOCK], *pred[CS__BLEND_BLOCK];
+    cs_rec_t *out[CS__BLEND_BLOCK];
+    for (int u = 0; u < n; u++) {
+      feat[u] = j->features + (size_t)row_of(j, first + u) * m->n_features;
+      pred[u] = pred_of(j, first + u);
+      out[u] = &j->b->recs[first + u];
+      out[u]->strategy = j->strategy;
+    }
+    int rc = cs__blend_block(m, j->p, feat, pred, n,
+                             cs__rec_ws_mix(j->b->ws[tid]), out);
+    if (rc) return cs_err_set(err, rc, "recommend: blend score rows");
+  }
+  return 0;
+}
+
 /* 1 when one of c[0..15] > thr: one vector compare (GCC/Clang vector
  * extensions; plain C fallback elsewhere). */
 #if defined(__GNUC__)
@@ -360,6 +387,7 @@ int cs_recommend_batch(const cs_ctx_t *ctx, const cs_model_t *m, int strategy,
   if (strategy < 0 || strategy >= CS_N_STRATEGIES)
     return cs_err_set(err, CS_EINVAL, "recommend: unknown strategy %d",
                       strategy);
+  b->last_p = *p;
   if (n == 0) return 0;
   job_t j = {b, m, strategy, p, features, pred, rows, n, 0};
   int rc;
@@ -379,6 +407,9 @@ int cs_recommend_batch(const cs_ctx_t *ctx, const cs_model_t *m, int strategy,
     int64_t n_blocks = (n + TILE_USERS - 1) / TILE_USERS;
     rc = cs_parallel_for(n_threads, n_blocks, run_tiled, &j, err);
     cs_blas_set_threads(saved);
+  } else if (strategy == CS_STRAT_BLEND) {
+    int64_t n_blocks = (n + CS__BLEND_BLOCK - 1) / CS__BLEND_BLOCK;
+    rc = cs_parallel_for(n_threads, n_blocks, run_blend, &j, err);
   } else {
     rc = cs_parallel_for(n_threads, n, run_users, &j, err);
   }
@@ -404,6 +435,18 @@ int cs_rec_batch_scores(const cs_model_t *m, int strategy,
     j.pred_by_user = 1;
   }
   const size_t ns = (size_t)m->n_songs;
+  if (strategy == CS_STRAT_MIX || strategy == CS_STRAT_BLEND) {
+    cs__mix_ws_t *x = cs__rec_ws_mix(b->ws[0]);
+    for (int64_t i = 0; i < n; i++) {
+      const float *f = features + (size_t)row_of(&j, i) * m->n_features;
+      if (strategy == CS_STRAT_MIX)
+        cs__mix_dense(m, &b->last_p, pred_of(&j, i), x, dense + (size_t)i * ns);
+      else
+        cs__blend_dense(m, &b->last_p, f, pred_of(&j, i), x,
+                        dense + (size_t)i * ns);
+    }
+    return 1;
+  }
   if (strategy == CS_STRAT_FULL || strategy == CS_STRAT_D0_STREAMS) {
     float *vec = cs_alloc_aligned((size_t)n * m->dim * sizeof(float));
     if (!vec) return CS_ENOMEM;

@@ -10,9 +10,11 @@
 #include "coldstart/mat.h"
 #include "coldstart/strategy.h"
 #include "coldstart/topk.h"
+#include "recommend/mix.h"
 
 static const char *const names[CS_N_STRATEGIES] = {
-    "popularity", "d0-streams", "input-clusters", "full", "semi", "soft"};
+    "popularity", "d0-streams", "input-clusters", "full", "semi", "soft",
+    "mix", "blend"};
 
 const char *cs_strategy_name(int id) {
   return id >= 0 && id < CS_N_STRATEGIES ? names[id] : "unknown";
@@ -25,14 +27,22 @@ int cs_strategy_parse(const char *name) {
 }
 
 int cs_strategy_needs_embedding(int id) {
-  return id == CS_STRAT_FULL || id == CS_STRAT_SEMI || id == CS_STRAT_SOFT;
+  return id == CS_STRAT_FULL || id == CS_STRAT_SEMI || id == CS_STRAT_SOFT ||
+         id == CS_STRAT_MIX || id == CS_STRAT_BLEND;
 }
 
 void cs_strategy_params_default(cs_strategy_params_t *p) {
+  memset(p, 0, sizeof *p);
   p->k = 50;
   p->soft_m = 5;
   p->soft_margin = 4;
   p->skip_scores = 0;
+  p->mix_m = 32;
+  p->mix_tau = 0.1f;
+  p->mix_size = 1.0f;
+  p->mix_prior = 0.05f;
+  p->blend_beta = 1.0f;
+  p->blend_d0 = 0.3f;
 }
 
 int cs_strategy_params_check(const cs_strategy_params_t *p,
@@ -49,12 +59,13 @@ int cs_strategy_params_check(const cs_strategy_params_t *p,
   if (p->soft_margin < 0 || p->soft_margin > 1000000)
     return cs_err_set(err, CS_ERANGE, "soft margin = %d: must be >= 0",
                       p->soft_margin);
-  return 0;
+  return cs__mix_params_check(p, err);
 }
 
 /* --- workspace ---------------------------------------------------------- */
 
 struct cs_rec_ws {
+  cs__mix_ws_t *mix; /* mix and blend (mix.c) */
   int cap_items, cap_m;
   int64_t n_songs;
   float *pred;      /* [dim] */
@@ -82,8 +93,11 @@ struct cs_rec_ws {
   cs_rec_t rec;
 };
 
+cs__mix_ws_t *cs__rec_ws_mix(cs_rec_ws_t *ws) { return ws->mix; }
+
 void cs_rec_ws_free(cs_rec_ws_t *ws) {
   if (!ws) return;
+  cs__mix_ws_free(ws->mix);
   free(ws->pred);
   free(ws->xnorm);
   free(ws->dots);
@@ -158,7 +172,8 @@ int cs_rec_ws_create(cs_rec_ws_t **out, const cs_model_t *m,
       !ws->seen || !ws->own_j || !ws->own_p || !ws->pair_c || !ws->pair_s ||
       !ws->pair_pos || !ws->pair_p || !ws->rec.songs ||
       !ws->rec.scores || !ws->rec.item_mask || !ws->rec.member_cluster ||
-      !ws->rec.member_weight || !ws->rec.member_dist) {
+      !ws->rec.member_weight || !ws->rec.member_dist ||
+      cs__mix_ws_create(&ws->mix, m, ws->cap_items) != 0) {
     cs_rec_ws_free(ws);
     return cs_err_set(err, CS_ENOMEM, "recommend workspace (%lld songs)",
                       (long long)m->n_songs);
@@ -504,6 +519,15 @@ int cs_recommend(const cs_model_t *m, int strategy,
   case CS_STRAT_SOFT:
     rec_soft(m, p, pred, ws, r);
     break;
+  case CS_STRAT_MIX:
+    cs__rec_mix(m, p, pred, ws->mix, r);
+    break;
+  case CS_STRAT_BLEND: {
+    cs_rec_t *one[1] = {r};
+    int rc = cs__blend_block(m, p, &features, &pred, 1, ws->mix, one);
+    if (rc) return cs_err_set(err, rc, "recommend: blend scores");
+    break;
+  }
   default:
     return cs_err_set(err, CS_EINVAL, "recommend: unknown strategy %d",
                       strategy);

@@ -84,7 +84,7 @@ static void make_model(cs_model_t *m, int with_regressor) {
 static const cs_rec_t *run(const cs_model_t *m, int strategy, int k, int sm,
                            int margin, const float *feat, const float *pred,
                            cs_rec_ws_t **ws) {
-  cs_strategy_params_t p = {k, sm, margin, 0};
+  cs_strategy_params_t p = {.k = k, .soft_m = sm, .soft_margin = margin};
   cs_err_t err;
   if (*ws) cs_rec_ws_free(*ws);
   assert_int_equal(cs_rec_ws_create(ws, m, &p, &err), 0);
@@ -101,7 +101,7 @@ static void expect_songs(const cs_rec_t *r, const int32_t *songs, int n) {
 static void test_names(void **state) {
   (void)state;
   const char *expect[] = {"popularity", "d0-streams", "input-clusters",
-                          "full", "semi", "soft"};
+                          "full", "semi", "soft", "mix", "blend"};
   for (int i = 0; i < CS_N_STRATEGIES; i++) {
     assert_string_equal(cs_strategy_name(i), expect[i]);
     assert_int_equal(cs_strategy_parse(expect[i]), i);
@@ -384,7 +384,7 @@ static void test_soft_property(void **state) {
     int K = 1 + (int)cs_rng_below(&rng, (uint64_t)m.n_songs);
     if (K > 100) K = 100;
     int margin = (int)cs_rng_below(&rng, 6);
-    cs_strategy_params_t p = {K, sm, margin, 0};
+    cs_strategy_params_t p = {.k = K, .soft_m = sm, .soft_margin = margin};
     cs_rec_ws_t *ws = NULL;
     assert_int_equal(cs_rec_ws_create(&ws, &m, &p, NULL), 0);
     for (int rep = 0; rep < 3; rep++) {
@@ -428,7 +428,7 @@ static void test_soft_property(void **state) {
         assert_int_equal(r->item_mask[i], masks[i]);
       }
       /* semi = soft with m = 1 and margin 0 when the cluster has >= K songs */
-      cs_strategy_params_t p1 = {K, 1, 0, 0};
+      cs_strategy_params_t p1 = {.k = K, .soft_m = 1, .soft_margin = 0};
       assert_int_equal(cs_recommend(&m, CS_STRAT_SEMI, &p1, NULL, pred, ws,
                                     &r, NULL), 0);
       int32_t semi[128];
@@ -463,7 +463,7 @@ static void test_model_roundtrip(void **state) {
   assert_int_equal(l.n_songs, NS);
   assert_string_equal(l.space, "svd");
   assert_null(l.featurizer);
-  cs_strategy_params_t p = {5, 2, 1, 0};
+  cs_strategy_params_t p = {.k = 5, .soft_m = 2, .soft_margin = 1};
   cs_rec_ws_t *w1 = NULL, *w2 = NULL;
   assert_int_equal(cs_rec_ws_create(&w1, &m, &p, &err), 0);
   assert_int_equal(cs_rec_ws_create(&w2, &l, &p, &err), 0);
@@ -503,7 +503,7 @@ static void test_params_check(void **state) {
   (void)state;
   cs_model_t m;
   make_model(&m, 0);
-  cs_strategy_params_t p = {11, 1, 0, 0};
+  cs_strategy_params_t p = {.k = 11, .soft_m = 1, .soft_margin = 0};
   cs_err_t err;
   assert_int_equal(cs_strategy_params_check(&p, &m, &err), CS_ERANGE);
   p.k = 5;

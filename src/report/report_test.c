@@ -700,11 +700,11 @@ static void test_build(void **state) {
   cs_eval_params_default(&ep);
   cs_eval_result_t res;
   assert_int_equal(cs_evaluate(&ctx, m, &fx->ds, CS_SPLIT_TEST, &ep, &res, NULL), 0);
-  assert_int_equal(r.eval.n_rows, 6);
+  assert_int_equal(r.eval.n_rows, CS_N_STRATEGIES);
   assert_int_equal(r.eval.n_users, res.n_users);
   assert_int_equal(r.eval.n_skipped, res.n_skipped);
   assert_true(res.n_skipped > 0);
-  for (int s = 0; s < 6; s++) {
+  for (int s = 0; s < CS_N_STRATEGIES; s++) {
     assert_string_equal(r.eval.rows[s].strategy, cs_strategy_name(s));
     assert_true(r.eval.rows[s].precision == res.rows[s].precision.mean);
     assert_true(r.eval.rows[s].ndcg_std == res.rows[s].ndcg.std);
@@ -717,9 +717,10 @@ static void test_build(void **state) {
   assert_int_equal(cs_regressor_predict(m->regressor, sp->features, sp->n_users,
                                         pred, NULL), 0);
   assert_int_equal(r.curves.k_max, 100);
-  assert_int_equal(r.curves.n_series, 6);
+  assert_int_equal(r.curves.n_series, CS_N_STRATEGIES);
   assert_int_equal(r.curves.n_users, res.n_users);
   static const int ks[] = {1, 2, 7, 10, 33, 50, 99, 100};
+  /* the six of the paper against the reference here (mix and blend: mix_test) */
   for (int s = 0; s < 6; s++) {
     assert_string_equal(r.curves.strategy[s], cs_strategy_name(s));
     assert_int_equal(r.curves.per_k[s], s == CS_STRAT_SOFT);

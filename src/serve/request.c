@@ -129,6 +129,12 @@ int cs_handler_create(cs_handler_t **out, const cs_model_t *m,
   if (!h) return cs_err_set(err, CS_ENOMEM, "out of memory");
   h->model = m;
   h->params = *p;
+  /* a tuned model's strategy and parameters, unless given (per model: a
+   * reload to another tuned model takes its own) */
+  if (!p->strategy_given)
+    h->params.default_strategy = cs_strategy_model_default(m, p->default_strategy);
+  cs_strategy_params_from_model(&h->params.strat, m);
+  p = &h->params;
   /* the default k must fit the workspace like any requested k */
   if (h->params.max_k < p->strat.k) h->params.max_k = p->strat.k;
   if (h->params.max_k > m->n_songs) h->params.max_k = (int)m->n_songs;

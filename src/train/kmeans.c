@@ -251,8 +251,8 @@ int cs__kmeans_lloyd(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
 
 static int kmeans_fit_rows(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
                            const float *X, int dim,
-                           const cs_kmeans_params_t *params, cs_kmeans_t *out,
-                           cs_err_t *err) {
+                           const cs_kmeans_params_t *params, const float *init,
+                           int k_init, cs_kmeans_t *out, cs_err_t *err) {
   const int64_t n = rows->n, n_local = rows->n_local;
   if (out) memset(out, 0, sizeof *out);
   if (!params || !out || n <= 0 || dim <= 0 || (n_local > 0 && !X))
@@ -278,6 +278,12 @@ static int kmeans_fit_rows(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
                       (long long)(rows->row0 + i / dim), (int)(i % dim),
                       (double)X[i]);
   }
+  if (!rc && (k_init < 0 || (k_init > 0 && !init)))
+    rc = cs_err_set(err, CS_EINVAL, "kmeans: %d initial centers", k_init);
+  for (int64_t i = 0; !rc && i < (int64_t)k_init * dim; i++)
+    if (!isfinite(init[i]))
+      rc = cs_err_set(err, CS_ERANGE, "kmeans: initial center %lld column "
+                      "%d is not finite", (long long)(i / dim), (int)(i % dim));
   if ((rc = cs_dist_agree(rows->d, rc, err))) return rc;
   int k = params->k > n ? (int)n : params->k;
   float *centroids = cs_alloc_aligned((size_t)k * (size_t)dim * sizeof(float));
@@ -292,7 +298,12 @@ static int kmeans_fit_rows(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
     return rc;
   }
   double t0 = cs_now();
-  rc = cs__kmeans_seed(ctx, rows, X, dim, k, params->seed, centroids, err);
+  int keep = k_init < k ? k_init : k;
+  if (keep > 0)
+    memcpy(centroids, init, (size_t)keep * (size_t)dim * sizeof(float));
+  rc = keep < k ? cs__kmeans_seed_from(ctx, rows, X, dim, k, keep, params->seed,
+                                       centroids, err)
+                : 0;
   double t1 = cs_now();
   int n_iter = 0;
   if (rc == 0) {
@@ -327,9 +338,16 @@ static int kmeans_fit_rows(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
 int cs_kmeans_fit(const cs_ctx_t *ctx, const float *X, int64_t n, int dim,
                   const cs_kmeans_params_t *params, cs_kmeans_t *out,
                   cs_err_t *err) {
+  return cs_kmeans_fit_from(ctx, X, n, dim, params, NULL, 0, out, err);
+}
+
+int cs_kmeans_fit_from(const cs_ctx_t *ctx, const float *X, int64_t n,
+                       int dim, const cs_kmeans_params_t *params,
+                       const float *init, int k_init, cs_kmeans_t *out,
+                       cs_err_t *err) {
   cs__km_rows_t rows;
   cs__km_rows_all(&rows, n);
-  return kmeans_fit_rows(ctx, &rows, X, dim, params, out, err);
+  return kmeans_fit_rows(ctx, &rows, X, dim, params, init, k_init, out, err);
 }
 
 void cs_kmeans_rows(const cs_ctx_t *ctx, int64_t n, int64_t *lo, int64_t *hi) {
@@ -342,7 +360,7 @@ int cs_kmeans_fit_dist(const cs_ctx_t *ctx, const float *X_local, int64_t n,
                        cs_kmeans_t *out, cs_err_t *err) {
   cs__km_rows_t rows;
   cs__km_rows_world(&rows, cs_dist_of(ctx), n);
-  return kmeans_fit_rows(ctx, &rows, X_local, dim, params, out, err);
+  return kmeans_fit_rows(ctx, &rows, X_local, dim, params, NULL, 0, out, err);
 }
 
 /* ------------------------------------------------------------------------ */

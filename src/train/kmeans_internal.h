@@ -47,6 +47,13 @@ void cs__km_rows_world(cs__km_rows_t *rows, const cs_dist_t *d, int64_t n);
 int cs__kmeans_seed(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
                     const float *X, int dim, int k, uint64_t seed,
                     float *centroids, cs_err_t *err);
+/* The same with centers [0, k_init) given in `centroids` (0 <= k_init < k):
+ * the k - k_init others are chosen as above given them (a sweep over
+ * increasing k starts each k from the previous one's centers). k_init = 0
+ * is cs__kmeans_seed, draw for draw. Collective. */
+int cs__kmeans_seed_from(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
+                         const float *X, int dim, int k, int k_init,
+                         uint64_t seed, float *centroids, cs_err_t *err);
 
 /* Fixed-point scale of the centroid sums: from the largest |x| over all
  * rows (collective). */

@@ -335,9 +335,47 @@ static void sample_free(sample_t *sm) {
   free(sm->part);
 }
 
+/* The sample rows' squared distances to the given centers [0, k_init)
+ * (cs_centroid_dist2f's lanes, as the gains use), per sample block. */
+typedef struct {
+  sample_t *sm;
+  const float *centroids;
+  int k_init, dim;
+} init_job_t;
+
+static int init_blocks(void *arg, int64_t b0, int64_t b1, int tid, cs_err_t *err) {
+  (void)tid;
+  (void)err;
+  const init_job_t *j = arg;
+  sample_t *sm = j->sm;
+  const int dim = j->dim;
+  for (int64_t q = j->sm->bptr[b0]; q < sm->bptr[b1]; q++) {
+    const float *x = sm->x + q * dim;
+    float best = sm->closest[q], v[4];
+    int c = 0;
+    for (; c + 4 <= j->k_init; c += 4) {
+      const float *cc = j->centroids + (int64_t)c * dim;
+      dist2_x4(x, cc, cc + dim, cc + 2 * dim, cc + 3 * dim, dim, v);
+      for (int t = 0; t < 4; t++) best = v[t] < best ? v[t] : best;
+    }
+    for (; c < j->k_init; c++) {
+      float d = cs_centroid_dist2f(x, j->centroids + (int64_t)c * dim, dim);
+      best = d < best ? d : best;
+    }
+    sm->closest[q] = best;
+  }
+  return 0;
+}
+
 int cs__kmeans_seed(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
                     const float *X, int dim, int k, uint64_t seed,
                     float *centroids, cs_err_t *err) {
+  return cs__kmeans_seed_from(ctx, rows, X, dim, k, 0, seed, centroids, err);
+}
+
+int cs__kmeans_seed_from(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
+                         const float *X, int dim, int k, int k_init,
+                         uint64_t seed, float *centroids, cs_err_t *err) {
   seed_state_t s;
   memset(&s, 0, sizeof s);
   sample_t sm;
@@ -385,10 +423,24 @@ int cs__kmeans_seed(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
   cs_rng_seed(&rng, seed);
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "kmeans++ seeding", k);
-  share_row(&s, (int64_t)cs_rng_below(&rng, (uint64_t)n), 0, 0, &cand_dr[0],
-            cand);
+  if (k_init > 0) {
+    /* the given centers: every row's and the sample's distances to them,
+     * MAX_BATCH centers per refresh */
+    for (int j = 0; j < k_init; j++)
+      s.cc[j] = (float)cs_norm2_sq(dim, centroids + (int64_t)j * dim);
+    while (s.refreshed < k_init) {
+      s.n_centers = s.refreshed + MAX_BATCH < k_init ? s.refreshed + MAX_BATCH
+                                                     : k_init;
+      refresh(&s, n_threads);
+    }
+    init_job_t ij = {&sm, centroids, k_init, dim};
+    cs_parallel_for(n_threads, s.n_local_blocks, init_blocks, &ij, NULL);
+  } else {
+    share_row(&s, (int64_t)cs_rng_below(&rng, (uint64_t)n), 0, 0, &cand_dr[0],
+              cand);
+  }
   int rejects = 0, w = 0;
-  for (int c = 0; c < k;) {
+  for (int c = k_init; c < k;) {
     if (c > 0) {
       for (int t = 0; t < trials; t++)
         draw_candidate(&s, &rng, c, &rejects, n_threads, &cand_dr[t],

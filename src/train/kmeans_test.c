@@ -1,6 +1,7 @@
 /* kmeans_test.c: k-means known answers, the fast variant against the Lloyd
  * reference (same labels, same centroids), monotone inertia, determinism,
- * clamping, empty-cluster re-seeding, and nearest/assign against brute force. */
+ * clamping, empty-cluster re-seeding, nearest/assign against brute force,
+ * and the warm start from given centers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -207,6 +208,80 @@ static void test_deterministic(void **state) {
   free(X);
 }
 
+/* Warm start: k_init = 0 is the plain fit; given centers stay first and
+ * the additions are distinct data rows; same bytes whatever the threads;
+ * the fast variant equals Lloyd from the same start; a larger k from the
+ * previous k's centroids never has a higher inertia than that k's. */
+static void test_warm_start(void **state) {
+  (void)state;
+  enum { N = 1500, D = 8 };
+  float *X = make_mixture(21, N, D, 12, 4.0);
+  cs_ctx_t one = make_ctx(1), three = make_ctx(3);
+  cs_kmeans_params_t p;
+  cs_kmeans_params_default(&p);
+  p.k = 100;
+  p.max_iter = 8;
+  p.seed = 3;
+  cs_err_t err;
+  cs_kmeans_t a, b, c;
+  assert_int_equal(cs_kmeans_fit(&one, X, N, D, &p, &a, &err), 0);
+  assert_int_equal(cs_kmeans_fit_from(&one, X, N, D, &p, NULL, 0, &b, &err), 0);
+  assert_memory_equal(a.centroids, b.centroids, 100 * D * sizeof(float));
+  assert_memory_equal(a.assign, b.assign, N * sizeof(int32_t));
+  cs_kmeans_free(&b);
+  /* seeding 170 from the 100 (more than one refresh batch of given ones) */
+  float *s1 = malloc(170 * D * sizeof(float)), *s2 = malloc(170 * D * sizeof(float));
+  memcpy(s1, a.centroids, 100 * D * sizeof(float));
+  memcpy(s2, a.centroids, 100 * D * sizeof(float));
+  cs__km_rows_t all;
+  cs__km_rows_all(&all, N);
+  assert_int_equal(cs__kmeans_seed_from(&one, &all, X, D, 170, 100, 9, s1, &err), 0);
+  assert_int_equal(cs__kmeans_seed_from(&three, &all, X, D, 170, 100, 9, s2, &err), 0);
+  assert_memory_equal(s1, s2, 170 * D * sizeof(float));
+  assert_memory_equal(s1, a.centroids, 100 * D * sizeof(float));
+  for (int j = 100; j < 170; j++) {
+    int found = 0;
+    for (int64_t i = 0; i < N && !found; i++)
+      found = memcmp(s1 + j * D, X + i * D, D * sizeof(float)) == 0;
+    assert_true(found);
+    for (int o = 0; o < j; o++)
+      assert_true(memcmp(s1 + j * D, s1 + o * D, D * sizeof(float)) != 0);
+  }
+  /* the fits */
+  p.k = 170;
+  assert_int_equal(cs_kmeans_fit_from(&one, X, N, D, &p, a.centroids, 100, &b,
+                                      &err), 0);
+  assert_int_equal(cs_kmeans_fit_from(&three, X, N, D, &p, a.centroids, 100,
+                                      &c, &err), 0);
+  assert_memory_equal(b.centroids, c.centroids, 170 * D * sizeof(float));
+  assert_memory_equal(b.assign, c.assign, N * sizeof(int32_t));
+  assert_true(b.inertia <= a.inertia);
+  cs_kmeans_free(&c);
+  p.algo = CS_KMEANS_LLOYD;
+  assert_int_equal(cs_kmeans_fit_from(&one, X, N, D, &p, a.centroids, 100, &c,
+                                      &err), 0);
+  assert_memory_equal(b.assign, c.assign, N * sizeof(int32_t));
+  for (int i = 0; i < 170 * D; i++)
+    assert_float_equal(b.centroids[i], c.centroids[i], 1e-5);
+  cs_kmeans_free(&c);
+  /* as many given centers as k: no seeding, Lloyd from them */
+  p.algo = CS_KMEANS_FAST;
+  p.k = 100;
+  assert_int_equal(cs_kmeans_fit_from(&one, X, N, D, &p, b.centroids, 170, &c,
+                                      &err), 0);
+  assert_int_equal(c.k, 100);
+  cs_kmeans_free(&c);
+  /* a non-finite given center is refused */
+  b.centroids[5] = NAN;
+  assert_int_equal(cs_kmeans_fit_from(&one, X, N, D, &p, b.centroids, 170, &c,
+                                      &err), CS_ERANGE);
+  cs_kmeans_free(&a);
+  cs_kmeans_free(&b);
+  free(s1);
+  free(s2);
+  free(X);
+}
+
 static void test_k_clamped_and_errors(void **state) {
   (void)state;
   float X[5 * 3] = {0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 4, 4, 4};
@@ -337,6 +412,7 @@ int main(void) {
       cmocka_unit_test(test_inertia_non_increasing),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_k_clamped_and_errors),
+      cmocka_unit_test(test_warm_start),
       cmocka_unit_test(test_empty_clusters_reseeded),
       cmocka_unit_test(test_nearest_and_assign_vs_brute_force),
   };

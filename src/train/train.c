@@ -11,6 +11,7 @@
 #include "coldstart/rng.h"
 #include "coldstart/train.h"
 #include "train/regressor_train_internal.h"
+#include "train/train_internal.h"
 
 void cs_train_params_default(cs_train_params_t *p) {
   memset(p, 0, sizeof *p);
@@ -20,6 +21,52 @@ void cs_train_params_default(cs_train_params_t *p) {
   p->seed = 1;
   cs_regressor_params_default(&p->reg);
   p->val_fraction = 0.1;
+}
+
+int cs__train_rows(const cs_dataset_t *ds, const cs_train_params_t *p,
+                   int64_t n_t, int64_t **rows_out, int64_t *n_val_out,
+                   int *own_val_out) {
+  const cs_split_t *tr = &ds->splits[CS_SPLIT_TRAIN];
+  const cs_split_t *va = &ds->splits[CS_SPLIT_VALIDATION];
+  *rows_out = NULL;
+  int64_t *rows = malloc((size_t)n_t * sizeof *rows);
+  if (!rows) return CS_ENOMEM;
+  {
+    int64_t i = 0;
+    for (int64_t u = 0; u < tr->n_users; u++)
+      if (tr->has_target[u]) rows[i++] = u;
+  }
+  int64_t n_val = 0;
+  int own_val = va->targets && va->has_target;
+  if (own_val) {
+    for (int64_t u = 0; u < va->n_users; u++) n_val += va->has_target[u] != 0;
+  } else if (p->val_fraction > 0.0) {
+    n_val = (int64_t)((double)n_t * p->val_fraction);
+    if (n_val >= n_t) n_val = n_t - 1;
+    cs_rng_t rng;
+    cs_rng_seed_stream(&rng, p->seed, 7);
+    int64_t *perm = malloc((size_t)n_t * sizeof *perm);
+    uint8_t *held = calloc((size_t)n_t, 1);
+    if (!perm || !held) {
+      free(perm);
+      free(held);
+      free(rows);
+      return CS_ENOMEM;
+    }
+    for (int64_t i = 0; i < n_t; i++) perm[i] = i;
+    cs_rng_shuffle_i64(&rng, perm, n_t);
+    /* mark the first n_val of the permutation as held out, keep order */
+    for (int64_t i = 0; i < n_val; i++) held[perm[i]] = 1;
+    int64_t a = 0, b = n_t - n_val;
+    for (int64_t i = 0; i < n_t; i++) perm[held[i] ? b++ : a++] = rows[i];
+    memcpy(rows, perm, (size_t)n_t * sizeof *rows);
+    free(perm);
+    free(held);
+  }
+  *rows_out = rows;
+  *n_val_out = n_val;
+  *own_val_out = own_val;
+  return 0;
 }
 
 int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
@@ -47,46 +94,15 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
   cs_log(ctx, CS_LOG_INFO, "train: %lld training users with a target, %lld "
          "without (left out)", (long long)n_t, (long long)rep->n_train_no_target);
 
-  /* Rows with a target, in split order; when the validation split has no
-   * targets, a seeded fraction goes to the end as the held-out set. */
-  int64_t *rows = malloc((size_t)n_t * sizeof *rows);
+  int64_t *rows = NULL, n_val = 0;
+  int own_val = 0;
   float *X = NULL, *Y = NULL;
   int32_t *assign = NULL, *labels = NULL;
   int64_t *rows_val = NULL;
   cs_kmeans_t km = {0}, kin = {0};
-  if (!rows) goto fail;
-  {
-    int64_t i = 0;
-    for (int64_t u = 0; u < tr->n_users; u++)
-      if (tr->has_target[u]) rows[i++] = u;
-  }
-  int64_t n_fit = n_t, n_val = 0;
-  int own_val = va->targets && va->has_target;
-  if (own_val) {
-    for (int64_t u = 0; u < va->n_users; u++) n_val += va->has_target[u] != 0;
-  } else if (p->val_fraction > 0.0) {
-    n_val = (int64_t)((double)n_t * p->val_fraction);
-    if (n_val >= n_t) n_val = n_t - 1;
-    cs_rng_t rng;
-    cs_rng_seed_stream(&rng, p->seed, 7);
-    int64_t *perm = malloc((size_t)n_t * sizeof *perm);
-    if (!perm) goto fail;
-    for (int64_t i = 0; i < n_t; i++) perm[i] = i;
-    cs_rng_shuffle_i64(&rng, perm, n_t);
-    /* mark the first n_val of the permutation as held out, keep order */
-    uint8_t *held = calloc((size_t)n_t, 1);
-    if (!held) {
-      free(perm);
-      goto fail;
-    }
-    for (int64_t i = 0; i < n_val; i++) held[perm[i]] = 1;
-    int64_t a = 0, b = n_t - n_val;
-    for (int64_t i = 0; i < n_t; i++) perm[held[i] ? b++ : a++] = rows[i];
-    memcpy(rows, perm, (size_t)n_t * sizeof *rows);
-    free(perm);
-    free(held);
-    n_fit = n_t - n_val;
-  }
+  if ((rc = cs__train_rows(ds, p, n_t, &rows, &n_val, &own_val))) goto fail;
+  rc = CS_ENOMEM;
+  int64_t n_fit = own_val ? n_t : n_t - n_val;
   rep->n_val = n_val;
   /* Under MPI (docs/mpi.md) every rank runs this same function: the
    * regressor reads its share of every minibatch straight from the split
@@ -223,6 +239,7 @@ int cs_train(const cs_ctx_t *ctx, const cs_dataset_t *ds,
   out->n_train_users = tr->n_users;
   out->train_users = cs_arena_dup(&out->mem, tr->user_ids,
                                   (size_t)tr->n_users * sizeof(int64_t));
+  out->tuning = p->tuning;
   if (!out->song_ids || !out->song_emb || !out->target.centroids ||
       !out->input.centroids || !out->train_users)
     goto fail;
