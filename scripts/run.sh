@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the main job (`make run`): generate the small synthetic world (or
 # reuse it), prepare it (TT-SVD space, d = 64), train the model, evaluate
-# the six strategies on the test split, print the table and write the HTML
+# every strategy (the six of the paper, mix and blend) on the test split, print the table and write the HTML
 # report next to it.
 # Env: BUILD (build dir, default build), CS_RUN_DIR (default data/small),
 # CS_RUN_THREADS (default: all cores).
@@ -49,7 +49,7 @@ t=$SECONDS
 "$CS" train "$DATASET" --out "$MODEL" --seed 1 --threads "$THREADS"
 done_in "$t"
 
-stage 4/5 "evaluate: six strategies on the test split, K = 50"
+stage 4/5 "evaluate: eight strategies on the test split, K = 50"
 t=$SECONDS
 "$CS" evaluate "$MODEL" "$DATASET" --split test --k 50 --threads "$THREADS" \
   --format markdown --quiet >"$TABLE"

@@ -25,7 +25,8 @@ typedef struct cs_eval_params {
   int allow_training_users; /* score users the model was trained on */
 } cs_eval_params_t;
 
-/* All six strategies, K = 50, m = 5, margin 4, list NDCG. */
+/* Every strategy (the six of the paper, then mix and blend), K = 50, m = 5,
+ * margin 4, list NDCG. */
 void cs_eval_params_default(cs_eval_params_t *p);
 
 typedef struct cs_eval_metric {
