@@ -246,6 +246,12 @@ for r in rows:
     v = lambda s: 100 * r["val"]["strategies"][s]["ndcg"]["mean"]
     L.append("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
         r["name"], v("mix"), nd(r, "mix")[0], v("blend"), nd(r, "blend")[0], v("soft"), nd(r, "soft")[0]))
-open(out, "w").write("\n".join(L) + "\n")
+MARK = "<!-- notes below are written by hand; bench/strategies.sh keeps them -->"
+notes = ""
+if os.path.exists(out):
+    old = open(out).read()
+    if MARK in old: notes = old[old.index(MARK):]
+L.append("")
+open(out, "w").write("\n".join(L) + "\n" + (notes or MARK + "\n"))
 print("wrote", out)
 PY

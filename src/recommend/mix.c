@@ -23,10 +23,7 @@
 #include "recommend/mix.h"
 
 enum {
-  LANES = 16,      /* users per kernel sub-block (one vector of floats) */
-  KSONGS = 8,      /* songs per kernel step (independent accumulators) */
-  SONG_TILE = 512, /* songs per tile: 512 x 128 floats = 256 KB */
-  N_SUB = CS__BLEND_BLOCK / LANES
+  SONG_TILE = 512 /* songs per tile: 512 x 128 floats = 256 KB */
 };
 
 struct cs__mix_ws {
@@ -44,7 +41,8 @@ struct cs__mix_ws {
   int base_valid;
   float *row;       /* [n_songs] one user's blend scores */
   float *block;     /* [CS__BLEND_BLOCK x n_songs], allocated on first use */
-  float *ut;        /* [N_SUB x dim x LANES] user vectors, lane-major */
+  float *uv;        /* [2 x CS__BLEND_BLOCK x dim16] user vectors, then
+                       the nonzero ones packed */
   float *heap_s;    /* [cap_items] */
   int64_t *heap_i;
   double w[CS__BLEND_BLOCK][CS_SOFT_M_MAX]; /* weights of a block's users */
@@ -62,7 +60,7 @@ void cs__mix_ws_free(cs__mix_ws_t *x) {
   free(x->base);
   free(x->row);
   free(x->block);
-  free(x->ut);
+  free(x->uv);
   free(x->heap_s);
   free(x->heap_i);
   free(x);
@@ -94,12 +92,12 @@ int cs__mix_ws_create(cs__mix_ws_t **out, const cs_model_t *m, int cap_items) {
   x->stamp = calloc(ns, sizeof *x->stamp);
   x->base = malloc(ns * sizeof *x->base);
   x->row = malloc(ns * sizeof *x->row);
-  x->ut = cs_alloc_aligned((size_t)N_SUB * (size_t)m->dim * LANES *
-                           sizeof(float));
+  x->uv = cs_alloc_aligned(2 * (size_t)CS__BLEND_BLOCK *
+                           (size_t)((m->dim + 15) & ~15) * sizeof(float));
   x->heap_s = malloc((size_t)cap_items * sizeof *x->heap_s);
   x->heap_i = malloc((size_t)cap_items * sizeof *x->heap_i);
   if (!x->acc || !x->mask || !x->touched || !x->pop || !x->stamp ||
-      !x->base || !x->row || !x->ut || !x->heap_s || !x->heap_i) {
+      !x->base || !x->row || !x->uv || !x->heap_s || !x->heap_i) {
     cs__mix_ws_free(x);
     return CS_ENOMEM;
   }
@@ -276,88 +274,145 @@ void cs__mix_dense(const cs_model_t *m, const cs_strategy_params_t *p,
 
 /* --- blend ---------------------------------------------------------------- */
 
-/* rows[l][s] += <u_l, e_s> for songs [s0, s1) and the lanes l with
- * rows[l] != NULL; ut holds the 16 user vectors lane-major ([dim x 16]).
- * Every pair is the chain acc = fma(u[d], e[d], acc) for d = 0..dim-1
- * from acc = 0 (one rounding per step: fma is exact), then one float add:
- * the same arithmetic in any lane, any block and either code path below,
- * so the result does not depend on who else is in the block. */
+/* The blend dot product <u, e> of two dim-vectors, one definition for
+ * every path: 16 lane sums, lane l the chain acc = fma(u[d], e[d], acc)
+ * over d = l, l + 16, l + 32, ... in order from acc = 0 (the last, partial
+ * chunk padded with zeros), then the lanes added pairwise: l and l + 8,
+ * then l and l + 4, l and l + 2, l and l + 1. fma rounds once and a
+ * single float add does not depend on its operands' order, so the AVX-512
+ * kernels and the plain fallback compute the same bits; a pair's value
+ * does not depend on the users or songs computed beside it. User vectors
+ * are stored zero-padded to dim16 = dim rounded up to 16. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
-static void dots_add(const float *ut, const float *emb, int dim, int64_t s0,
-                     int64_t s1, float *const *rows) {
-  float out[KSONGS][LANES] __attribute__((aligned(64)));
-  for (int64_t s = s0; s < s1; s += KSONGS) {
-    int nq = s1 - s < KSONGS ? (int)(s1 - s) : KSONGS;
+
+static inline float lane_sum(__m512 a) {
+  a = _mm512_add_ps(a, _mm512_shuffle_f32x4(a, a, _MM_SHUFFLE(1, 0, 3, 2)));
+  a = _mm512_add_ps(a, _mm512_shuffle_f32x4(a, a, _MM_SHUFFLE(2, 3, 0, 1)));
+  a = _mm512_add_ps(a, _mm512_permute_ps(a, _MM_SHUFFLE(1, 0, 3, 2)));
+  a = _mm512_add_ps(a, _mm512_permute_ps(a, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm512_cvtss_f32(a);
+}
+
+/* rows[i][s] += <u_i, e_s> for NU users (u: [NU x dim16]) and songs
+ * [s0, s1), four songs at a time. */
+static inline __attribute__((always_inline)) void
+dots_kernel(const int NU, const float *u, const float *emb, int dim,
+            int64_t s0, int64_t s1, float *const *rows) {
+  const int dim16 = (dim + 15) & ~15, full = dim / 16;
+  const __mmask16 tail = (__mmask16)((1u << (dim % 16)) - 1u);
+  int64_t s = s0;
+  for (; s + 4 <= s1; s += 4) {
     const float *e = emb + (size_t)s * dim;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0,
-           a5 = a0, a6 = a0, a7 = a0;
-    if (nq == KSONGS) {
-      for (int d = 0; d < dim; d++) {
-        __m512 u = _mm512_load_ps(ut + (size_t)d * LANES);
-        a0 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[d]), a0);
-        a1 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[dim + d]), a1);
-        a2 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[2 * dim + d]), a2);
-        a3 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[3 * dim + d]), a3);
-        a4 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[4 * dim + d]), a4);
-        a5 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[5 * dim + d]), a5);
-        a6 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[6 * dim + d]), a6);
-        a7 = _mm512_fmadd_ps(u, _mm512_set1_ps(e[7 * dim + d]), a7);
+    __m512 acc[4][4];
+    for (int i = 0; i < NU; i++)
+      for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int c = 0; c < dim16 / 16; c++) {
+      __m512 ev[4];
+      for (int j = 0; j < 4; j++) {
+        ev[j] = c < full ? _mm512_loadu_ps(e + (size_t)j * dim + c * 16)
+                         : _mm512_maskz_loadu_ps(tail, e + (size_t)j * dim + c * 16);
+        /* keep the song chunk in a register: one load for NU users */
+        __asm__("" : "+v"(ev[j]));
       }
-      _mm512_store_ps(out[0], a0);
-      _mm512_store_ps(out[1], a1);
-      _mm512_store_ps(out[2], a2);
-      _mm512_store_ps(out[3], a3);
-      _mm512_store_ps(out[4], a4);
-      _mm512_store_ps(out[5], a5);
-      _mm512_store_ps(out[6], a6);
-      _mm512_store_ps(out[7], a7);
-    } else {
-      for (int q = 0; q < nq; q++) {
-        __m512 a = _mm512_setzero_ps();
-        for (int d = 0; d < dim; d++)
-          a = _mm512_fmadd_ps(_mm512_load_ps(ut + (size_t)d * LANES),
-                              _mm512_set1_ps(e[(size_t)q * dim + d]), a);
-        _mm512_store_ps(out[q], a);
+      for (int i = 0; i < NU; i++) {
+        __m512 uv = _mm512_load_ps(u + (size_t)i * dim16 + c * 16);
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(uv, ev[j], acc[i][j]);
       }
     }
-    for (int l = 0; l < LANES; l++)
-      if (rows[l])
-        for (int q = 0; q < nq; q++) rows[l][s + q] += out[q][l];
+    for (int i = 0; i < NU; i++)
+      for (int j = 0; j < 4; j++) rows[i][s + j] += lane_sum(acc[i][j]);
+  }
+  for (; s < s1; s++) {
+    const float *e = emb + (size_t)s * dim;
+    for (int i = 0; i < NU; i++) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int c = 0; c < dim16 / 16; c++) {
+        __m512 ev = c < full ? _mm512_loadu_ps(e + c * 16)
+                             : _mm512_maskz_loadu_ps(tail, e + c * 16);
+        acc = _mm512_fmadd_ps(_mm512_load_ps(u + (size_t)i * dim16 + c * 16), ev,
+                              acc);
+      }
+      rows[i][s] += lane_sum(acc);
+    }
   }
 }
+
+static void dots_4(const float *u, const float *emb, int dim, int64_t s0,
+                   int64_t s1, float *const *rows) {
+  dots_kernel(4, u, emb, dim, s0, s1, rows);
+}
+static void dots_1(const float *u, const float *emb, int dim, int64_t s0,
+                   int64_t s1, float *const *rows) {
+  dots_kernel(1, u, emb, dim, s0, s1, rows);
+}
 #else
-static void dots_add(const float *ut, const float *emb, int dim, int64_t s0,
-                     int64_t s1, float *const *rows) {
-  for (int64_t s = s0; s < s1; s++) {
-    float acc[LANES];
-    memset(acc, 0, sizeof acc);
-    const float *e = emb + (size_t)s * dim;
-    for (int d = 0; d < dim; d++) {
-      const float *u = ut + (size_t)d * LANES;
-      for (int l = 0; l < LANES; l++) acc[l] = fmaf(u[l], e[d], acc[l]);
-    }
-    for (int l = 0; l < LANES; l++)
-      if (rows[l]) rows[l][s] += acc[l];
-  }
+static float dot_ref(const float *u, const float *e, int dim) {
+  float acc[16] = {0};
+  int dim16 = (dim + 15) & ~15;
+  for (int d = 0; d < dim16; d++)
+    acc[d % 16] = fmaf(u[d], d < dim ? e[d] : 0.0f, acc[d % 16]);
+  for (int k = 8; k >= 1; k /= 2)
+    for (int l = 0; l < k; l++) acc[l] = acc[l] + acc[l + k];
+  return acc[0];
+}
+static void dots_n(int nu, const float *u, const float *emb, int dim,
+                   int64_t s0, int64_t s1, float *const *rows) {
+  int dim16 = (dim + 15) & ~15;
+  for (int64_t s = s0; s < s1; s++)
+    for (int i = 0; i < nu; i++)
+      rows[i][s] += dot_ref(u + (size_t)i * dim16, emb + (size_t)s * dim, dim);
+}
+static void dots_4(const float *u, const float *emb, int dim, int64_t s0,
+                   int64_t s1, float *const *rows) {
+  dots_n(4, u, emb, dim, s0, s1, rows);
+}
+static void dots_1(const float *u, const float *emb, int dim, int64_t s0,
+                   int64_t s1, float *const *rows) {
+  dots_n(1, u, emb, dim, s0, s1, rows);
 }
 #endif
 
-/* The user vector beta pred + beta_d0 d0 into lane `lane` of ut (d0: the
- * streamed_songs block, none when features is NULL or the block is zero);
- * returns 1 when it is not all zero. */
+/* The user vector beta pred + beta_d0 d0 (d0: the streamed_songs block,
+ * none when features is NULL or the block is zero) into v[dim16],
+ * zero-padded; returns 1 when it is not all zero. */
 static int user_vector(const cs_model_t *m, const cs_strategy_params_t *p,
-                       const float *features, const float *pred, float *ut,
-                       int lane) {
+                       const float *features, const float *pred, float *v) {
   const float *d0 = features ? cs_d0_streams_vector(m, features) : NULL;
   double beta = (double)p->blend_beta, bd = (double)p->blend_d0;
-  int nonzero = 0;
+  int nonzero = 0, dim16 = (m->dim + 15) & ~15;
   for (int i = 0; i < m->dim; i++) {
-    float v = (float)(beta * (double)pred[i] + (d0 ? bd * (double)d0[i] : 0.0));
-    ut[(size_t)i * LANES + lane] = v;
-    nonzero |= v != 0.0f;
+    v[i] = (float)(beta * (double)pred[i] + (d0 ? bd * (double)d0[i] : 0.0));
+    nonzero |= v[i] != 0.0f;
   }
+  for (int i = m->dim; i < dim16; i++) v[i] = 0.0f;
   return nonzero;
+}
+
+/* Add the dot products of the n users with a nonzero vector (x->uv, row
+ * u) to their rows: song tile by song tile, four users at a time. */
+static void add_dots(const cs_model_t *m, cs__mix_ws_t *x, float *const *rowp,
+                     const int *nonzero, int n) {
+  int dim16 = (m->dim + 15) & ~15, sel[CS__BLEND_BLOCK], n_sel = 0;
+  for (int u = 0; u < n; u++)
+    if (nonzero[u]) sel[n_sel++] = u;
+  if (n_sel == 0) return;
+  /* the selected users' vectors, packed in groups of four */
+  float *packed = x->uv + (size_t)CS__BLEND_BLOCK * dim16;
+  float *rows4[CS__BLEND_BLOCK];
+  for (int i = 0; i < n_sel; i++) {
+    memcpy(packed + (size_t)i * dim16, x->uv + (size_t)sel[i] * dim16,
+           (size_t)dim16 * sizeof(float));
+    rows4[i] = rowp[sel[i]];
+  }
+  for (int64_t s0 = 0; s0 < m->n_songs; s0 += SONG_TILE) {
+    int64_t s1 = s0 + SONG_TILE < m->n_songs ? s0 + SONG_TILE : m->n_songs;
+    int i = 0;
+    for (; i + 4 <= n_sel; i += 4)
+      dots_4(packed + (size_t)i * dim16, m->song_emb, m->dim, s0, s1, rows4 + i);
+    for (; i < n_sel; i++)
+      dots_1(packed + (size_t)i * dim16, m->song_emb, m->dim, s0, s1, rows4 + i);
+  }
 }
 
 /* row[s] = log term of every song (memberships written to mc/md/mw, the
@@ -381,27 +436,6 @@ static int log_row(const cs_model_t *m, const cs_strategy_params_t *p,
   }
   reset(x, n_touched);
   return mm;
-}
-
-/* Add the dot products of the n users (vectors already in x->ut, lanes
- * u % 16 of sub-block u / 16) to their rows, song tile by song tile. */
-static void add_dots(const cs_model_t *m, cs__mix_ws_t *x, float *const *rowp,
-                     const int *nonzero, int n) {
-  for (int64_t s0 = 0; s0 < m->n_songs; s0 += SONG_TILE) {
-    int64_t s1 = s0 + SONG_TILE < m->n_songs ? s0 + SONG_TILE : m->n_songs;
-    for (int sub = 0; sub * LANES < n; sub++) {
-      float *lanes[LANES] = {NULL};
-      int any = 0;
-      for (int l = 0; l < LANES && sub * LANES + l < n; l++)
-        if (nonzero[sub * LANES + l]) {
-          lanes[l] = rowp[sub * LANES + l];
-          any = 1;
-        }
-      if (any)
-        dots_add(x->ut + (size_t)sub * m->dim * LANES, m->song_emb, m->dim,
-                 s0, s1, lanes);
-    }
-  }
 }
 
 /* Top k of a dense row (desc, ties to the lower song row; NaN last). */
@@ -431,19 +465,16 @@ int cs__blend_block(const cs_model_t *m, const cs_strategy_params_t *p,
     }
     rows = x->block;
   }
-  float *rowp[CS__BLEND_BLOCK];
-  int nonzero[CS__BLEND_BLOCK];
-  /* lanes without a user compute zeros (not garbage) */
-  memset(x->ut, 0, (size_t)((n + LANES - 1) / LANES) * m->dim * LANES *
-                       sizeof *x->ut);
+  float *rowp[CS__BLEND_BLOCK] = {0};
+  int nonzero[CS__BLEND_BLOCK] = {0};
+  int dim16 = (m->dim + 15) & ~15;
   for (int u = 0; u < n; u++) {
     cs_rec_t *r = out[u];
     rowp[u] = rows + (size_t)u * ns;
     r->n_members = log_row(m, p, preds[u], x, rowp[u], r->member_cluster,
                            r->member_dist, r->member_weight, x->w[u]);
     nonzero[u] = user_vector(m, p, features ? features[u] : NULL, preds[u],
-                             x->ut + (size_t)(u / LANES) * m->dim * LANES,
-                             u % LANES);
+                             x->uv + (size_t)u * dim16);
   }
   add_dots(m, x, rowp, nonzero, n);
   const cs_segments_t *seg = &m->target.seg;
@@ -471,7 +502,6 @@ void cs__blend_dense(const cs_model_t *m, const cs_strategy_params_t *p,
                      cs__mix_ws_t *x, float *out) {
   ensure_model(x, m);
   log_row(m, p, pred, x, out, x->mc, x->md, x->mw, x->w[0]);
-  memset(x->ut, 0, (size_t)m->dim * LANES * sizeof *x->ut);
-  int nonzero = user_vector(m, p, features, pred, x->ut, 0);
+  int nonzero = user_vector(m, p, features, pred, x->uv);
   add_dots(m, x, &out, &nonzero, 1);
 }

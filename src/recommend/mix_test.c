@@ -250,7 +250,7 @@ static void naive(const cs_model_t *m, int strategy,
   }
   for (int j = 0; j < mm; j++) w_out[j] = w[j] /= sum;
   const float *d0 = feat ? cs_d0_streams_vector(m, feat) : NULL;
-  float v[8];
+  float v[32];
   for (int i = 0; i < m->dim; i++)
     v[i] = (float)((double)p->blend_beta * pred[i] +
                    (d0 ? (double)p->blend_d0 * d0[i] : 0.0));
@@ -274,9 +274,17 @@ static void naive(const cs_model_t *m, int strategy,
     if (strategy == CS_STRAT_MIX) {
       sc = (float)segsc;
     } else {
-      float dot = 0.0f;
-      for (int d = 0; d < m->dim; d++)
-        dot = fmaf(v[d], m->song_emb[(size_t)s * m->dim + d], dot);
+      /* 16 lane chains over d = l, l + 16, ... (zero-padded), then the
+       * lanes added pairwise (l + 8, + 4, + 2, + 1) */
+      float lane[16] = {0};
+      int dim16 = (m->dim + 15) / 16 * 16;
+      for (int d = 0; d < dim16; d++)
+        lane[d % 16] = fmaf(d < m->dim ? v[d] : 0.0f,
+                            d < m->dim ? m->song_emb[(size_t)s * m->dim + d] : 0.0f,
+                            lane[d % 16]);
+      for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) lane[l] = lane[l] + lane[l + w];
+      float dot = lane[0];
       sc = logf((float)(segsc + CS_BLEND_FLOOR)) + dot;
     }
     all[s] = (ranked_t){sc, s};
@@ -367,7 +375,7 @@ static void test_property(void **state) {
   cs_rng_seed(&rng, 2024);
   for (int trial = 0; trial < 300; trial++) {
     cs_model_t m;
-    random_model(&m, &rng, 1 + (int)cs_rng_below(&rng, 8));
+    random_model(&m, &rng, 1 + (int)cs_rng_below(&rng, 24));
     cs_strategy_params_t p;
     random_params(&rng, &m, &p);
     cs_err_t err;
@@ -376,7 +384,7 @@ static void test_property(void **state) {
     assert_int_equal(cs_rec_ws_create(&ws, &m, &p, &err), 0);
     float *feat = malloc((size_t)m.n_features * sizeof *feat);
     for (int rep = 0; rep < 3; rep++) {
-      float pred[8];
+      float pred[32];
       random_user(&rng, &m, feat, pred);
       for (int strategy = CS_STRAT_MIX; strategy <= CS_STRAT_BLEND; strategy++) {
         const cs_rec_t *r;
@@ -421,7 +429,7 @@ static void test_batch_equals_one_user(void **state) {
   cs_rng_seed(&rng, 77);
   for (int trial = 0; trial < 12; trial++) {
     cs_model_t m;
-    random_model(&m, &rng, trial % 2 ? 16 : 3);
+    random_model(&m, &rng, trial % 3 == 0 ? 3 : trial % 3 == 1 ? 16 : 21);
     cs_strategy_params_t p;
     random_params(&rng, &m, &p);
     p.blend_beta = 1.0f + (float)trial; /* the dot products matter */

@@ -242,10 +242,10 @@ static void test_tune_end_to_end(void **state) {
   unlink(path);
   rmdir(dir);
 
+  cs_tune_result_free(&r2);
   /* nothing to score on: an empty validation truth */
   cs_split_t *va = &ds.splits[CS_SPLIT_VALIDATION];
   for (int64_t u = 0; u <= va->n_users; u++) va->truth_indptr[u] = 0;
-  cs_tune_result_free(&r2);
   assert_int_equal(cs_tune(&ctx, &ds, &p, &r2, &err), CS_EINVAL);
   assert_non_null(strstr(err.msg, "validation"));
   cs_tune_result_free(&r);

@@ -24,7 +24,7 @@ expect 2 "unknown command 'nope'" -- "$CS" help nope
 expect 2 "usage:" -- "$CS"
 expect 2 "usage: coldstart evaluate" -- "$CS" evaluate --no-such-flag
 expect 2 "--threads: bad value 'x'" -- "$CS" train --threads x
-for cmd in synth prepare import-deezer train evaluate recommend serve inspect export-npy parquet-schema parquet-dump; do
+for cmd in synth prepare import-deezer tune train evaluate recommend serve inspect export-npy parquet-schema parquet-dump; do
   expect 0 "usage: coldstart $cmd" -- "$CS" "$cmd" --help
 done
 expect 66 "/nonexistent/model.cs" -- "$CS" inspect /nonexistent/model.cs
