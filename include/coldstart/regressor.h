@@ -34,8 +34,9 @@ int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
 /* Precision of the weights predict reads: float32 (0, the default) or
  * float16 (1): half the bytes, which is what one row's forward pass is
  * bound by; the arithmetic stays float32. The two agree within 2e-3 per
- * embedding component (tested). Set it before sharing the regressor
- * between threads. */
+ * embedding component (regressor_test; 3e-4 measured at deezer scale,
+ * bench/results/half.md). Set it before sharing the regressor between
+ * threads. */
 void cs_regressor_set_half(cs_regressor_t *r, int half);
 int cs_regressor_half(const cs_regressor_t *r);
 /* The same over n_threads threads (rows split between them). */

@@ -5,7 +5,11 @@
  * from) out, allocation-free over a per-thread workspace; and
  * cs_recommend_batch, many users at once (one batched forward pass, the
  * dot-product strategies scored by tiles of one GEMM each), which the
- * evaluator and the server's micro-batches use. Both give the same lists.
+ * evaluator and the report use. Both give the same lists, except that
+ * full and d0-streams rank GEMM scores in the batch and gemv scores for
+ * one user, which can differ in the last float bit and swap near-tied
+ * songs. (The server's micro-batches make one forward pass, which is
+ * batch-invariant, then call cs_recommend per request.)
  *
  * Ties everywhere break by the lower song row index (and lower cluster
  * index for centroid distances).
@@ -149,7 +153,8 @@ void cs_rec_ws_free(cs_rec_ws_t *ws);
 /* Recommend for one user. `features`: [n_features] raw feature vector.
  * `pred`: the regressor's predicted embedding [dim] if the caller already
  * has it (batch evaluation), or NULL to compute it here (full, semi,
- * soft, mix, blend). No allocation. A workspace serves the model it was
+ * soft, mix, blend). No allocation in the strategies (with pred NULL, the
+ * regressor's forward pass allocates its scratch). A workspace serves the model it was
  * created for (it caches per-song values of that model). Returns 0, or CS_EINVAL for a bad strategy. The
  * result points into the workspace. */
 int cs_recommend(const cs_model_t *m, int strategy,

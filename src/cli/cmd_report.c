@@ -35,14 +35,15 @@ const cs_cli_flag_t cs_cmd_report_flags[] = {
     {"split", "NAME", O_SPLIT, "the split the comparison, the curves and "
      "the example users come from (default test)"},
     {"strategy", "NAME", O_STRATEGY,
-     "the strategy of the example users' lists (default soft)"},
+     "the strategy of the example users' lists (default soft; a tuned "
+     "model's own strategy when it has one)"},
     {NULL, NULL, 0, NULL}};
 
 int cs_cmd_report(int argc, char **argv, cs_cli_t *cli) {
   cs_report_params_t rp;
   cs_report_params_default(&rp);
   const char *out_path = NULL, *tune_dir = NULL;
-  int opt, status;
+  int opt, status, strategy_given = 0;
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_OUT: out_path = optarg; break;
@@ -55,10 +56,11 @@ int cs_cmd_report(int argc, char **argv, cs_cli_t *cli) {
       break;
     case O_STRATEGY:
       rp.example_strategy = cs_strategy_parse(optarg);
+      strategy_given = 1;
       if (rp.example_strategy < 0)
         return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s' "
                                   "(popularity, d0-streams, input-clusters, "
-                                  "full, semi, soft)", optarg);
+                                  "full, semi, soft, mix, blend)", optarg);
       break;
     case CS_CLI_STOP: return status;
     default:
@@ -85,6 +87,11 @@ int cs_cmd_report(int argc, char **argv, cs_cli_t *cli) {
     return status;
   }
   double sec_load = cs_now() - t0;
+  /* a tuned model's strategy and parameters, unless given, as evaluate and
+   * recommend take them */
+  if (!strategy_given)
+    rp.example_strategy = cs_strategy_model_default(&model, rp.example_strategy);
+  cs_strategy_params_from_model(&rp.sp, &model);
   rp.model_path = argv[optind];
   rp.dataset_path = argv[optind + 1];
   rp.version = CS_VERSION;

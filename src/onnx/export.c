@@ -1,6 +1,7 @@
 /* export.c: `coldstart export-onnx`: a model as files another serving stack
  * reads: regressor.onnx, the segment tables as .npy, README.md (how to
- * reproduce every strategy from them) and export.json (shapes and
+ * reproduce the six strategies of the paper from them; mix and blend and a
+ * tuned model's parameters are not exported) and export.json (shapes and
  * parameters, written last). The only place that reads cs_model_t fields
  * is view_model(). */
 #include <dirent.h>

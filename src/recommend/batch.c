@@ -2,7 +2,8 @@
  * embeddings in one batched forward pass, the dot-product strategies (full,
  * d0-streams) scored against all songs by tiles of one GEMM each with a
  * running top-K per user, the segment strategies user by user over
- * per-thread workspaces. The lists are those of cs_recommend. */
+ * per-thread workspaces. The lists are those of cs_recommend (full and
+ * d0-streams: up to near-tied songs, GEMM against gemv scores). */
 #include <stdlib.h>
 #include <string.h>
 

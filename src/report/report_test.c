@@ -248,6 +248,15 @@ static void test_tune(void **state) {
   assert_string_equal(t.chosen_note, "best soft validation NDCG");
   assert_string_equal(t.path, "d/tune.json");
   cs_report_tune_free(&t);
+  /* what `coldstart tune` writes: no "rule", the strategy and its NDCG */
+  static const char from_tune[] =
+      "{\"points\": [{\"k\": 5, \"inertia\": 3}, {\"k\": 10, \"inertia\": 2}],"
+      " \"chosen\": {\"k\": 10, \"strategy\": \"mix\", \"validation_ndcg\": 0.4567,"
+      " \"params\": {\"mix_m\": 8}}}";
+  assert_int_equal(cs_report_parse_tune(from_tune, strlen(from_tune), "d/tune.json",
+                                        &t, &err), 0);
+  assert_non_null(strstr(t.chosen_note, "strategy mix (validation NDCG 45.67%)"));
+  cs_report_tune_free(&t);
   assert_null(t.k);
 
   expect_tune_error("{\"points\": [", "x/tune.json:1:");

@@ -224,10 +224,23 @@ int cs_report_parse_tune(const char *text, size_t len, const char *name,
     snprintf(path, sizeof path, "%s.k", marks[q]);
     if ((rc = get_k(json_object_get(o, "k"), name, path, mk[q], err)))
       goto done;
+    /* "rule": a free text; else what `coldstart tune` writes: the chosen
+     * strategy and the validation NDCG it was chosen on */
     const json_t *rule = json_object_get(o, "rule");
+    const json_t *strat = json_object_get(o, "strategy");
+    const json_t *vn = json_object_get(o, "validation_ndcg");
     if (q == 1 && json_is_string(rule))
       snprintf(t->chosen_note, sizeof t->chosen_note, "%s",
                json_string_value(rule));
+    else if (q == 1 && json_is_string(strat) && json_is_number(vn))
+      snprintf(t->chosen_note, sizeof t->chosen_note,
+               "coldstart tune: the best validation NDCG of semi, soft and mix "
+               "over k; strategy %.32s (validation NDCG %.2f%%)",
+               json_string_value(strat), 100.0 * json_number_value(vn));
+    else if (q == 1 && json_is_string(strat))
+      snprintf(t->chosen_note, sizeof t->chosen_note,
+               "coldstart tune: the best validation NDCG of semi, soft and mix "
+               "over k; strategy %.32s", json_string_value(strat));
   }
   snprintf(t->path, sizeof t->path, "%s", name);
 done:

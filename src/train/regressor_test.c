@@ -276,6 +276,24 @@ static void test_forward_matches_reference(void **state) {
       for (int j = 0; j < DIM; j++) assert_true(fabs(one[j] - out[5 * DIM + j]) < 1e-6);
     }
   }
+  /* float16 weights: within 2e-3 of float32 per component, and not the
+   * same numbers (the flag reaches the kernel); back to float32 exactly */
+  float *out16 = malloc(sizeof(float) * N * DIM), *again = malloc(sizeof(float) * N * DIM);
+  cs_regressor_set_half(r, 1);
+  assert_int_equal(cs_regressor_half(r), 1);
+  assert_int_equal(cs_regressor_predict(r, X, N, out16, NULL), 0);
+  double max_diff = 0.0;
+  for (int i = 0; i < N * DIM; i++) {
+    double e = fabs((double)out16[i] - (double)out[i]);
+    if (e > max_diff) max_diff = e;
+  }
+  assert_true(max_diff < 2e-3);
+  assert_true(max_diff > 0.0);
+  cs_regressor_set_half(r, 0);
+  assert_int_equal(cs_regressor_predict(r, X, N, again, NULL), 0);
+  assert_memory_equal(again, out, sizeof(float) * N * DIM);
+  free(out16);
+  free(again);
   free(D);
   free(X);
   free(out);

@@ -62,6 +62,13 @@ for s in popularity d0-streams input-clusters full semi soft mix blend; do
   awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-7) }' ||
     fail "$s: tuned validation NDCG $a, evaluate of the tuned model $b"
 done
+# the report too: its validation table is evaluate's, its note names the
+# tuned strategy (tune.json's chosen)
+"$CS" report "$TMP/tuned" "$TMP/ds" --split validation --tune "$TMP/tune" --out "$TMP/r.html" --quiet
+want=$(printf '%.2f' "$(jq '.strategies.mix.precision.mean * 100' "$TMP/val.json")")
+grep -q "mix</td><td[^>]*>$want " "$TMP/r.html" ||
+  fail "report: mix precision is not evaluate's $want on a tuned model"
+grep -q "strategy $strategy (validation NDCG" "$TMP/r.html" || fail "report: no tuned strategy note"
 # recommend starts from the tuned strategy; a flag overrides it
 "$CS" recommend "$TMP/tuned" "$TMP/ds" --users 2 --k 5 --quiet >"$TMP/rec.jsonl"
 [ "$(jq -r .strategy "$TMP/rec.jsonl" | sort -u)" = "$strategy" ] || fail "recommend: not the tuned strategy"
