@@ -44,6 +44,8 @@ void cs_mmap_close(cs_mmap_t *m);
 int cs_mkdirs(const char *path, cs_err_t *err);
 /* 1 when both paths exist and name the same file (device and inode). */
 int cs_same_file(const char *a, const char *b);
+/* 1 when `dir` exists and holds anything besides . and .., else 0. */
+int cs_dir_nonempty(const char *dir);
 /* 1 when the path exists. */
 int cs_path_exists(const char *path);
 

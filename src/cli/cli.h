@@ -77,6 +77,11 @@ int cs_cli_parse_int(const cs_cli_t *cli, const char *flag, const char *s,
                      long long lo, long long hi, long long *out);
 int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
                         double lo, double hi, double *out);
+/* A split name (train, validation, test) or a strategy name for `flag`:
+ * 0 and *out set, or -1 after a usage error listing the valid names. */
+int cs_cli_parse_split(const cs_cli_t *cli, const char *flag, const char *s, int *out);
+int cs_cli_parse_strategy(const cs_cli_t *cli, const char *flag, const char *s,
+                          int *out);
 
 /* The list parameters every recommending command accepts (evaluate,
  * recommend, serve): --k N, --soft-m M, --soft-margin N and the mix/blend

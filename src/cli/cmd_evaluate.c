@@ -20,11 +20,8 @@ static int parse_strategies(cs_cli_t *cli, const char *list,
   p->n_strategies = 0;
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
        tok = strtok_r(NULL, ",", &save)) {
-    int s = cs_strategy_parse(tok);
-    if (s < 0)
-      return cs_cli_usage_error(cli, "--strategies: unknown strategy '%s' "
-                                "(popularity, d0-streams, input-clusters, "
-                                "full, semi, soft, mix, blend)", tok);
+    int s;
+    if (cs_cli_parse_strategy(cli, "--strategies", tok, &s)) return 2;
     for (int i = 0; i < p->n_strategies; i++)
       if (p->strategies[i] == s)
         return cs_cli_usage_error(cli, "--strategies: '%s' given twice", tok);
@@ -61,10 +58,7 @@ int cs_cmd_evaluate(int argc, char **argv, cs_cli_t *cli) {
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_SPLIT:
-      split = cs_split_parse(optarg);
-      if (split < 0)
-        return cs_cli_usage_error(cli, "--split: unknown split '%s' "
-                                  "(train, validation, test)", optarg);
+      if (cs_cli_parse_split(cli, "--split", optarg, &split)) return 2;
       break;
     case O_STRATEGIES:
       if (parse_strategies(cli, optarg, &ep)) return 2;

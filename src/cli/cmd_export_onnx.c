@@ -51,10 +51,7 @@ int cs_cmd_export_onnx(int argc, char **argv, cs_cli_t *cli) {
       reference = optarg;
       break;
     case O_SPLIT:
-      split = cs_split_parse(optarg);
-      if (split < 0)
-        return cs_cli_usage_error(cli, "--split: unknown split '%s' "
-                                  "(train, validation, test)", optarg);
+      if (cs_cli_parse_split(cli, "--split", optarg, &split)) return 2;
       break;
     case O_UNFOLDED:
       ep.onnx.fold = 0;

@@ -37,17 +37,10 @@ int cs_cmd_recommend(int argc, char **argv, cs_cli_t *cli) {
   while ((opt = cs_cli_next(cli, argc, argv, &status)) != -1) {
     switch (opt) {
     case O_SPLIT:
-      split = cs_split_parse(optarg);
-      if (split < 0)
-        return cs_cli_usage_error(cli, "--split: unknown split '%s' "
-                                  "(train, validation, test)", optarg);
+      if (cs_cli_parse_split(cli, "--split", optarg, &split)) return 2;
       break;
     case O_STRATEGY:
-      strategy = cs_strategy_parse(optarg);
-      if (strategy < 0)
-        return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s' "
-                                  "(popularity, d0-streams, input-clusters, "
-                                  "full, semi, soft, mix, blend)", optarg);
+      if (cs_cli_parse_strategy(cli, "--strategy", optarg, &strategy)) return 2;
       break;
     case O_USERS:
       if (cs_cli_parse_int(cli, "--users", optarg, 0, INT64_MAX, &max_users) < 0)

@@ -49,18 +49,12 @@ int cs_cmd_report(int argc, char **argv, cs_cli_t *cli) {
     case O_OUT: out_path = optarg; break;
     case O_TUNE: tune_dir = optarg; break;
     case O_SPLIT:
-      rp.split = cs_split_parse(optarg);
-      if (rp.split < 0)
-        return cs_cli_usage_error(cli, "--split: unknown split '%s' "
-                                  "(train, validation, test)", optarg);
+      if (cs_cli_parse_split(cli, "--split", optarg, &rp.split)) return 2;
       break;
     case O_STRATEGY:
-      rp.example_strategy = cs_strategy_parse(optarg);
+      if (cs_cli_parse_strategy(cli, "--strategy", optarg, &rp.example_strategy))
+        return 2;
       strategy_given = 1;
-      if (rp.example_strategy < 0)
-        return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s' "
-                                  "(popularity, d0-streams, input-clusters, "
-                                  "full, semi, soft, mix, blend)", optarg);
       break;
     case CS_CLI_STOP: return status;
     default:

@@ -89,10 +89,9 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
       break;
     case O_BIND: sp.bind_addr = optarg; break;
     case O_STRATEGY:
-      sp.handler.default_strategy = cs_strategy_parse(optarg);
+      if (cs_cli_parse_strategy(cli, "--strategy", optarg, &sp.handler.default_strategy))
+        return 2;
       sp.handler.strategy_given = 1;
-      if (sp.handler.default_strategy < 0)
-        return cs_cli_usage_error(cli, "--strategy: unknown strategy '%s'", optarg);
       break;
     case O_PORT_FILE: port_file = optarg; break;
     case O_MAX_BODY:

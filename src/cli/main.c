@@ -229,6 +229,32 @@ int cs_cli_parse_double(const cs_cli_t *cli, const char *flag, const char *s,
   return 0;
 }
 
+int cs_cli_parse_split(const cs_cli_t *cli, const char *flag, const char *s, int *out) {
+  int v = cs_split_parse(s);
+  if (v < 0) {
+    cs_cli_usage_error(cli, "%s: unknown split '%s' (train, validation, test)", flag, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cs_cli_parse_strategy(const cs_cli_t *cli, const char *flag, const char *s,
+                          int *out) {
+  int v = cs_strategy_parse(s);
+  if (v < 0) {
+    char names[256];
+    size_t pos = 0;
+    for (int i = 0; i < CS_N_STRATEGIES; i++)
+      pos += (size_t)snprintf(names + pos, sizeof names - pos, "%s%s", i ? ", " : "",
+                              cs_strategy_name(i));
+    cs_cli_usage_error(cli, "%s: unknown strategy '%s' (%s)", flag, s, names);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
 int cs_cli_common_option(cs_cli_t *cli, int opt, const char *arg) {
   long long v;
   switch (opt) {

@@ -184,6 +184,20 @@ int cs_mkdirs(const char *path, cs_err_t *err) {
   return CS_OK;
 }
 
+int cs_dir_nonempty(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *de;
+  int any = 0;
+  while ((de = readdir(d)) != NULL)
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+      any = 1;
+      break;
+    }
+  closedir(d);
+  return any;
+}
+
 int cs_same_file(const char *a, const char *b) {
   struct stat sa, sb;
   return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&

@@ -4,7 +4,6 @@
  * tuned model's parameters are not exported) and export.json (shapes and
  * parameters, written last). The only place that reads cs_model_t fields
  * is view_model(). */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -108,20 +107,6 @@ static int put_text(writer_t *w, const char *name, const char *text) {
   if (snprintf(path, sizeof path, "%s/%s", w->dir, name) >= (int)sizeof path)
     return cs_err_set(w->err, CS_EINVAL, "%s/%s: path too long", w->dir, name);
   return cs_write_file_atomic(path, text, strlen(text), w->err);
-}
-
-static int dir_nonempty(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  struct dirent *de;
-  int any = 0;
-  while ((de = readdir(d)) != NULL)
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-      any = 1;
-      break;
-    }
-  closedir(d);
-  return any;
 }
 
 static const char *const reference_files[3] = {"user_id.npy", "features.npy",
@@ -406,7 +391,7 @@ int cs_onnx_export(const cs_model_t *m, const char *dir,
   struct stat sb;
   if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
     return cs_err_set(err, CS_EINVAL, "%s exists and is not a directory", dir);
-  if (!p->force && dir_nonempty(dir))
+  if (!p->force && cs_dir_nonempty(dir))
     return cs_err_set(err, CS_EINVAL,
                       "%s is not empty (use --force to overwrite)", dir);
   if ((rc = cs_mkdirs(dir, err))) return rc;

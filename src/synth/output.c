@@ -2,7 +2,6 @@
  * the raw-log folder (catalog.tsv, playlists.tsv, users.tsv, events.tsv,
  * world.json) through large buffers and a fast integer formatter, every file
  * under a temporary name until all of them are complete. */
-#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -98,21 +97,6 @@ static void tsv_abort(tsv_t *t) {
   t->open = 0;
   free(t->buf);
   t->buf = NULL;
-}
-
-/* 1 when `dir` exists and holds anything besides . and .. */
-static int dir_nonempty(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  struct dirent *de;
-  int any = 0;
-  while ((de = readdir(d)) != NULL)
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-      any = 1;
-      break;
-    }
-  closedir(d);
-  return any;
 }
 
 static int cmp_i64_desc(const void *a, const void *b) {
@@ -443,7 +427,7 @@ int cs_synth_generate(const cs_synth_params_t *p, const char *out_dir,
   if (stat(out_dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
     return cs_err_set(err, CS_EINVAL, "%s exists and is not a directory",
                       out_dir);
-  if (!force && dir_nonempty(out_dir))
+  if (!force && cs_dir_nonempty(out_dir))
     return cs_err_set(err, CS_EINVAL,
                       "%s is not empty (use --force to overwrite)", out_dir);
   rc = cs_mkdirs(out_dir, err);
