@@ -12,7 +12,7 @@ CS=$BUILD/coldstart
 make --no-print-directory -j2 "$CS" >/dev/null
 dir=$(bench/world.sh "$scale")
 ds=$dir/$scale.dataset model=$dir/$scale.model
-timings=$("$CS" train "$ds" --out "$model.tmp" --seed 1 --timings --quiet)
+timings=$("$CS" train "$ds" --out "$model.tmp" --seed 1 --timings --quiet 2>&1 >/dev/null | tail -n 1)
 "$CS" train "$ds" --out "$model.again" --seed 1 --quiet >/dev/null
 same=no
 cmp -s "$model.tmp" "$model.again" && same=yes
