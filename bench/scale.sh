@@ -40,7 +40,8 @@ knobs() { # f -> synth flags
 timed() { # tag, command...: wall and peak RSS into $CACHE/tag.time
   local tag=$1
   shift
-  /usr/bin/time -f "%e %M" -o "$CACHE/$tag.time" nice -n 10 "$@" \
+  cut -d' ' -f1 /proc/loadavg >"$CACHE/$tag.load"
+  /usr/bin/time -f "%e %M %U %S" -o "$CACHE/$tag.time" nice -n 10 "$@" \
     >"$CACHE/$tag.out" 2>"$CACHE/$tag.err" ||
     { tail -20 "$CACHE/$tag.err"; echo "scale.sh: $tag failed" >&2; exit 1; }
 }
@@ -69,25 +70,29 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
     fi
   done
 
-  # -np 2 next to -np 1 at NP_SCALE
+  # -np 2 next to -np 1 at NP_SCALE, back to back (the machine's load
+  # changes over the run: the pairs are what compares)
   f=$NP_SCALE
   W="$CACHE/w$f"
-  echo "scale $f: -np 2" >&2
-  export CS_DIST_TRAFFIC=1
-  timed "np2_prep_$f" "${MPIRUN[@]}" -np 2 "$B" prepare --logs "$W" \
-    --out "$CACHE/np2_d$f.ds"
-  timed "np2_train_$f" "${MPIRUN[@]}" -np 2 "$B" train "$CACHE/d$f.ds" \
-    --out "$CACHE/np2_m$f.model" --timings
-  timed "np2_eval_$f" "${MPIRUN[@]}" -np 2 "$B" evaluate "$CACHE/m$f.model" \
-    "$CACHE/d$f.ds" --format json
-  unset CS_DIST_TRAFFIC
+  echo "scale $f: -np 1 and -np 2, back to back" >&2
+  timed "np1_prep_$f" "$B" prepare --logs "$W" --out "$CACHE/np1_d$f.ds"
+  CS_DIST_TRAFFIC=1 timed "np2_prep_$f" "${MPIRUN[@]}" -np 2 "$B" prepare \
+    --logs "$W" --out "$CACHE/np2_d$f.ds"
+  timed "np1_train_$f" "$B" train "$CACHE/d$f.ds" --out "$CACHE/np1_m$f.model" \
+    --timings
+  CS_DIST_TRAFFIC=1 timed "np2_train_$f" "${MPIRUN[@]}" -np 2 "$B" train \
+    "$CACHE/d$f.ds" --out "$CACHE/np2_m$f.model" --timings
+  timed "np1_eval_$f" "$B" evaluate "$CACHE/m$f.model" "$CACHE/d$f.ds" \
+    --format json
+  CS_DIST_TRAFFIC=1 timed "np2_eval_$f" "${MPIRUN[@]}" -np 2 "$B" evaluate \
+    "$CACHE/m$f.model" "$CACHE/d$f.ds" --format json
   same() { cmp -s "$1" "$2" && echo yes || echo NO; }
   {
-    echo "prepare $(same "$CACHE/d$f.ds" "$CACHE/np2_d$f.ds")"
-    echo "train $(same "$CACHE/m$f.model" "$CACHE/np2_m$f.model")"
-    echo "evaluate $(same "$CACHE/eval_$f.out" "$CACHE/np2_eval_$f.out")"
+    echo "prepare $(same "$CACHE/np1_d$f.ds" "$CACHE/np2_d$f.ds")"
+    echo "train $(same "$CACHE/np1_m$f.model" "$CACHE/np2_m$f.model")"
+    echo "evaluate $(same "$CACHE/np1_eval_$f.out" "$CACHE/np2_eval_$f.out")"
   } >"$CACHE/np2_same_$f"
-  rm -f "$CACHE/np2_d$f.ds" "$CACHE/np2_m$f.model"
+  rm -f "$CACHE"/np[12]_d"$f".ds "$CACHE"/np[12]_m"$f".model
   lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}' \
     >"$CACHE/machine"
   nproc >>"$CACHE/machine"

@@ -24,6 +24,12 @@ def time_of(cache, tag):
     return float(wall), int(rss) * 1024  # seconds, bytes
 
 
+def cpu_of(cache, tag):
+    """User + system CPU seconds (NaN when not recorded)."""
+    f = read(os.path.join(cache, tag + ".time")).split()
+    return float(f[2]) + float(f[3]) if len(f) >= 4 else float("nan")
+
+
 def prep_stats(text):
     m = re.search(r"logs: (\d+) songs, (\d+) playlist entries, (\d+) users, "
                   r"(\d+) events", text)
@@ -101,7 +107,14 @@ def main():
         w["prep_wall"], w["prep_rss"] = time_of(C, f"prep_{s}")
         w["train_wall"], w["train_rss"] = time_of(C, f"train_{s}")
         w["eval_wall"], w["eval_rss"] = time_of(C, f"eval_{s}")
+        w["prep_cpu"] = cpu_of(C, f"prep_{s}")
+        w["train_cpu"] = cpu_of(C, f"train_{s}")
+        w["eval_cpu"] = cpu_of(C, f"eval_{s}")
         w["ds_size"] = int(read(os.path.join(C, f"d{s}.size")))
+        w["loads"] = ", ".join(
+            read(os.path.join(C, f"{k}_{s}.load")).strip()
+            if os.path.exists(os.path.join(C, f"{k}_{s}.load")) else "?"
+            for k in ("prep", "train", "eval"))
         w["model_size"] = int(read(os.path.join(C, f"m{s}.size")))
         m = re.search(r"on (\d+) test users in ([\d.]+)s", ev_err)
         w["eval_users"] = int(m.group(1)) if m else 0
@@ -134,14 +147,15 @@ strategy on the test split).
 
 ## Worlds
 """)
-    out.append("| f | songs | users (warm + cold) | events | cohort | train users with a target | dataset file | model file |")
-    out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    out.append("| f | songs | users (warm + cold) | events | cohort | train users with a target | dataset file | model file | load at the start (prepare, train, evaluate) |")
+    out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for s in scales:
         w = W[s]
         p = w["p"]
         out.append(f"| {s} | {p['songs']:,} | {p['users']:,} | {p['events']:,} "
                    f"| {p['cohort']:,} | {w['t']['n_train_target']:,} | "
-                   f"{gb(w['ds_size'])} | {gb(w['model_size'])} |")
+                   f"{gb(w['ds_size'])} | {gb(w['model_size'])} | "
+                   f"{w['loads']} |")
 
     # ------------------------------------------------------------- times
     series = [
@@ -160,16 +174,26 @@ strategy on the test split).
         ("  segments", lambda w: w["t"]["seconds"]["segments"]),
         ("evaluate (wall)", lambda w: w["eval_wall"]),
         ("prepare + train + evaluate", lambda w: w["prep_wall"] + w["train_wall"] + w["eval_wall"]),
+        ("CPU s: prepare", lambda w: w["prep_cpu"]),
+        ("CPU s: train", lambda w: w["train_cpu"]),
+        ("CPU s: evaluate", lambda w: w["eval_cpu"]),
+        ("CPU s: prepare + train + evaluate", lambda w: w["prep_cpu"] + w["train_cpu"] + w["eval_cpu"]),
     ]
     exps = {}
     out.append("\n## Seconds per scale, and the fitted exponent\n")
     out.append("Exponent b of seconds ~ f^b (least squares on log-log over the "
-               "scales measured; 1 = linear in users and events).\n")
+               "scales measured; 1 = linear in users and events). Wall "
+               "seconds (the stages' own, from each command's log) move with "
+               "the machine's load, which other jobs change during the run "
+               "(column 'load' above): the CPU seconds of each command "
+               "(user + system, /usr/bin/time, last rows) are the steadier "
+               "measure of how the work grows.\n")
     out.append("| stage | " + " | ".join(f"{s}x" for s in scales) + " | b |")
     out.append("| --- | " + " | ".join("---:" for _ in scales) + " | ---: |")
     for name, get in series:
         ys = [get(W[s]) for s in scales]
-        b, _ = fit(fs, ys) if len(fs) > 1 else (float("nan"), 0)
+        b, _ = (fit(fs, ys) if len(fs) > 1 and all(y == y for y in ys)
+                else (float("nan"), 0))
         exps[name.strip()] = b
         out.append(f"| {name} | " + " | ".join(f"{y:.2f}" for y in ys) +
                    f" | {b:.2f} |")
@@ -210,7 +234,20 @@ evaluate, the dataset plus the model. Target: at most 1.5x.
     # ---------------------------------------------------- -np 2 vs -np 1
     npf = a.np_scale
     if os.path.exists(os.path.join(C, f"np2_eval_{npf}.time")) and npf in W:
-        w1 = W[npf]
+        w1 = dict(W[npf])
+        if os.path.exists(os.path.join(C, f"np1_eval_{npf}.time")):
+            # the -np 1 runs made right before each -np 2 run
+            w1["p"] = prep_stats(read(os.path.join(C, f"np1_prep_{npf}.err")))
+            w1["t"] = train_stats(read(os.path.join(C, f"np1_train_{npf}.err")))
+            w1["prep_wall"], _ = time_of(C, f"np1_prep_{npf}")
+            w1["train_wall"], _ = time_of(C, f"np1_train_{npf}")
+            w1["eval_wall"], _ = time_of(C, f"np1_eval_{npf}")
+        loads = []
+        for k in ("prep", "train", "eval"):
+            for pre in ("np1", "np2"):
+                fn = os.path.join(C, f"{pre}_{k}_{npf}.load")
+                if os.path.exists(fn):
+                    loads.append(f"{pre} {k} {read(fn).strip()}")
         pe = read(os.path.join(C, f"np2_prep_{npf}.err"))
         te = read(os.path.join(C, f"np2_train_{npf}.err"))
         ee = read(os.path.join(C, f"np2_eval_{npf}.err"))
@@ -230,7 +267,9 @@ costs here (messages, waiting for the slower rank, work every rank
 repeats). Outputs byte-identical to -np 1: prepare {same['prepare']},
 train {same['train']}, evaluate {same['evaluate']}. Traffic: what rank 0
 sent and received in each stage and its seconds inside collectives
-(waiting for rank 1 included); rank 1's received bytes in brackets.
+(waiting for rank 1 included); rank 1's received bytes in brackets. Each
+-np 1 run was made right before its -np 2 run (load average at the start
+of each: {', '.join(loads) or 'not recorded'}).
 """)
         out.append("| stage | -np 1 s | -np 2 s | collectives | MB sent | MB received | s in collectives |")
         out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -278,8 +317,21 @@ def estimate(W, scales, fs, exps, w1, tp, tt, t2, npf):
     gn = 50.0 / fn  # traffic: from the -np 2 world to 50x
     tp, tt = dict(tp), dict(tt)
 
+    prep_stages = ("read", "cohort", "cf_data", "embed (TT-SVD)", "targets",
+                   "features", "save", "prepare (wall)")
+    train_stages = ("regressor", "kmeans", "input_kmeans", "segments",
+                    "train (wall)")
+
     def ext(name, t_big):
-        return t_big * g ** exps.get(name, 1.0)
+        """Seconds at 50x: the stage's seconds at the largest world times
+        (50 / f)^b, b = its command's CPU-time exponent (steadier than the
+        stage's wall-time one under a changing load) when measured."""
+        cmd = ("CPU s: prepare" if name in prep_stages else
+               "CPU s: train" if name in train_stages else "CPU s: evaluate")
+        b = exps.get(cmd, float("nan"))
+        if b != b:
+            b = exps.get(name, 1.0)
+        return t_big * g ** b
 
     def recv(traffic, stage):  # MB rank 0 received, collectives
         c, _, r, _ = traffic.get(stage, (0, 0, 0, 0))
@@ -382,7 +434,11 @@ Machines: 16 like this one (2 cores, 24 GB), one rank each; network:
 collective.
 
 Per stage: split compute = its one-process seconds at {big}x x
-(50 / {big})^b (b fitted above) / 16; repeated = work every rank does
+(50 / {big})^b / 16, b = the CPU-time exponent of its command (prepare
+{exps.get('CPU s: prepare', float('nan')):.2f}, train
+{exps.get('CPU s: train', float('nan')):.2f}, evaluate
+{exps.get('CPU s: evaluate', float('nan')):.2f}; the wall-time one when not
+recorded); repeated = work every rank does
 whole; communication = the bytes one rank receives / 1.25 GB/s +
 collectives x {hops:.0f} hops x {LAT * 1e6:.0f} us, from the traffic
 measured at -np 2 ({npf}x) scaled as each stage's messages grow (notes
