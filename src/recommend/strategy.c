@@ -206,6 +206,8 @@ void cs_soft_slots(const double *w, int m, int total, int *a) {
   int used = 0;
   for (int j = 0; j < m; j++) {
     double x = w[j] * (double)total;
+    if (!(x >= 0.0)) x = 0.0; /* NaN or negative weight: no slots */
+    if (x > (double)total) x = (double)total;
     double f = floor(x);
     a[j] = (int)f;
     frac[j] = x - f;
@@ -376,6 +378,23 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
   return n_fill;
 }
 
+/* Soft's candidate step: song s from membership j (its p there), taken
+ * unless an earlier membership took it, which then only gains j. */
+static void soft_take(cs_rec_t *r, cs_rec_ws_t *ws, int *n, int32_t s, int j,
+                      float p, uint32_t e) {
+  if (ws->stamp[s] == e) {
+    r->item_mask[ws->pos[s]] |= 1u << j;
+    return;
+  }
+  ws->stamp[s] = e;
+  ws->pos[s] = *n;
+  r->songs[*n] = s;
+  r->item_mask[*n] = 1u << j;
+  ws->own_j[*n] = j;
+  ws->own_p[*n] = p;
+  (*n)++;
+}
+
 /* Soft allocation (docs/method.md, "soft"). `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
@@ -396,29 +415,26 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   int a[CS_SOFT_M_MAX];
   cs_soft_slots(w, n_m, total, a);
 
-  /* Candidates: top a_j of cluster j in order j = 1..m, first occurrence
-   * kept; a later duplicate only adds its cluster to the item. Only songs
-   * with p_j > 0 are candidates (a cluster with fewer songs than a_j
-   * leaves the rest of its slots to the fill). */
+  /* Candidates: top a_j of cluster j's full ranking (its list, then its
+   * p = 0 songs by ascending row, as cs_segments_take orders it) in order
+   * j = 1..m, first occurrence kept; a later duplicate only adds its
+   * cluster to the item. */
   uint32_t e = next_epoch(ws);
   int n = 0;
   for (int j = 0; j < n_m; j++) {
     int32_t c = r->member_cluster[j];
-    int64_t end = seg->indptr[c] + a[j];
-    if (end > seg->indptr[c + 1]) end = seg->indptr[c + 1];
-    for (int64_t i = seg->indptr[c]; i < end; i++) {
-      int32_t s = seg->songs[i];
-      if (ws->stamp[s] == e) {
-        r->item_mask[ws->pos[s]] |= 1u << j;
-        continue;
-      }
-      ws->stamp[s] = e;
-      ws->pos[s] = n;
-      r->songs[n] = s;
-      r->item_mask[n] = 1u << j;
-      ws->own_j[n] = j;
-      ws->own_p[n] = seg->p[i];
-      n++;
+    int64_t len = cs_segments_len(seg, c);
+    const int32_t *list = seg->songs + seg->indptr[c];
+    for (int64_t i = 0; i < a[j] && i < len; i++)
+      soft_take(r, ws, &n, list[i], j, seg->p[seg->indptr[c] + i], e);
+    /* a list shorter than a_j (so len < T: the membership scan is short) */
+    int64_t rest = a[j] - len;
+    for (int32_t s = 0; rest > 0 && s < m->n_songs; s++) {
+      int in_list = 0;
+      for (int64_t i = 0; i < len && !in_list; i++) in_list = list[i] == s;
+      if (in_list) continue;
+      soft_take(r, ws, &n, s, j, 0.0f, e);
+      rest--;
     }
   }
   if (n > k) n = k;
@@ -472,6 +488,9 @@ int cs_recommend(const cs_model_t *m, int strategy,
   r->strategy = strategy;
   r->n_items = 0;
   r->n_members = 0;
+  if (p->k < 1 || p->soft_margin < 0)
+    return cs_err_set(err, CS_EINVAL, "recommend: k=%d, margin=%d: need "
+                      "k >= 1 and margin >= 0", p->k, p->soft_margin);
   if (p->k > ws->cap_items || p->k + p->soft_margin > ws->cap_items ||
       p->soft_m > ws->cap_m)
     return cs_err_set(err, CS_EINVAL, "recommend: params exceed the "
@@ -484,6 +503,14 @@ int cs_recommend(const cs_model_t *m, int strategy,
     if (rc) return rc;
     pred = ws->pred;
   }
+  /* features far outside what the model was trained on can overflow the
+   * layers: a non-finite embedding has no nearest segment */
+  if (cs_strategy_needs_embedding(strategy))
+    for (int i = 0; i < m->dim; i++)
+      if (!isfinite(pred[i]))
+        return cs_err_set(err, CS_ERANGE, "recommend: the predicted embedding "
+                          "is not finite (component %d); the features are "
+                          "out of the model's range", i);
   switch (strategy) {
   case CS_STRAT_POPULARITY:
     rec_segment(&m->popularity.seg, 0, p->k, ws, r, 0);
