@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bench/onnx.sh: the regressor's forward pass, coldstart (the public
-# cs_regressor_predict, bench/onnx_bench.c) against ONNX Runtime
+# cs_regressor_predict_threads, bench/onnx_bench.c) against ONNX Runtime
 # (onnxruntime-node, bench/onnx.mjs) on the SAME exported model and the
 # SAME input rows, in one run: batch 1 and batch 64, p50/p99 per call (and
-# per user at batch 64), 1 and 2 threads on both sides (OpenBLAS threads /
-# ORT intra-op threads), on real feature rows of a deezer-scale test split
+# per user at batch 64), 1 and 2 threads on both sides (rows split between
+# threads / ORT intra-op threads), on real feature rows of a deezer-scale test split
 # and on dense random rows. Writes bench/results/onnx.md.
 # Every (tool, rows, threads) run is repeated ROUNDS times, the tools
 # alternating, and the table reports the median over rounds of each
@@ -109,9 +109,10 @@ diffs=$(jq -rs '[.[] | select(.tool == "onnxruntime") | .max_abs_diff_vs_coldsta
   echo
   echo "- model: the $scale-scale synthetic world's model (\`bench/world.sh $scale\`), F = $F, d = $d,"
   echo "  layers $F-400-300-200-$d; exported once with \`coldstart export-onnx\` (opset 17)."
-  echo "- coldstart: \`cs_regressor_predict\` on 1 row and on 64 rows (\`bench/onnx_bench.c\`,"
-  echo "  linked against libcoldstart, OpenBLAS with the stated threads). Its one-row path reads"
-  echo "  only the first-layer columns of nonzero features; batches use one GEMM per layer."
+  echo "- coldstart: \`cs_regressor_predict_threads\` on 1 row and on 64 rows (\`bench/onnx_bench.c\`,"
+  echo "  linked against libcoldstart; at 2 threads the 64 rows are split 32 + 32, batch 1 uses one)."
+  echo "  Its own kernel (src/model/forward.c: AVX-512 tiles of 4 rows x 64 outputs, folded"
+  echo "  weights) skips inputs that are zero in every row of a tile."
   echo "- ONNX Runtime: onnxruntime-node $ort_version (its bundled CPU library), \`session.run\`"
   echo "  timed from JavaScript (\`bench/onnx.mjs\`: input tensors built before the clock, so the"
   echo "  time is run() itself including the N-API binding's per-call cost), graph optimization"

@@ -1,5 +1,5 @@
 /* onnx_bench.c: coldstart's regressor forward pass, the public
- * cs_regressor_predict, timed per call on 1 row and on 64 rows, over the
+ * cs_regressor_predict_threads, timed per call on 1 row and on 64 rows, over the
  * same raw float32 rows bench/onnx.mjs feeds ONNX Runtime. Prints one JSON
  * line; writes the embeddings of every row (batch 1 and batch 64) so the
  * node side can check both tools computed the same thing.
@@ -7,7 +7,8 @@
  * usage: onnx_bench MODEL ROWS.f32 N_ROWS THREADS CALLS1 CALLS64 OUT_PREFIX
  * ROWS.f32 holds N_ROWS x F floats (F from the model). Batch 1 cycles
  * through the rows one at a time; batch 64 through the N_ROWS / 64
- * consecutive blocks. THREADS is the OpenBLAS thread count. Writes
+ * consecutive blocks. THREADS: the rows of a call split between that many
+ * threads (batch 1 runs on one). Writes
  * OUT_PREFIX.b1.f32 and OUT_PREFIX.b64.f32 ([N_ROWS x d] each). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,8 @@ static double pct(const double *sorted, long n, int p) {
 /* Time `calls` predictions of `batch` rows cycling over the blocks;
  * returns the sorted per-call seconds in *times (malloc'ed). */
 static int timed(const cs_regressor_t *r, const float *X, long n_rows, int n_in,
-                 int dim, int batch, long calls, double **times, float *out) {
+                 int dim, int batch, int threads, long calls, double **times,
+                 float *out) {
   long n_blocks = n_rows / batch;
   double *t = malloc((size_t)calls * sizeof *t);
   float *y = cs_alloc_aligned((size_t)batch * dim * sizeof *y);
@@ -44,7 +46,7 @@ static int timed(const cs_regressor_t *r, const float *X, long n_rows, int n_in,
     long b = (c + WARMUP) % n_blocks;
     const float *x = X + (size_t)b * batch * n_in;
     double t0 = cs_now();
-    if (cs_regressor_predict(r, x, batch, y, &err)) {
+    if (cs_regressor_predict_threads(r, x, batch, y, threads, &err)) {
       fprintf(stderr, "onnx_bench: %s\n", err.msg);
       return -1;
     }
@@ -95,8 +97,8 @@ int main(int argc, char **argv) {
   double nonzero = 0;
   for (size_t i = 0; i < (size_t)n_rows * n_in; i++) nonzero += X[i] != 0.0f;
   double *t1, *t64;
-  if (timed(r, X, n_rows, n_in, dim, 1, calls1, &t1, out1) ||
-      timed(r, X, n_rows, n_in, dim, BATCH, calls64, &t64, out64))
+  if (timed(r, X, n_rows, n_in, dim, 1, threads, calls1, &t1, out1) ||
+      timed(r, X, n_rows, n_in, dim, BATCH, threads, calls64, &t64, out64))
     return 1;
   char path[4096];
   snprintf(path, sizeof path, "%s.b1.f32", argv[7]);

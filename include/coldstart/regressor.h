@@ -36,7 +36,8 @@ int cs_regressor_predict(const cs_regressor_t *r, const float *X, int64_t n,
  * bound by; the arithmetic stays float32. The two agree within 2e-3 per
  * embedding component (regressor_test; 3e-4 measured at deezer scale,
  * bench/results/half.md). Set it before sharing the regressor between
- * threads. */
+ * threads. A model with a folded weight beyond float16's range (65504)
+ * stays float32: cs_regressor_half says which is used. */
 void cs_regressor_set_half(cs_regressor_t *r, int half);
 int cs_regressor_half(const cs_regressor_t *r);
 /* The same over n_threads threads (rows split between them). */

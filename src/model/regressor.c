@@ -178,16 +178,34 @@ int cs__regressor_build_serving(cs_regressor_t *r) {
       b[l][o] = (float)acc;
     }
   }
+  /* A folded weight that overflowed (a tiny input std) would make
+   * fma(0, inf, acc) = NaN: a row's result would depend on its tile-mates.
+   * One beyond float16's range keeps the float16 copy unused. */
+  r->half_ok = 1;
   for (int l = 0; l < CS__REG_N_LINEAR; l++) {
     size_t n = (size_t)r->fwd[l].n_in * r->fwd[l].n_out;
     uint16_t *h = (uint16_t *)r->fwd_half[l].w16;
-    for (size_t i = 0; i < n; i++) h[i] = cs__float_to_half(w[l][i]);
+    for (size_t i = 0; i < n; i++) {
+      if (!isfinite(w[l][i])) {
+        cs__regressor_drop_serving(r);
+        return CS_ERANGE;
+      }
+      if (fabsf(w[l][i]) > 65504.0f) r->half_ok = 0;
+      h[i] = cs__float_to_half(w[l][i]);
+    }
+    for (int o = 0; o < r->fwd[l].n_out; o++)
+      if (!isfinite(b[l][o])) {
+        cs__regressor_drop_serving(r);
+        return CS_ERANGE;
+      }
   }
   r->serve_ready = 1;
   return CS_OK;
 }
 
-void cs_regressor_set_half(cs_regressor_t *r, int half) { r->half = half != 0; }
+void cs_regressor_set_half(cs_regressor_t *r, int half) {
+  r->half = half != 0 && r->half_ok;
+}
 int cs_regressor_half(const cs_regressor_t *r) { return r->half; }
 
 /* Rows [begin, end) of a prediction through the folded layers. */
@@ -262,8 +280,9 @@ int cs_regressor_predict_threads(const cs_regressor_t *r, const float *X,
   if (n == 0) return 0;
   if (r->serve_ready) {
     fwd_job_t j = {r, X, out};
-    int64_t n_blocks = (n + FWD_ROWS - 1) / FWD_ROWS;
-    if (n_threads > n_blocks) n_threads = (int)n_blocks;
+    /* at least 8 rows a thread (starting one costs about two rows) */
+    int64_t most = (n + 7) / 8;
+    if (n_threads > most) n_threads = (int)most;
     if (n_threads <= 1) return fwd_rows(&j, 0, n, 0, err);
     /* each row's result does not depend on the rows beside it, so neither
      * on the split into threads */
@@ -459,9 +478,14 @@ int cs_regressor_load(cs_regressor_t **out, cs_container_t *c,
     }
     *s[i].slot = (float *)(uintptr_t)data; /* read-only: never written */
   }
-  if (cs__regressor_build_serving(r) != CS_OK) {
+  rc = cs__regressor_build_serving(r);
+  if (rc != CS_OK) {
     cs_regressor_free(r);
-    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+    return rc == CS_ERANGE
+               ? cs_err_set(err, CS_EFORMAT, "%s: regressor: folding the input "
+                            "standardization and BatchNorm overflows float",
+                            c->path)
+               : cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
   }
   *out = r;
   return 0;

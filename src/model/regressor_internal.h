@@ -62,6 +62,7 @@ struct cs_regressor {
    * weights (fwd) and the same rounded to float16 (fwd_half); predict uses
    * fwd_half when `half` is set (cs_regressor_set_half). */
   int serve_ready, half;
+  int half_ok; /* every folded weight within float16's range */
   cs__fwd_layer_t fwd[CS__REG_N_LINEAR], fwd_half[CS__REG_N_LINEAR];
 };
 

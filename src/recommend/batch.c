@@ -22,7 +22,8 @@ enum {
 /* Per-thread buffers of the tiled scoring. */
 typedef struct {
   float *vec;     /* [TILE_USERS x dim] user vectors */
-  float *scores;  /* [TILE_USERS x tile] */
+  float *scores;  /* [TILE_USERS x scores_tile] */
+  int64_t scores_tile; /* the song tile `scores` was sized for */
   float *heap_s;  /* [TILE_USERS x k] */
   int64_t *heap_i;
   cs_topk_heap_t *heap; /* [TILE_USERS] running top-K per user */
@@ -289,9 +290,11 @@ static int run_tiled(void *arg, int64_t bbegin, int64_t bend, int tid,
   tile_buf_t *B = &b->tiles[tid];
   int k = j->p->k, d0 = j->strategy == CS_STRAT_D0_STREAMS;
   int64_t tile = b->song_tile < m->n_songs ? b->song_tile : m->n_songs;
-  if (!B->scores) {
+  if (!B->scores || B->scores_tile < tile) { /* the tile may have grown */
+    free(B->scores);
     int64_t tu = b->cap_users < TILE_USERS ? b->cap_users : TILE_USERS;
     B->scores = cs_alloc_aligned((size_t)tu * (size_t)tile * sizeof(float));
+    B->scores_tile = B->scores ? tile : 0;
     if (!B->scores) return cs_err_set(err, CS_ENOMEM, "recommend: score tile");
   }
   for (int64_t blk = bbegin; blk < bend; blk++) {
@@ -344,8 +347,9 @@ static int run_tiled(void *arg, int64_t bbegin, int64_t bend, int tid,
   return 0;
 }
 
-/* Embeddings of the n users into b->pred (row i = user i). */
-static int embed(const job_t *j, cs_err_t *err) {
+/* Embeddings of the n users into b->pred (row i = user i), rows split
+ * between n_threads (the same bits on any count). */
+static int embed(const job_t *j, int n_threads, cs_err_t *err) {
   const cs_model_t *m = j->m;
   cs_rec_batch_t *b = j->b;
   if (!b->pred) {
@@ -353,7 +357,8 @@ static int embed(const job_t *j, cs_err_t *err) {
     if (!b->pred) return cs_err_set(err, CS_ENOMEM, "recommend: embeddings");
   }
   if (!j->rows)
-    return cs_regressor_predict(m->regressor, j->features, j->n, b->pred, err);
+    return cs_regressor_predict_threads(m->regressor, j->features, j->n,
+                                        b->pred, n_threads, err);
   if (!b->xbuf) {
     int64_t rows = b->cap_users < PRED_CHUNK ? b->cap_users : PRED_CHUNK;
     b->xbuf = cs_alloc_aligned((size_t)rows * m->n_features * sizeof(float));
@@ -365,8 +370,9 @@ static int embed(const job_t *j, cs_err_t *err) {
       memcpy(b->xbuf + (size_t)i * m->n_features,
              j->features + (size_t)j->rows[s + i] * m->n_features,
              (size_t)m->n_features * sizeof(float));
-    int rc = cs_regressor_predict(m->regressor, b->xbuf, n,
-                                  b->pred + (size_t)s * m->dim, err);
+    int rc = cs_regressor_predict_threads(m->regressor, b->xbuf, n,
+                                          b->pred + (size_t)s * m->dim,
+                                          n_threads, err);
     if (rc) return rc;
   }
   return 0;
@@ -392,15 +398,15 @@ int cs_recommend_batch(const cs_ctx_t *ctx, const cs_model_t *m, int strategy,
   if (n == 0) return 0;
   job_t j = {b, m, strategy, p, features, pred, rows, n, 0};
   int rc;
+  int n_threads = cs_ctx_threads(ctx) < b->n_threads ? cs_ctx_threads(ctx)
+                                                     : b->n_threads;
   if (cs_strategy_needs_embedding(strategy) && !pred) {
     if (!m->regressor)
       return cs_err_set(err, CS_ESTATE, "recommend: model has no regressor");
-    if ((rc = embed(&j, err))) return rc;
+    if ((rc = embed(&j, n_threads, err))) return rc;
     j.pred = b->pred;
     j.pred_by_user = 1;
   }
-  int n_threads = cs_ctx_threads(ctx) < b->n_threads ? cs_ctx_threads(ctx)
-                                                     : b->n_threads;
   if (strategy == CS_STRAT_FULL || strategy == CS_STRAT_D0_STREAMS) {
     /* our threads each run their own GEMMs: BLAS threads would only compete
      * with them for the same cores */

@@ -292,6 +292,12 @@ static void test_forward_matches_reference(void **state) {
   cs_regressor_set_half(r, 0);
   assert_int_equal(cs_regressor_predict(r, X, N, again, NULL), 0);
   assert_memory_equal(again, out, sizeof(float) * N * DIM);
+  /* rows split between threads: the same bits */
+  for (int t = 2; t <= 4; t++) {
+    memset(again, 0, sizeof(float) * N * DIM);
+    assert_int_equal(cs_regressor_predict_threads(r, X, N, again, t, NULL), 0);
+    assert_memory_equal(again, out, sizeof(float) * N * DIM);
+  }
   free(out16);
   free(again);
   free(D);
