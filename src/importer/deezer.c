@@ -6,6 +6,7 @@
  * feature files may carry the space in their name or not (then the space
  * follows from the width of their blocks). */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,10 @@ static int64_t lookup(const keyrow_t *t, int64_t n, int64_t key) {
   return lo < n && t[lo].key == key ? t[lo].row : -1;
 }
 
+/* The column of field `name`: numeric, a list or not as want_list says,
+ * INT32/INT64 when want_int (ids: a float would be truncated). */
 static int field_column(cs_pq_file_t *f, const char *name, int want_list,
-                        cs_err_t *err) {
+                        int want_int, cs_err_t *err) {
   int fi = cs_pq_find_field(f, name);
   if (fi < 0)
     return cs_err_set(err, CS_EFORMAT, "%s: no column '%s'", cs_pq_name(f), name);
@@ -55,13 +58,17 @@ static int field_column(cs_pq_file_t *f, const char *name, int want_list,
       type == CS_PQ_INT96)
     return cs_err_set(err, CS_EFORMAT, "%s: column '%s' is not numeric (%s)",
                       cs_pq_name(f), name, cs_pq_type_name(type));
+  if (want_int && type != CS_PQ_INT32 && type != CS_PQ_INT64)
+    return cs_err_set(err, CS_EFORMAT, "%s: column '%s' holds ids but is %s, "
+                      "not INT32 or INT64", cs_pq_name(f), name,
+                      cs_pq_type_name(type));
   return fd->column;
 }
 
 /* Read an id column (no nulls) of all row groups into ids[num_rows]. */
 static int read_ids(cs_pq_file_t *f, const char *name, int64_t *ids,
                     cs_pq_chunk_t *ch, cs_err_t *err) {
-  int col = field_column(f, name, 0, err);
+  int col = field_column(f, name, 0, 1, err);
   if (col < 0) return col;
   int64_t base = 0;
   for (int g = 0; g < cs_pq_n_row_groups(f); g++) {
@@ -95,7 +102,7 @@ static int embedding_column(cs_pq_file_t *f, const char *name, int *is_text,
     return cs_err_set(err, CS_EFORMAT, "%s: column '%s' is neither a list nor "
                       "JSON text (%s)", cs_pq_name(f), name,
                       cs_pq_type_name(cs_pq_column(f, fd->column)->type));
-  return field_column(f, name, 1, err);
+  return field_column(f, name, 1, 0, err);
 }
 
 /* One row of an embedding column: its length, and with `dst` its values
@@ -121,6 +128,10 @@ static int embedding_row(cs_pq_file_t *f, const char *name, int is_text,
       return cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' element %lld is null",
                         cs_pq_name(f), (long long)at, name, (long long)e);
     dst[e] = (float)cs_pq_value_double(ch, v++);
+    if (!isfinite(dst[e]))
+      return cs_err_set(err, CS_EFORMAT, "%s: row %lld: '%s' element %lld: %g "
+                        "is not a finite float", cs_pq_name(f), (long long)at,
+                        name, (long long)e, cs_pq_value_double(ch, v - 1));
   }
   return 0;
 }
@@ -202,6 +213,7 @@ static int embedding_width(cs_pq_file_t *f, const char *name, cs_pq_chunk_t *ch,
   int is_text;
   int col = embedding_column(f, name, &is_text, err);
   if (col < 0) return col;
+  int64_t base = 0; /* rows before this row group: errors name file rows */
   for (int g = 0; g < cs_pq_n_row_groups(f); g++) {
     int rc = cs_pq_read_chunk(f, g, col, ch, err);
     if (rc) return rc;
@@ -212,31 +224,48 @@ static int embedding_width(cs_pq_file_t *f, const char *name, cs_pq_chunk_t *ch,
       int64_t n;
       if ((rc = cs_pq_cursor_next(&cur, &row, err))) return rc;
       if (row.is_null) continue;
-      if ((rc = embedding_row(f, name, is_text, ch, &row, r, NULL, 0, &n, err))) return rc;
+      if ((rc = embedding_row(f, name, is_text, ch, &row, base + r, NULL, 0, &n, err)))
+        return rc;
       *width = n > INT_MAX ? INT_MAX : (int)n;
       return 0;
     }
+    base += ch->n_rows;
   }
   return 0;
 }
 
-/* A flat numeric chunk as `rows` floats (nulls -> 0). */
-static void chunk_to_float(const cs_pq_chunk_t *ch, int64_t rows, float *out) {
+/* A flat numeric chunk as `rows` floats (nulls -> 0). Returns the first
+ * row whose value is not finite in float (NaN, inf, beyond FLT_MAX), or -1. */
+static int64_t chunk_to_float(const cs_pq_chunk_t *ch, int64_t rows, float *out) {
   if (ch->n_values == rows && ch->type == CS_PQ_DOUBLE) {
     const double *v = ch->values;
     for (int64_t r = 0; r < rows; r++) out[r] = (float)v[r];
-    return;
+  } else {
+    int64_t v = 0;
+    for (int64_t r = 0; r < rows; r++)
+      out[r] = cs_pq_slot_null(ch, r) ? 0.0f : (float)cs_pq_value_double(ch, v++);
   }
-  int64_t v = 0;
   for (int64_t r = 0; r < rows; r++)
-    out[r] = cs_pq_slot_null(ch, r) ? 0.0f : (float)cs_pq_value_double(ch, v++);
+    if (!isfinite(out[r])) return r;
+  return -1;
 }
 
 static int open_in(cs_pq_file_t **f, const char *dir, const char *file,
                    cs_err_t *err) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  return cs_pq_open(f, path, err);
+  int rc = cs_pq_open(f, path, err);
+  if (rc) return rc;
+  /* rows are int32 indices in a dataset; the footer's count sizes every
+   * table below, so a forged one must not reach an allocation */
+  int64_t n = cs_pq_num_rows(*f);
+  if (n > INT32_MAX) {
+    cs_pq_close(*f);
+    *f = NULL;
+    return cs_err_set(err, CS_ETOOBIG, "%s: %lld rows: more than a table "
+                      "can hold (2^31 - 1)", path, (long long)n);
+  }
+  return 0;
 }
 
 typedef struct {
@@ -395,7 +424,8 @@ static int resolve_layout(const char *dir, int space, const int widths[2],
     if (widths[0] == widths[1])
       return cs_err_set(err, CS_EINVAL, "%s/%s: cannot tell the space: features_svd "
                         "and features_mf of song_embeddings.parquet are both %d wide; "
-                        "pass --space svd or --space mf", dir, plain[first_plain], w);
+                        "pass --space svd or --space mf", dir, plain[first_plain],
+                        widths[0]);
     space = w == widths[0] ? 0 : w == widths[1] ? 1 : -1;
     if (space < 0)
       return cs_err_set(err, CS_EFORMAT, "%s/%s: its blocks are %d wide, but "
@@ -455,10 +485,10 @@ static int read_split(const char *dir, const char *file, int split,
   char name[96];
   for (int j = 0; j < F && !rc; j++) {
     feature_name(j, dim, name, sizeof name);
-    cols[j] = field_column(f, name, 0, err);
+    cols[j] = field_column(f, name, 0, 0, err);
     if (cols[j] < 0) rc = cols[j];
   }
-  int songs_col = rc ? -1 : field_column(f, "d1d30_songs", 1, err);
+  int songs_col = rc ? -1 : field_column(f, "d1d30_songs", 1, 1, err);
   if (songs_col < 0 && !rc) rc = songs_col;
   /* features: column chunk by column chunk, BATCH columns at a time into a
    * column-major buffer, then written row by row (contiguous) */
@@ -481,7 +511,14 @@ static int read_split(const char *dir, const char *file, int split,
       int nb = F - j0 < BATCH ? F - j0 : BATCH;
       for (int k = 0; k < nb && !rc; k++) {
         if ((rc = cs_pq_read_chunk(f, g, cols[j0 + k], ch, err))) break;
-        chunk_to_float(ch, rows, colbuf + (size_t)k * (size_t)rows);
+        int64_t bad = chunk_to_float(ch, rows, colbuf + (size_t)k * (size_t)rows);
+        if (bad >= 0) {
+          feature_name(j0 + k, dim, name, sizeof name);
+          rc = cs_err_set(err, CS_EFORMAT, "%s: row %lld: column '%s': %g is "
+                          "not a finite float", cs_pq_name(f),
+                          (long long)(base + bad), name,
+                          (double)colbuf[(size_t)k * (size_t)rows + (size_t)bad]);
+        }
       }
       if (rc) break;
       for (int64_t r = 0; r < rows; r++) {

@@ -86,7 +86,10 @@ int cs__json_list_parse(const uint8_t *s, size_t len, float *out, int64_t cap,
       memcpy(buf, s + i, k);
       buf[k] = 0;
       errno = 0;
-      double v = strtod(buf, NULL);
+      char *end;
+      double v = strtod(buf, &end);
+      /* the whole token, or a locale whose decimal point is not '.' */
+      if (end != buf + k) return fail(why, why_cap, "bad number", s, len, i);
       float f = (float)v;
       if (isinf(f) || (errno == ERANGE && (v > 1.0 || v < -1.0)))
         return fail(why, why_cap, "number out of float range:", s, len, i);
