@@ -29,9 +29,11 @@ static const style_t known_styles[] = {
     {"input-clusters", "#56B4E9", "10 3 2 3"},
     {"full", "#009E73", "4 2"},
     {"semi", "#0072B2", NULL},
-    {"soft", "#D55E00", NULL},
+    {"soft", "#D55E00", "1 2"},
+    {"mix", "#CC79A7", "8 2 1 2"},
+    {"blend", "#000000", "12 3"},
 };
-static const char *const extra_colors[] = {"#CC79A7", "#000000", "#F0E442"};
+static const char *const extra_colors[] = {"#F0E442", "#999933", "#882255"};
 /* Segment (membership) colours in the example users. */
 static const char *const member_colors[] = {"#0072B2", "#E69F00", "#009E73",
                                             "#CC79A7", "#56B4E9", "#D55E00",
@@ -361,7 +363,9 @@ static void section_comparison(cs__buf_t *b, const cs_report_t *r) {
 
 static void section_curves(cs__buf_t *b, const cs_report_t *r) {
   const cs_report_curves_t *c = &r->curves;
-  section_open(b, "ndcg-at-k", "NDCG@K for K = 1 to 100");
+  char title[64];
+  snprintf(title, sizeof title, "NDCG@K for K = 1 to %d", c->k_max > 0 ? c->k_max : 100);
+  section_open(b, "ndcg-at-k", title);
   if (c->k_max == 0 || c->n_series == 0) {
     empty_box(b, "no-curves", "No NDCG@K curves in this report.");
     section_close(b);
