@@ -1,5 +1,6 @@
 /* model.c: the one model file (container kind "model", loaded via mmap;
  * sections in docs/formats.md): save, load with validation, free. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,25 @@ int cs_model_load(cs_model_t *m, const char *path, cs_err_t *err) {
                                  &data, &size, err)))
     goto fail;
   m->input.centroids = data;
+  {
+    /* a NaN song vector or centroid would make rankings depend on the
+     * order of comparisons (batch and one-user paths would differ) */
+    const struct {
+      const char *name;
+      const float *v;
+      size_t n;
+    } vecs[] = {{"song_emb", m->song_emb, ns * (size_t)m->dim},
+                {"centroids", m->target.centroids, (size_t)meta.k * m->dim},
+                {"in_centroids", m->input.centroids,
+                 (size_t)meta.k_input * m->n_features}};
+    for (size_t v = 0; v < sizeof vecs / sizeof vecs[0]; v++)
+      for (size_t i = 0; i < vecs[v].n; i++)
+        if (!isfinite(vecs[v].v[i])) {
+          rc = cs_err_set(err, CS_EFORMAT, "%s: section %s: value %zu is %g",
+                          path, vecs[v].name, i, (double)vecs[v].v[i]);
+          goto fail;
+        }
+  }
   if ((rc = cs_regressor_load(&m->regressor, c, "reg.", err))) goto fail;
   if (cs_regressor_n_in(m->regressor) != m->n_features ||
       cs_regressor_dim(m->regressor) != m->dim) {

@@ -2,6 +2,7 @@
  * stored sparse and exact (see segments.h): lookups, the ranking walk, and
  * save/load into a container. Building them is training
  * (src/train/segments_build.c). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,11 @@ void cs_segments_free(cs_segments_t *s) {
 int cs_segments_index(cs_segments_t *s) {
   if (!s->by_song) return CS_ESTATE;
   int64_t n_words = (s->n_songs + 63) / 64;
+  /* a crafted k x n_songs can ask for tens of GB with a few lists: beyond
+   * 64 MB or 16x the lists' own bytes, look songs up by binary search */
+  double bytes = (double)s->k * (double)n_words * sizeof(struct cs_segments_word);
+  double lists = (double)s->indptr[s->k] * 20.0;
+  if (bytes > 64e6 && bytes > 16.0 * lists) return 0;
   struct cs_segments_word *index =
       cs_arena_alloc(&s->mem, (size_t)s->k * (size_t)n_words * sizeof *index);
   if (!index) return CS_ENOMEM;
@@ -218,29 +224,43 @@ int cs_segments_load(cs_segments_t *s, cs_container_t *c,
       return rc;
     s->by_song_p = (float *)data;
   }
-  /* Validate: monotone indptr, songs in range, ranking order. */
+  /* Validate: monotone indptr, songs in range, ranking order (counts and
+   * p non-increasing: soft's fill stops early on that), user counts; the
+   * by-song order holds each list's songs with the same p. */
   if (s->indptr[0] != 0 || s->indptr[s->k] != meta.nnz)
     goto bad;
   for (int32_t g = 0; g < s->k; g++)
-    if (s->indptr[g + 1] < s->indptr[g]) goto bad;
+    if (s->indptr[g + 1] < s->indptr[g] || s->n_users[g] < 0) goto bad;
   for (int32_t g = 0; g < s->k; g++) {
     for (int64_t i = s->indptr[g]; i < s->indptr[g + 1]; i++) {
-      if (s->songs[i] < 0 || s->songs[i] >= n_songs || s->counts[i] <= 0)
+      if (s->songs[i] < 0 || s->songs[i] >= n_songs || s->counts[i] <= 0 ||
+          !(s->p[i] > 0.0f) || !isfinite(s->p[i]))
         goto bad;
       if (i > s->indptr[g] &&
-          (s->counts[i] > s->counts[i - 1] ||
+          (s->counts[i] > s->counts[i - 1] || s->p[i] > s->p[i - 1] ||
            (s->counts[i] == s->counts[i - 1] &&
             s->songs[i] <= s->songs[i - 1])))
         goto bad;
     }
   }
-  if (s->by_song)
-    for (int32_t g = 0; g < s->k; g++)
-      for (int64_t i = s->indptr[g]; i < s->indptr[g + 1]; i++)
-        if (s->by_song[i] < 0 || s->by_song[i] >= n_songs ||
-            (i > s->indptr[g] && s->by_song[i] <= s->by_song[i - 1]) ||
-            !(s->by_song_p[i] > 0.0f))
-          goto bad;
+  if (s->by_song) {
+    float *p_of = calloc((size_t)(n_songs > 0 ? n_songs : 1), sizeof *p_of);
+    if (!p_of) {
+      memset(s, 0, sizeof *s);
+      return cs_err_set(err, CS_ENOMEM, "%s: out of memory", c->path);
+    }
+    int ok = 1;
+    for (int32_t g = 0; g < s->k && ok; g++) {
+      for (int64_t i = s->indptr[g]; i < s->indptr[g + 1]; i++) p_of[s->songs[i]] = s->p[i];
+      for (int64_t i = s->indptr[g]; i < s->indptr[g + 1] && ok; i++)
+        ok = s->by_song[i] >= 0 && s->by_song[i] < n_songs &&
+             (i == s->indptr[g] || s->by_song[i] > s->by_song[i - 1]) &&
+             s->by_song_p[i] > 0.0f && s->by_song_p[i] == p_of[s->by_song[i]];
+      for (int64_t i = s->indptr[g]; i < s->indptr[g + 1]; i++) p_of[s->songs[i]] = 0.0f;
+    }
+    free(p_of);
+    if (!ok) goto bad;
+  }
   s->file = cs_container_ref(c);
   return 0;
 bad:

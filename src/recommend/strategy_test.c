@@ -531,6 +531,48 @@ static void test_model_roundtrip(void **state) {
   unlink(path);
 }
 
+/* Files whose checksums are right but whose content is not: refused at
+ * load, naming what is wrong. */
+static void save_load_fails(cs_model_t *m, const char *want) {
+  char path[] = "/tmp/cs_strategy_forged_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  cs_err_t err;
+  cs_model_t l;
+  assert_int_equal(cs_model_save(m, path, &err), 0);
+  assert_int_equal(cs_model_load(&l, path, &err), CS_EFORMAT);
+  if (!strstr(err.msg, want)) fail_msg("'%s' should name '%s'", err.msg, want);
+  unlink(path);
+}
+
+static void test_model_forged_content(void **state) {
+  (void)state;
+  cs_model_t m;
+  make_model(&m, 1);
+  cs_segments_t *seg = &m.target.seg;
+  float *p = (float *)seg->p;
+  int64_t at = seg->indptr[1] + 2; /* c1 [3 4 1 5]: p 1/3 1/3 1/6 1/6 */
+  float keep = p[at];
+  p[at] = 0.5f; /* rises along the list */
+  save_load_fails(&m, "ranking");
+  p[at] = keep;
+  assert_non_null(seg->by_song_p);
+  float *bp = (float *)seg->by_song_p;
+  keep = bp[0];
+  bp[0] = keep * 2.0f; /* by-song copy disagrees with the list */
+  save_load_fails(&m, "ranking");
+  bp[0] = keep;
+  float *emb = (float *)m.song_emb;
+  emb[3] = NAN;
+  save_load_fails(&m, "song_emb");
+  emb[3] = 0.0f;
+  float *cen = (float *)m.target.centroids;
+  cen[1] = INFINITY;
+  save_load_fails(&m, "centroids");
+  cs_model_free(&m);
+}
+
 static void test_params_check(void **state) {
   (void)state;
   cs_model_t m;
@@ -695,6 +737,7 @@ int main(void) {
       cmocka_unit_test(test_popularity_semi_input),
       cmocka_unit_test(test_dot_strategies),
       cmocka_unit_test(test_soft_known),
+      cmocka_unit_test(test_model_forged_content),
       cmocka_unit_test(test_soft_property),
       cmocka_unit_test(test_model_roundtrip),
       cmocka_unit_test(test_params_check),
