@@ -395,10 +395,13 @@ int cs_onnx_export(const cs_model_t *m, const char *dir,
   if (!p->force && cs_dir_nonempty(dir))
     return cs_err_set(err, CS_EINVAL,
                       "%s is not empty (use --force to overwrite)", dir);
+  /* room for the longest name written inside (reference/embedding.npy,
+   * segments_*.npy): every path below then fits its 4096-byte buffer */
+  if (strlen(dir) > 4096 - 64)
+    return cs_err_set(err, CS_EINVAL, "%s: path too long", dir);
   if ((rc = cs_mkdirs(dir, err))) return rc;
   char path[4096];
-  if (snprintf(path, sizeof path, "%s/export.json", dir) >= (int)sizeof path)
-    return cs_err_set(err, CS_EINVAL, "%s: path too long", dir);
+  snprintf(path, sizeof path, "%s/export.json", dir);
   /* an earlier export stops being "complete" before any file changes */
   if (unlink(path) != 0 && errno != ENOENT)
     return cs_err_set(err, CS_EIO, "%s: cannot remove: %s", path,

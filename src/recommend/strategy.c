@@ -238,8 +238,12 @@ static void rec_dot(const cs_model_t *m, const float *v, int k,
                     cs_rec_ws_t *ws, cs_rec_t *r) {
   cs_gemv(CS_NOTRANS, m->n_songs, m->dim, 1.0f, m->song_emb, m->dim, v, 0.0f,
           ws->dots);
-  int64_t n = cs_topk(ws->dots, m->n_songs, k, NULL, ws->top_idx,
-                      ws->top_score);
+  /* the heap in the workspace's own arrays (cs_topk would allocate for a
+   * large k, and could fail) */
+  cs_topk_heap_t h;
+  cs_topk_heap_init(&h, ws->top_score, ws->top_idx, k);
+  for (int64_t s = 0; s < m->n_songs; s++) cs_topk_heap_push(&h, ws->dots[s], s);
+  int64_t n = cs_topk_heap_sort(&h);
   r->n_items = (int)n;
   for (int64_t i = 0; i < n; i++) {
     r->songs[i] = (int32_t)ws->top_idx[i];
