@@ -52,6 +52,11 @@ void cs_err_clear(cs_err_t *err);
  * write `return cs_err_set(err, CS_EFORMAT, "%s:%ld: ...", ...)`. */
 int cs_err_set(cs_err_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A process-wide hook cs_err_set runs when it records CS_ENOMEM, with the
+ * message (NULL: none, the default). The MPI layer installs one when
+ * several ranks run: a rank short of memory cannot rejoin the collective
+ * the others wait in, so it stops the whole job instead. */
+void cs_err_set_enomem_hook(void (*hook)(const char *msg));
 /* Prefix existing detail with more context ("loading model.cs: " + msg);
  * returns err->code (or `code` when err is NULL). */
 int cs_err_prefix(cs_err_t *err, int code, const char *fmt, ...)

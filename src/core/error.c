@@ -51,13 +51,20 @@ void cs_err_clear(cs_err_t *err) {
   err->msg[0] = '\0';
 }
 
+static void (*g_enomem_hook)(const char *msg);
+
+void cs_err_set_enomem_hook(void (*hook)(const char *msg)) { g_enomem_hook = hook; }
+
 int cs_err_set(cs_err_t *err, int code, const char *fmt, ...) {
-  if (!err) return code;
-  err->code = code;
+  if (!err && !(code == CS_ENOMEM && g_enomem_hook)) return code;
+  cs_err_t local;
+  cs_err_t *e = err ? err : &local;
+  e->code = code;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
   va_end(ap);
+  if (code == CS_ENOMEM && g_enomem_hook) g_enomem_hook(e->msg);
   return code;
 }
 

@@ -133,13 +133,20 @@ int cs_dist_min_f64(const cs_dist_t *d, double *v, int64_t n) {
              : 0;
 }
 
+/* A failure inside a collective: the other ranks are in it already and
+ * cannot be told, so the job stops (every rank exits non-zero). */
+static int stop_job(const cs_dist_t *d, const char *what) {
+  d->ops->stop_job(what);
+  return CS_EINTERNAL;
+}
+
 int cs_dist_allgather_i64(const cs_dist_t *d, int64_t mine, int64_t *all) {
   if (!is_multi(d)) {
     all[0] = mine;
     return 0;
   }
   int64_t *off = malloc(((size_t)d->size + 1) * sizeof *off);
-  if (!off) return CS_ENOMEM;
+  if (!off) return stop_job(d, "out of memory inside a collective");
   for (int r = 0; r <= d->size; r++) off[r] = r;
   all[d->rank] = mine;
   int rc = d->ops->rows(d, NULL, all, sizeof *all, off, -1);
@@ -193,11 +200,7 @@ int cs_dist_gather_scatter(const cs_dist_t *d, const void *mine,
   if (per < 1) per = 1;
   int64_t most = 0, *base = malloc(2 * ((size_t)P + 1) * sizeof *base);
   char *tmp = malloc((size_t)per * P * row_bytes);
-  if (!base || !tmp) {
-    free(base);
-    free(tmp);
-    return CS_ENOMEM;
-  }
+  if (!base || !tmp) return stop_job(d, "out of memory inside a collective");
   int64_t *toff = base + P + 1;
   base[0] = 0;
   for (int q = 0; q < P; q++) {
@@ -244,7 +247,7 @@ int cs_dist_alltoallv(const cs_dist_t *d, const void *send,
   int64_t total = 0;
   for (int q = 0; q < d->size; q++) total += recv_counts[q];
   *recv = malloc((size_t)(total > 0 ? total : 1) * rec_bytes);
-  if (!*recv) return CS_ENOMEM;
+  if (!*recv) return stop_job(d, "out of memory inside a collective");
   rc = d->ops->alltoallv(d, send, send_counts, *recv, recv_counts, rec_bytes);
   if (rc) {
     free(*recv);
@@ -282,17 +285,14 @@ static int sum_blocks_multi(const cs_dist_t *d, const void *mine,
   int64_t *boff = malloc(4 * ((size_t)P + 1) * sizeof(int64_t));
   void *tmp = NULL;
   int rc = 0;
-  if (!boff) return CS_ENOMEM;
+  if (!boff) return stop_job(d, "out of memory inside a collective");
   int64_t *coff = boff + P + 1, *sc = coff + P + 1, *rcn = sc + P + 1;
   cs_dist_offsets(n_blocks, 1, P, boff);
   cs_dist_offsets(len, 1, P, coff);
   const int64_t my_b0 = boff[d->rank], my_nb = boff[d->rank + 1] - my_b0;
   if (n_blocks * len <= 65536) {
     tmp = malloc((size_t)(n_blocks * len + 1) * esize);
-    if (!tmp) {
-      rc = CS_ENOMEM;
-      goto done;
-    }
+    if (!tmp) return stop_job(d, "out of memory inside a collective");
     memcpy((char *)tmp + (size_t)(my_b0 * len) * esize, mine,
            (size_t)(my_nb * len) * esize);
     rc = d->ops->rows(d, NULL, tmp, (size_t)len * esize, boff, -1);
@@ -302,10 +302,7 @@ static int sum_blocks_multi(const cs_dist_t *d, const void *mine,
   const int64_t my_w = coff[d->rank + 1] - coff[d->rank];
   const size_t send_n = (size_t)(my_nb * len), recv_n = (size_t)(n_blocks * my_w);
   tmp = malloc((send_n + recv_n + 1) * esize);
-  if (!tmp) {
-    rc = CS_ENOMEM;
-    goto done;
-  }
+  if (!tmp) return stop_job(d, "out of memory inside a collective");
   char *send = tmp, *recv = (char *)tmp + send_n * esize;
   size_t at = 0;
   for (int q = 0; q < P; q++) {
@@ -355,13 +352,8 @@ int cs_dist_sum_blocks_f(const cs_dist_t *d, const float *mine,
 int cs_dist_agree(const cs_dist_t *d, int rc, cs_err_t *err) {
   if (!is_multi(d)) return rc;
   int64_t *all = malloc((size_t)d->size * sizeof *all);
-  if (!all || cs_dist_allgather_i64(d, rc, all)) {
-    /* cannot learn who failed: stop the job rather than hang */
-    fprintf(stderr, "coldstart: rank %d: out of memory in a status "
-            "exchange\n", d->rank);
-    fflush(stderr);
-    _exit(1);
-  }
+  if (!all) return stop_job(d, "out of memory in a status exchange");
+  cs_dist_allgather_i64(d, rc, all);
   int failed = -1;
   for (int r = 0; r < d->size && failed < 0; r++)
     if (all[r] != 0) failed = r;
@@ -412,8 +404,10 @@ int cs_dist_stage(const cs_ctx_t *ctx, const char *stage, int rc,
   }
   if (rc == 0 && env_int("CS_TEST_FAIL_RANK", &r) && r == d->rank &&
       env_is("CS_TEST_FAIL_STAGE", stage))
-    rc = cs_err_set(err, CS_EINTERNAL, "CS_TEST_FAIL_RANK: failing at stage "
-                    "'%s'", stage);
+    /* CS_TEST_FAIL_CODE=ENOMEM: as a rank out of memory (which stops the
+     * job from where it happens, docs/mpi.md) */
+    rc = cs_err_set(err, env_is("CS_TEST_FAIL_CODE", "ENOMEM") ? CS_ENOMEM : CS_EINTERNAL,
+                    "CS_TEST_FAIL_RANK: failing at stage '%s'", stage);
   rc = cs_dist_agree(d, rc, err);
   const char *tr = getenv("CS_DIST_TRAFFIC");
   if (tr && *tr && is_multi(d) && d->ops->traffic) {

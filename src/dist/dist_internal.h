@@ -34,6 +34,9 @@ struct cs_dist_ops {
   /* what this rank moved so far: {collectives, bytes sent, bytes
    * received, seconds inside collectives} */
   void (*traffic)(double out[4]);
+  /* stop every rank now, with this rank's message (no return): for a
+   * failure inside a collective, where the others cannot be told */
+  void (*stop_job)(const char *why);
 };
 
 /* Installed by the message layer once the rank is known: SIGTERM/SIGINT

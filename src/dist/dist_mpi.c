@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coldstart/dist.h"
 #include "dist/dist_internal.h"
@@ -83,12 +84,21 @@ static int op_allreduce(void *v, int64_t n, int type, int op) {
   return 0;
 }
 
+static void op_stop_job(const char *why) {
+  fprintf(stderr, "coldstart: rank %d: %s; stopping every rank\n",
+          g_rank_for_traffic, why);
+  fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  _exit(1); /* MPI_Abort does not return; if it did, this rank stops */
+}
+
 /* int counts and displacements (in records) of offsets; CS_ETOOBIG when
  * one does not fit. */
 static int to_ints(int size, const int64_t *counts, int *c, int *displ) {
   int64_t at = 0;
   for (int r = 0; r < size; r++) {
-    if (counts[r] < 0 || counts[r] > INT_MAX || at > INT_MAX) return CS_ETOOBIG;
+    if (counts[r] < 0 || counts[r] > INT_MAX || at > INT_MAX)
+      op_stop_job("a message of more than 2^31 records (MPI's int count)");
     c[r] = (int)counts[r];
     displ[r] = (int)at;
     at += counts[r];
@@ -101,11 +111,7 @@ static int op_rows(const cs_dist_t *d, const void *send, void *buf,
   int P = d->size;
   int64_t *cnt = malloc((size_t)P * sizeof *cnt);
   int *ints = malloc(2 * (size_t)P * sizeof *ints);
-  if (!cnt || !ints) {
-    free(cnt);
-    free(ints);
-    return CS_ENOMEM;
-  }
+  if (!cnt || !ints) op_stop_job("out of memory inside a collective");
   for (int r = 0; r < P; r++) cnt[r] = off[r + 1] - off[r];
   int *c = ints, *displ = ints + P;
   int rc = to_ints(P, cnt, c, displ);
@@ -149,7 +155,7 @@ static int op_alltoallv(const cs_dist_t *d, const void *send,
                         const int64_t *recv_counts, size_t rec_bytes) {
   int P = d->size;
   int *ints = malloc(4 * (size_t)P * sizeof *ints);
-  if (!ints) return CS_ENOMEM;
+  if (!ints) op_stop_job("out of memory inside a collective");
   int *sc = ints, *sd = ints + P, *rcn = ints + 2 * P, *rd = ints + 3 * P;
   int rc = to_ints(P, send_counts, sc, sd);
   if (!rc) rc = to_ints(P, recv_counts, rcn, rd);
@@ -177,17 +183,24 @@ static void op_traffic(double out[4]) {
   out[3] = g_traffic.seconds;
 }
 
+
+static void enomem_stop(const char *msg) {
+  char why[1200];
+  snprintf(why, sizeof why, "%s (out of memory)", msg);
+  op_stop_job(why);
+}
+
 static const struct cs_dist_ops mpi_ops = {
     op_barrier, op_bcast,  op_allreduce, op_rows, op_alltoall_i64,
-    op_alltoallv, op_traffic};
+    op_alltoallv, op_traffic, op_stop_job};
 
 int cs_dist_init(cs_dist_t *d, int *argc, char ***argv, cs_err_t *err) {
-  (void)err;
   *d = cs_dist_one;
   cs__dist_reset();
   if (!cs_dist_launched()) return 0;
   int provided = 0;
-  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    return cs_err_set(err, CS_EINTERNAL, "MPI_Init_thread failed");
   MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &d->size);
   MPI_Comm local;
@@ -199,6 +212,7 @@ int cs_dist_init(cs_dist_t *d, int *argc, char ***argv, cs_err_t *err) {
   d->ops = &mpi_ops;
   g_rank_for_traffic = d->rank;
   cs__dist_install_signals(d->rank);
+  if (d->size > 1) cs_err_set_enomem_hook(enomem_stop);
   return 0;
 }
 

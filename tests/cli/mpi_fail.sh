@@ -59,6 +59,16 @@ fi
   fail "the failure was not reported once by rank 0: $(cat "$T/fail.err")"
 no_leftovers "$T/out" fail.model
 
+# a rank out of memory stops the job from where it is (it could not rejoin
+# the others' collective): every rank non-zero, its message, nothing left
+if CS_TEST_FAIL_RANK=1 CS_TEST_FAIL_CODE=ENOMEM CS_TEST_FAIL_STAGE=kmeans run 2 \
+  "$COLDSTART" train "$T/svd1.ds" --out "$T/out/oom.model" "${TRAIN[@]}" 2>"$T/oom.err"; then
+  fail "train with a rank out of memory exited 0"
+fi
+grep -q "rank 1: CS_TEST_FAIL_RANK: failing at stage 'kmeans' (out of memory); stopping every rank" "$T/oom.err" ||
+  fail "no out-of-memory message from rank 1: $(cat "$T/oom.err")"
+no_leftovers "$T/out" oom.model
+
 # a bad line in one rank's shard: the file's line number, from rank 0
 awk 'NR == 40000 {$0 = "1\t2\tstrem\tsong\t3"} {print}' "$T/logs/events.tsv" \
   >"$T/bad_events" && mkdir -p "$T/bad" && cp "$T/logs"/*.tsv "$T/bad/" &&
