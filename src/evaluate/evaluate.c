@@ -11,6 +11,7 @@
 #include "coldstart/metrics.h"
 
 #define EVAL_CHUNK 4096  /* users per batch call (lists) */
+#define EVAL_ALIGN 512   /* the batch's scoring block (a divisor of EVAL_CHUNK) */
 #define EVAL_SK_CHUNK 128 /* users per batch call in sklearn mode (their
                              dense score rows: 128 x n_songs floats) */
 
@@ -185,8 +186,12 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
       out->n_skipped++;
   }
   out->n_users = n_eval;
-  cs_dist_part(n_eval, dist->rank, dist->size, &e_lo, &e_hi);
-  cs_dist_offsets(n_eval, 1, dist->size, e_off);
+  /* ranks split at multiples of the batch's own blocks (512 users for
+   * lists, the 128-user calls in sklearn mode): every block, and so every
+   * matrix product, is the one a single process computes */
+  int64_t align = sklearn ? EVAL_SK_CHUNK : EVAL_ALIGN;
+  cs_dist_part_blocks(n_eval, align, dist->rank, dist->size, &e_lo, &e_hi);
+  cs_dist_offsets(n_eval, align, dist->size, e_off);
   if (chunk > n_eval) chunk = n_eval > 0 ? n_eval : 1;
   /* Lists only: no item scores needed (soft skips the mixture when it
    * does not fill). */
@@ -206,8 +211,10 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
     /* the split rows this rank scores: users[e_lo] .. users[e_hi - 1] */
     int64_t u0 = e_hi > e_lo ? users[e_lo] : 0;
     int64_t u1 = e_hi > e_lo ? users[e_hi - 1] + 1 : 0;
-    if ((rc = cs_regressor_predict(m->regressor, sp->features + u0 * m->n_features,
-                                   u1 - u0, pred + u0 * m->dim, err)))
+    if ((rc = cs_regressor_predict_threads(m->regressor,
+                                           sp->features + u0 * m->n_features,
+                                           u1 - u0, pred + u0 * m->dim,
+                                           n_threads, err)))
       goto setup;
     out->seconds_predict = cs_now() - t0;
   }
