@@ -449,10 +449,8 @@ static void prepare_centroids(fast_state_t *s) {
  * same bits as summing every row again, in any order. */
 static int sums_worker(void *arg, int64_t i0, int64_t i1, int tid, cs_err_t *err) {
   fast_state_t *s = arg;
-  thread_scratch_t *ts = &s->scratch[tid];
+  thread_scratch_t *ts = &s->scratch[tid]; /* zeroed by the caller */
   const int dim = s->dim;
-  memset(ts->sums, 0, (size_t)s->k * (size_t)dim * sizeof *ts->sums);
-  memset(ts->counts, 0, (size_t)s->k * sizeof *ts->counts);
   for (int64_t i = i0; i < i1; i++) {
     int32_t a = s->labels[i], b = s->prev[i];
     if (a == b) continue;
@@ -681,9 +679,15 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
            (long long)n_opened, (long long)n_full);
     if (iter == max_iter || (iter > 0 && changed == 0)) break;
 
-    /* the sums follow the moved rows: exact, so equal to a full sum */
-    cs_parallel_for(s->n_threads, n, sums_worker, s, NULL);
+    /* the sums follow the moved rows: exact, so equal to a full sum.
+     * Every thread's scratch is zeroed first: a pool that falls back to
+     * fewer threads leaves the others' untouched, and they are summed */
     int used = s->n_threads < n ? s->n_threads : (int)n;
+    for (int t = 0; t < used; t++) {
+      memset(s->scratch[t].sums, 0, (size_t)k * dim * sizeof *sums);
+      memset(s->scratch[t].counts, 0, (size_t)k * sizeof *counts);
+    }
+    cs_parallel_for(s->n_threads, n, sums_worker, s, NULL);
     for (int t = 1; t < used; t++) {
       int64_t *p0 = s->scratch[0].sums, *c0 = s->scratch[0].counts;
       const int64_t *ps = s->scratch[t].sums, *pc = s->scratch[t].counts;

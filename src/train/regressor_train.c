@@ -1060,7 +1060,10 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
     }
   }
   if (epoch > p->epochs) epoch = p->epochs;
-  if (n_val > 0 && best_epoch > 0 && best_epoch != epoch) {
+  /* early stopping keeps the best epoch's weights; without it (patience
+   * 0, the reference schedule) the last epoch's stay, as in the paper */
+  int restore = p->patience > 0 && n_val > 0 && best_epoch > 0;
+  if (restore && best_epoch != epoch) {
     memcpy(r->weights, best, r->n_floats * sizeof(float));
     cs_log(ctx, CS_LOG_INFO,
            "regressor: restored the best weights (epoch %d, validation MSE "
@@ -1071,15 +1074,18 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
          "(%d sub-blocks of %d rows a step, split over %d ranks), Adam "
          "%.2fs (on every rank)", (long long)n_steps, sec_pass,
          (batch + SUB_ROWS - 1) / SUB_ROWS, SUB_ROWS, d->size, sec_adam);
-  if (cs__regressor_build_serving(r) != CS_OK) {
-    rc = cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+  if ((rc = cs__regressor_build_serving(r)) != CS_OK) {
+    rc = rc == CS_ERANGE
+             ? cs_err_set(err, CS_ERANGE, "regressor: a folded weight "
+                          "overflows float (an input with a tiny spread)")
+             : cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
     goto done;
   }
   if (report) {
     report->epochs_run = epoch;
-    report->best_epoch = n_val > 0 && best_epoch > 0 ? best_epoch : epoch;
+    report->best_epoch = restore ? best_epoch : epoch;
     report->train_mse = train_mse;
-    report->val_mse = n_val > 0 ? best_val : NAN;
+    report->val_mse = n_val > 0 ? (restore ? best_val : val_mse) : NAN;
     report->seconds = cs_now() - t0;
   }
 done:
