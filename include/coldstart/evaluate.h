@@ -62,9 +62,11 @@ int cs_eval_check_dataset(const cs_ctx_t *ctx, const cs_model_t *m,
 
 /* NDCG in sklearn mode: full and d0-streams use their dot-product score
  * vector over all songs; popularity, semi and input-clusters use their
- * segment's p vector over all songs (p = 0 outside the list); soft, which
- * has no single score vector, uses its delivered list (score K - rank,
- * 0 elsewhere), which equals the list NDCG. Ties averaged as sklearn. */
+ * segment's p vector over all songs (p = 0 outside the list); mix its
+ * segment score seg(s), blend its ranking score; soft, which has no
+ * single score vector, uses its delivered list (score K - rank, 0
+ * elsewhere), which equals the list NDCG. Ties averaged as sklearn
+ * (docs/metrics.md). */
 int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
                 const cs_dataset_t *ds, int split, const cs_eval_params_t *p,
                 cs_eval_result_t *out, cs_err_t *err);
