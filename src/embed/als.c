@@ -608,20 +608,28 @@ static int als_fit_run(const cs_ctx_t *ctx, const cs_dist_t *d,
 
   cs_progress_t prog;
   cs_progress_start(&prog, ctx, "als", p->iters);
-  gram_dist(ctx, d, song_f, n_songs, dim, gy);
-  for (int it = 0; it < p->iters; it++) {
+  /* gram_dist's status is agreed between the ranks: all break together */
+  if ((rc = gram_dist(ctx, d, song_f, n_songs, dim, gy)))
+    cs_err_set(err, rc, "als: song Gram matrix (d=%d)", dim);
+  for (int it = 0; it < p->iters && !rc; it++) {
     double t_it = cs_now();
     rc = cs_als_solve_rows(ctx, plays, song_f, gy, p, user_f, err);
     if ((rc = cs_dist_agree(d, rc, err))) break;
     if (shared)
       cs_dist_gather_scatter(d, user_f, (size_t)dim * sizeof(float), counts,
                              dest, x_all, -1);
-    gram_dist(ctx, d, x_all, n_users, dim, gx);
+    if ((rc = gram_dist(ctx, d, x_all, n_users, dim, gx))) {
+      cs_err_set(err, rc, "als: user Gram matrix (d=%d)", dim);
+      break;
+    }
     rc = cs_als_solve_rows(ctx, &plays_t, x_all, gx, p,
                            song_f + s_lo * dim, err);
     if ((rc = cs_dist_agree(d, rc, err))) break;
     cs_dist_allgather_rows(d, song_f, (size_t)dim * sizeof(float), soff);
-    gram_dist(ctx, d, song_f, n_songs, dim, gy);
+    if ((rc = gram_dist(ctx, d, song_f, n_songs, dim, gy))) {
+      cs_err_set(err, rc, "als: song Gram matrix (d=%d)", dim);
+      break;
+    }
     double loss = loss_with_grams(ctx, d, plays, user_f, song_f, gx, gy, p);
     if (rep) {
       if (it < 256) rep->loss[it] = loss;
