@@ -292,11 +292,22 @@ static const char *allow_for(int route, int method) {
 
 /* Parse as many complete requests of `c` as the round has room for.
  * Returns 1 when c still has complete input left (room ran out). */
-static int gather_conn(io_thread_t *t, conn_t *c) {
+enum { GATHER_DONE, GATHER_MORE, GATHER_LATER };
+
+static int round_full(const io_thread_t *t) {
+  return t->n_items >= t->cap_items || t->n_rec >= t->s->p.handler.batch_max;
+}
+
+/* Take up to `quota` complete requests of c into the round. Returns
+ * GATHER_DONE (nothing more to take now), GATHER_MORE (the quota was
+ * reached with input left) or GATHER_LATER (wait for the next round: the
+ * round is full, or earlier replies must go out first). */
+static int gather_conn(io_thread_t *t, conn_t *c, int quota) {
   cs_server_t *s = t->s;
-  int batch_max = s->p.handler.batch_max;
+  int taken = 0;
   while (!c->dead && !c->close_after && !c->lingering) {
-    if (t->n_items >= t->cap_items || t->n_rec >= batch_max) return 1;
+    if (round_full(t)) return GATHER_LATER;
+    if (taken >= quota) return GATHER_MORE;
     if (c->out_len - c->out_pos > OUT_HIGH) return 0; /* resumes when flushed */
     const char *buf = c->in + c->in_off;
     size_t avail = c->in_len - c->in_off;
@@ -330,7 +341,7 @@ static int gather_conn(io_thread_t *t, conn_t *c) {
     size_t need = c->req.head_len + body_len;
     if (avail < need) {
       if (c->req.expect_continue && !c->sent_continue) {
-        if (c->n_items > 0) return 1; /* earlier replies must go out first */
+        if (c->n_items > 0) return GATHER_LATER; /* earlier replies go out first */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         if (cs__out_reserve(c, sizeof cont - 1) == 0) {
           memcpy(c->out + c->out_len, cont, sizeof cont - 1);
@@ -395,6 +406,7 @@ static int gather_conn(io_thread_t *t, conn_t *c) {
     c->head_done = 0;
     c->scan = 0;
     c->req_start = 0;
+    taken++;
     if (!it->keep_alive) {
       c->close_after = 1;
       return 0;
@@ -410,29 +422,42 @@ void cs__maybe_finish(conn_t *c) {
     cs__conn_close(c);
 }
 
+/* Round robin over the ready connections in the order they became ready:
+ * one request from each per pass, a connection with more going to the back
+ * of the queue, until the round is full; what is left stays ready, ahead of
+ * connections that become ready later. So a client pipelining many
+ * requests takes one slot per pass, not the whole batch. */
 void cs__gather(io_thread_t *t) {
-  conn_t *list = t->ready;
-  t->ready = NULL;
-  conn_t *again = NULL;
-  while (list) {
-    conn_t *c = list;
-    list = c->ready_next;
+  conn_t *head = t->ready, *tail = t->ready_tail;
+  t->ready = t->ready_tail = NULL;
+  while (head) {
+    conn_t *c = head;
+    head = c->ready_next;
+    if (!head) tail = NULL;
     c->in_ready = 0;
     if (c->dead) continue;
-    if (gather_conn(t, c)) {
+    if (round_full(t)) { /* c and the rest wait, in order */
+      cs__mark_ready(c);
+      while (head) {
+        conn_t *n = head;
+        head = n->ready_next;
+        n->in_ready = 0;
+        cs__mark_ready(n);
+      }
+      break;
+    }
+    int g = gather_conn(t, c, 1);
+    if (g == GATHER_MORE) {
       c->in_ready = 1;
-      c->ready_next = again;
-      again = c;
+      c->ready_next = NULL;
+      if (tail) tail->ready_next = c;
+      else head = c;
+      tail = c;
+    } else if (g == GATHER_LATER) {
+      cs__mark_ready(c);
     } else if (!c->n_items) {
       cs__maybe_finish(c);
     }
-  }
-  /* still-complete input goes first next round */
-  while (again) {
-    conn_t *c = again;
-    again = c->ready_next;
-    c->ready_next = t->ready;
-    t->ready = c;
   }
 }
 

@@ -133,9 +133,15 @@ void cs__conn_close(conn_t *c) {
   atomic_fetch_sub(&t->s->total_conns, 1);
   cs_stat_sub(&t->stats.connections, 1);
   if (c->in_ready) {
-    conn_t **pp = &t->ready;
-    while (*pp && *pp != c) pp = &(*pp)->ready_next;
-    if (*pp) *pp = c->ready_next;
+    conn_t **pp = &t->ready, *before = NULL;
+    while (*pp && *pp != c) {
+      before = *pp;
+      pp = &(*pp)->ready_next;
+    }
+    if (*pp) {
+      *pp = c->ready_next;
+      if (t->ready_tail == c) t->ready_tail = before;
+    }
     c->in_ready = 0;
   }
   if (c->prev) c->prev->next = c->next;
@@ -158,9 +164,12 @@ static void bury(io_thread_t *t) {
 
 void cs__mark_ready(conn_t *c) {
   if (c->in_ready || c->dead) return;
+  io_thread_t *t = c->t;
   c->in_ready = 1;
-  c->ready_next = c->t->ready;
-  c->t->ready = c;
+  c->ready_next = NULL;
+  if (t->ready_tail) t->ready_tail->ready_next = c;
+  else t->ready = c;
+  t->ready_tail = c;
 }
 
 static void conn_add(io_thread_t *t, const pending_conn_t *pc) {

@@ -84,7 +84,8 @@ struct io_thread {
   pthread_mutex_t inbox_lock;
   pending_conn_t *inbox;
   int n_inbox, cap_inbox;
-  conn_t *conns, *ready, *graveyard;
+  conn_t *conns, *graveyard;
+  conn_t *ready, *ready_tail; /* FIFO: first ready, first gathered */
   int n_conns;
   int listening;
   cs_handler_t *handler;

@@ -4,10 +4,26 @@
 # another answers at once; the per-client cap refuses the excess with a
 # JSON 503; a client sending one byte a second gets 408 at the
 # whole-request deadline; an idle keep-alive connection is closed at the
-# idle timeout. All on loopback addresses of this machine.
+# idle timeout; two clients pipelining hundreds of requests are served in
+# turns. All on loopback addresses of this machine.
 set -euo pipefail
 . "$(dirname "$0")/../serve/lib.sh"
 make_model "$TMP" 1
+
+# two clients pipelining 300 requests each, on one server thread with
+# batches of 4: served in turns, one request of each per pass, not the
+# first client's 300 before the second's (the access log is in answer order)
+start_server "$TMP/model.1" --threads 1 --batch-max 4 --access-log "$TMP/access.log"
+$PY two-pipelines "$PORT" 300 >"$TMP/two.json"
+jq -e '.a == 300 and .c == 300' "$TMP/two.json" >/dev/null || fail "two pipelines: $(cat "$TMP/two.json")"
+stop_server
+ids=$(jq -r 'select(.request_id | test("^[ac]-")) | .request_id[0:1]' "$TMP/access.log" | tr -d '\n')
+[ "${#ids}" = 600 ] || fail "access log: ${#ids} of 600 requests"
+# once both connections are ready they alternate: after the first
+# answer to c, no run of a's answers longer than 4 (one batch)
+rest=${ids#*c}
+longest=$(grep -o 'a*' <<<"$rest" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+[ "$longest" -le 4 ] || fail "a pipelining client took $longest answers in a row: ${ids:0:120}..."
 start_server "$TMP/model.1" --threads 2 --request-timeout 2 --idle-timeout 3 \
   --max-conns-per-client 64 --max-connections 10000
 

@@ -91,6 +91,18 @@ def main():
         data = b"".join(req("POST", "/recommend", b) for b in bodies)
         for status, _, body in raw(port, data, len(bodies), timeout=30):
             print(status, body.decode())
+    elif cmd == "two-pipelines":  # two-pipelines PORT N: N POSTs on each of two connections
+        # (ids a-i and c-i), both written before any answer is read
+        n = int(args[0])
+        conns = [connect(port, timeout=60) for _ in range(2)]
+        for tag, s in zip("ac", conns):
+            s.sendall(b"".join(req("POST", "/recommend", b"{}", "X-Request-Id: %s-%d\r\n" % (tag, i))
+                               for i in range(n)))
+        got = {}
+        for tag, s in zip("ac", conns):
+            f = s.makefile("rb")
+            got[tag] = sum(1 for _ in range(n) if read_response(f)[0] == 200)
+        print(json.dumps(got))
     elif cmd == "sequential-bodies":  # bodies one at a time on one keep-alive connection
         s = connect(port, timeout=30)
         f = s.makefile("rb")
