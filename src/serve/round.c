@@ -61,7 +61,12 @@ static void flush_log(io_thread_t *t) {
 static void send_reply(io_thread_t *t, item_t *it, int status, const char *ctype,
                        const char *body, size_t len, const char *extra, int batch) {
   conn_t *c = it->c;
-  int keep = it->keep_alive && !atomic_load(&t->s->draining) && status != 408;
+  /* draining: a connection stays open while it has more already received
+   * (later requests of this round, or bytes buffered), so pipelined
+   * requests are answered too; its last answer says Connection: close */
+  int more = ++c->n_replied < c->n_items || c->in_len > c->in_off;
+  int keep = it->keep_alive && status != 408 &&
+             (!atomic_load(&t->s->draining) || more);
   int head_only = it->method == CS_HTTP_HEAD;
   if (!c->dead) {
     update_date(t);
@@ -477,6 +482,7 @@ void cs__process_round(io_thread_t *t) {
     free(it->owned_why);
     it->owned_why = NULL;
     it->c->n_items = 0;
+    it->c->n_replied = 0;
   }
   /* flush every connection that got replies, compact its input */
   for (int i = 0; i < t->n_items; i++) {

@@ -47,6 +47,7 @@ struct conn {
   int lingering;
   int dead;
   int n_items;     /* requests of this connection in the current round */
+  int n_replied;   /* of those, answered so far */
   int in_ready;
   uint32_t events; /* epoll interest */
   conn_t *prev, *next, *ready_next, *dead_next;

@@ -26,6 +26,25 @@ PID=""
 [ "$stop_rc" = 0 ] || fail "exit status $stop_rc after drain"
 grep -q "stopping after" "$TMP/serve.err" || fail "no stop message"
 
+# 30 requests pipelined on one keep-alive connection before SIGTERM, more
+# than one round (batches of 4): all
+# answered, only the last one with Connection: close
+start_server "$TMP/model.1" --threads 1 --batch-max 4
+kill -STOP "$PID"
+for _ in $(seq 1 30); do printf '%s\n' "$body"; done |
+  $PY pipeline-bodies "$PORT" >"$TMP/pipe.out" &
+client=$!
+sleep 0.5 # the client's bytes reach the stopped server's socket
+kill -TERM "$PID"
+kill -CONT "$PID"
+wait "$client" || true
+n=$(grep -c '^200 ' "$TMP/pipe.out" || true)
+[ "$n" = 30 ] || fail "drain answered $n of 30 pipelined requests"
+stop_rc=0
+wait "$PID" || stop_rc=$?
+PID=""
+[ "$stop_rc" = 0 ] || fail "exit status $stop_rc after draining a pipeline"
+
 # during a drain: new connections refused, half-received requests finish
 # (a /readyz among them answers 503), then exit 0
 start_server "$TMP/model.1" --threads 2 --drain-timeout 20
