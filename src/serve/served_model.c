@@ -34,11 +34,12 @@ static int private_copy(int fd, const char *path, int64_t size, cs_err_t *err) {
       /* no in-kernel copy here: read + write */
       char buf[1 << 16];
       ssize_t r = pread(fd, buf, sizeof buf, off);
-      if (r > 0 && write(mfd, buf, (size_t)r) == r) {
+      /* the memfd's own offset must follow `off`: pwrite at it */
+      if (r > 0 && pwrite(mfd, buf, (size_t)r, off) == r) {
         off += r;
         continue;
       }
-      n = r;
+      n = r > 0 ? -1 : r; /* a short or failed write is an I/O error */
     }
     if (n <= 0) {
       cs_err_set(err, n == 0 ? CS_ETRUNC : CS_EIO,

@@ -236,7 +236,10 @@ int cs__conn_flush(conn_t *c) {
   }
   if (c->out_pos == c->out_len) {
     c->out_pos = c->out_len = 0;
-    if (c->close_after && !c->lingering) {
+    /* (not while requests of this connection wait in the current round:
+     * close_after was set when the last of them was gathered, and their
+     * replies are still to come) */
+    if (c->close_after && !c->lingering && c->n_items == 0) {
       /* half-close, then wait for the client's FIN so unread input does
        * not turn into a reset that could destroy the reply */
       shutdown(c->fd, SHUT_WR);
