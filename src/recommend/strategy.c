@@ -419,10 +419,11 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   int a[CS_SOFT_M_MAX];
   cs_soft_slots(w, n_m, total, a);
 
-  /* Candidates: top a_j of cluster j's full ranking (its list, then its
-   * p = 0 songs by ascending row, as cs_segments_take orders it) in order
-   * j = 1..m, first occurrence kept; a later duplicate only adds its
-   * cluster to the item. */
+  /* Candidates: top a_j of cluster j in order j = 1..m, first occurrence
+   * kept; a later duplicate only adds its cluster to the item. Only songs
+   * with p_j > 0 are candidates: a cluster listing fewer than a_j songs
+   * leaves the rest of its slots to the fill, which ranks by the mixture
+   * (not to its p = 0 songs in row order; docs/method.md, step 4). */
   uint32_t e = next_epoch(ws);
   int n = 0;
   for (int j = 0; j < n_m; j++) {
@@ -431,15 +432,6 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
     const int32_t *list = seg->songs + seg->indptr[c];
     for (int64_t i = 0; i < a[j] && i < len; i++)
       soft_take(r, ws, &n, list[i], j, seg->p[seg->indptr[c] + i], e);
-    /* a list shorter than a_j (so len < T: the membership scan is short) */
-    int64_t rest = a[j] - len;
-    for (int32_t s = 0; rest > 0 && s < m->n_songs; s++) {
-      int in_list = 0;
-      for (int64_t i = 0; i < len && !in_list; i++) in_list = list[i] == s;
-      if (in_list) continue;
-      soft_take(r, ws, &n, s, j, 0.0f, e);
-      rest--;
-    }
   }
   if (n > k) n = k;
 

@@ -295,8 +295,6 @@ static const char *allow_for(int route, int method) {
   return method == CS_HTTP_GET || method == CS_HTTP_HEAD ? NULL : "Allow: GET, HEAD\r\n";
 }
 
-/* Parse as many complete requests of `c` as the round has room for.
- * Returns 1 when c still has complete input left (room ran out). */
 enum { GATHER_DONE, GATHER_MORE, GATHER_LATER };
 
 static int round_full(const io_thread_t *t) {

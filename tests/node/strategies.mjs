@@ -79,22 +79,15 @@ export function soft(t, e, K, m, margin) {
   for (let i = 0; left > 0 && i < order.length; i++, left--) a[order[i].j]++;
   const out = [];
   const taken = new Set();
-  const take = (s) => {
-    if (!taken.has(s)) {
-      taken.add(s);
-      out.push(s);
-    }
-  };
   near.forEach(({ c }, j) => {
     const end = Math.min(segEnd(t, c), segStart(t, c) + a[j]);
-    for (let i = segStart(t, c); i < end; i++) take(t.seg.songs[i]);
-    // a list shorter than a_j goes on with the songs not in it, by row
-    let rest = a[j] - (segEnd(t, c) - segStart(t, c));
-    for (let s = 0; rest > 0 && s < t.nSongs; s++)
-      if (pOf(t, c, s) === 0) {
-        take(s);
-        rest--;
+    for (let i = segStart(t, c); i < end; i++) {
+      const s = t.seg.songs[i];
+      if (!taken.has(s)) {
+        taken.add(s);
+        out.push(s);
       }
+    }
   });
   out.length = Math.min(out.length, K);
   const kept = new Set(out);
