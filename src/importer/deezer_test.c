@@ -413,6 +413,27 @@ static void test_bad_json_text(void **state) {
   }
 }
 
+/* Values the method cannot use: ids stored as floats (truncated silently
+ * before), a feature that is not a finite float. */
+static void test_bad_values(void **state) {
+  (void)state;
+  char dir[1024];
+  const char *swaps[] = {"song_embeddings.parquet",
+                         FIXTURES "/bad/float_ids/song_embeddings.parquet"};
+  make_folder(dir, sizeof dir, "float_ids", FIXTURES "/deezer", "svd", swaps, 1);
+  expect_error(dir, "svd", CS_EFORMAT,
+               (const char *const[]){"song_embeddings.parquet: column 'song_index' holds ids "
+                                     "but is DOUBLE", NULL});
+  remove_folder(dir);
+  const char *swaps2[] = {"user_features_train_svd.parquet",
+                          FIXTURES "/bad/inf_feature/user_features_train_svd.parquet"};
+  make_folder(dir, sizeof dir, "inf_feature", FIXTURES "/deezer", "svd", swaps2, 1);
+  expect_error(dir, "svd", CS_EFORMAT,
+               (const char *const[]){"user_features_train_svd.parquet: row 3: column "
+                                     "'age_embedding2': inf is not a finite float", NULL});
+  remove_folder(dir);
+}
+
 static void test_space_errors(void **state) {
   (void)state;
   /* --space naming the other width: both values named */
@@ -463,6 +484,7 @@ int main(void) {
       cmocka_unit_test(test_writers_agree),
       cmocka_unit_test(test_unsorted_equals_sorted),
       cmocka_unit_test(test_bad_json_text),
+      cmocka_unit_test(test_bad_values),
       cmocka_unit_test(test_space_errors),
       cmocka_unit_test(test_missing_files),
   };
