@@ -163,17 +163,17 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
       return cs_error_exit_status(CS_EIO);
     }
   }
-  cs_err_t err;
-  cs_err_clear(&err);
-  cs_served_model_t *model = NULL;
-  int rc = cs_served_model_load(&model, model_path, &sp.handler, &err);
-  if (rc != CS_OK) return cs_cli_report(cli, &err);
+  /* the signal handlers go in before the model loads: a SIGTERM or SIGHUP
+   * during a long load waits in the pipe (TERM then drains an idle server,
+   * exit 0; HUP reloads) instead of killing the process */
   int sig_pipe[2];
   if (pipe2(sig_pipe, O_CLOEXEC) != 0) {
-    cs_served_model_release(model);
     fprintf(stderr, "coldstart serve: pipe: %m\n");
+    if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
     return cs_error_exit_status(CS_EIO);
   }
+  /* a full pipe must never block the handler (signals then coalesce) */
+  fcntl(sig_pipe[1], F_SETFL, fcntl(sig_pipe[1], F_GETFL) | O_NONBLOCK);
   signal_pipe_w = sig_pipe[1];
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -183,6 +183,14 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+  cs_err_t err;
+  cs_err_clear(&err);
+  cs_served_model_t *model = NULL;
+  int rc = cs_served_model_load(&model, model_path, &sp.handler, &err);
+  if (rc != CS_OK) {
+    if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
+    return cs_cli_report(cli, &err);
+  }
   /* the event loops inherit a mask without them: the handler runs in
    * this thread (or a library's), never interrupts a request */
   sigset_t sigs, old;
@@ -196,6 +204,9 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != CS_OK) {
     cs_served_model_release(model);
+    if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
+    close(sig_pipe[0]);
+    close(sig_pipe[1]);
     return cs_cli_report(cli, &err);
   }
   int port = cs_server_port(server);
