@@ -124,7 +124,15 @@ static int out_pad_of(const cs_regressor_t *r, int l) {
   return (int)pad16((size_t)r->size[l + 1]);
 }
 
-int cs__regressor_build_serving(cs_regressor_t *r) {
+/* A folded weight or bias that is not finite (a tiny input std): refused. */
+static int overflowed(cs_regressor_t *r, cs_err_t *err) {
+  cs__regressor_drop_serving(r);
+  return cs_err_set(err, CS_ERANGE, "regressor: folding the input "
+                    "standardization and BatchNorm overflows float (an input "
+                    "with a tiny spread)");
+}
+
+int cs__regressor_build_serving(cs_regressor_t *r, cs_err_t *err) {
   cs__regressor_drop_serving(r);
   const cs__reg_arrays_t *p = &r->p;
   float *w[CS__REG_N_LINEAR], *b[CS__REG_N_LINEAR];
@@ -138,7 +146,7 @@ int cs__regressor_build_serving(cs_regressor_t *r) {
       r->fwd_half[l].w16 = cs_arena_alloc(&r->mem, n * sizeof(uint16_t));
       if (!r->fwd[l].w || !r->fwd[l].b || !r->fwd_half[l].w16) {
         r->fwd[l].w = NULL;
-        return CS_ENOMEM;
+        return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
       }
     }
     r->fwd[l].n_in = r->fwd_half[l].n_in = in;
@@ -186,18 +194,12 @@ int cs__regressor_build_serving(cs_regressor_t *r) {
     size_t n = (size_t)r->fwd[l].n_in * r->fwd[l].n_out;
     uint16_t *h = (uint16_t *)r->fwd_half[l].w16;
     for (size_t i = 0; i < n; i++) {
-      if (!isfinite(w[l][i])) {
-        cs__regressor_drop_serving(r);
-        return CS_ERANGE;
-      }
+      if (!isfinite(w[l][i])) return overflowed(r, err);
       if (fabsf(w[l][i]) > 65504.0f) r->half_ok = 0;
       h[i] = cs__float_to_half(w[l][i]);
     }
     for (int o = 0; o < r->fwd[l].n_out; o++)
-      if (!isfinite(b[l][o])) {
-        cs__regressor_drop_serving(r);
-        return CS_ERANGE;
-      }
+      if (!isfinite(b[l][o])) return overflowed(r, err);
   }
   r->serve_ready = 1;
   return CS_OK;
@@ -478,14 +480,10 @@ int cs_regressor_load(cs_regressor_t **out, cs_container_t *c,
     }
     *s[i].slot = (float *)(uintptr_t)data; /* read-only: never written */
   }
-  rc = cs__regressor_build_serving(r);
-  if (rc != CS_OK) {
+  if ((rc = cs__regressor_build_serving(r, err)) != CS_OK) {
     cs_regressor_free(r);
-    return rc == CS_ERANGE
-               ? cs_err_set(err, CS_EFORMAT, "%s: regressor: folding the input "
-                            "standardization and BatchNorm overflows float",
-                            c->path)
-               : cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+    if (rc == CS_ERANGE && err) err->code = rc = CS_EFORMAT; /* a bad file */
+    return cs_err_prefix(err, rc, "%s: ", c->path);
   }
   *out = r;
   return 0;

@@ -78,9 +78,10 @@ size_t cs__regressor_layout(const cs_regressor_t *r, float *base,
 int cs__regressor_alloc(cs_regressor_t *r);
 
 /* (Re)build the folded inference form from the current weights; called
- * after training and loading. Returns 0 or CS_ENOMEM (predict then keeps
- * using the unfolded path). */
-int cs__regressor_build_serving(cs_regressor_t *r);
+ * after training and loading. Returns 0, CS_ENOMEM or CS_ERANGE (a folded
+ * weight or bias not finite), with err's message; predict then keeps
+ * using the unfolded path. */
+int cs__regressor_build_serving(cs_regressor_t *r, cs_err_t *err);
 /* y[r][o] = b[o] + sum over k ascending with x[r][k] != 0 of
  * x[r][k] * W[k][o], one fused multiply-add per term, for rows r < n_rows
  * of x (row stride ldx) and o < L->n_out; y has row stride ldy. Each

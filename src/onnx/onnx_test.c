@@ -498,7 +498,7 @@ static cs_regressor_t *random_regressor(int n_in, int dim, uint64_t seed) {
       r->p.run_mean[l][j] = (float)(cs_rng_uniform(&rng));
       r->p.run_var[l][j] = (float)(0.05 + cs_rng_uniform(&rng));
     }
-  assert_int_equal(cs__regressor_build_serving(r), 0);
+  assert_int_equal(cs__regressor_build_serving(r, NULL), 0);
   return r;
 }
 

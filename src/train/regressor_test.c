@@ -252,7 +252,7 @@ static void test_forward_matches_reference(void **state) {
   for (int i = 0; i < N; i++) X[i * F + F - 1] = (float)(i * 10);
   assert_int_equal(cs__regressor_fit_standardizer(r, X, N, 2, NULL), 0);
   /* weights were changed behind the API: refresh the one-row form */
-  assert_int_equal(cs__regressor_build_serving(r), 0);
+  assert_int_equal(cs__regressor_build_serving(r, NULL), 0);
   assert_int_equal(cs_regressor_predict(r, X, N, out, NULL), 0);
   double *D = arena_to_double(r), ref[N * DIM];
   ref_forward(r, D, X, NULL, N, 0, ref);
@@ -551,6 +551,32 @@ static void test_load_rejects_bad_sections(void **state) {
   cs_regressor_free(r);
 }
 
+/* Folding what the model holds: a weight beyond float16's range keeps
+ * --half off; one that overflows float32 (a tiny input spread) is refused,
+ * not turned into inf (fma(0, inf) = NaN would make a row depend on its
+ * tile-mates). */
+static void test_folding_limits(void **state) {
+  (void)state;
+  enum { F = 20, DIM = 4 };
+  cs_regressor_t *r;
+  assert_int_equal(cs_regressor_create(&r, F, DIM, 3, NULL), 0);
+  r->p.in_std[2] = 1e-3f; /* folded first-layer weights x1000 */
+  r->p.w[0][2] = 100.0f;  /* -> 1e5 > 65504 */
+  assert_int_equal(cs__regressor_build_serving(r, NULL), 0);
+  cs_regressor_set_half(r, 1);
+  assert_int_equal(cs_regressor_half(r), 0);
+  r->p.in_std[2] = 1e-37f; /* -> 1e39: not a float */
+  cs_err_t err;
+  assert_int_equal(cs__regressor_build_serving(r, &err), CS_ERANGE);
+  assert_non_null(strstr(err.msg, "overflows float"));
+  r->p.in_std[2] = 1.0f;
+  r->p.w[0][2] = 0.5f;
+  assert_int_equal(cs__regressor_build_serving(r, NULL), 0);
+  cs_regressor_set_half(r, 1);
+  assert_int_equal(cs_regressor_half(r), 1);
+  cs_regressor_free(r);
+}
+
 static void test_bad_arguments(void **state) {
   (void)state;
   cs_regressor_t *r;
@@ -585,6 +611,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gradient_check),
       cmocka_unit_test(test_forward_matches_reference),
+      cmocka_unit_test(test_folding_limits),
       cmocka_unit_test(test_training_learns),
       cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_save_load_round_trip),

@@ -87,9 +87,10 @@ int cs__regressor_create_hidden(cs_regressor_t **out, int n_in,
       r->p.run_var[l][j] = 1.0f;
     }
   for (int j = 0; j < n_in; j++) r->p.in_std[j] = 1.0f;
-  if (cs__regressor_build_serving(r) != CS_OK) {
+  int rc = cs__regressor_build_serving(r, err);
+  if (rc != CS_OK) {
     cs_regressor_free(r);
-    return cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
+    return rc;
   }
   *out = r;
   return 0;
@@ -1074,13 +1075,7 @@ static int regressor_train_run(const cs_ctx_t *ctx, cs_regressor_t *r,
          "(%d sub-blocks of %d rows a step, split over %d ranks), Adam "
          "%.2fs (on every rank)", (long long)n_steps, sec_pass,
          (batch + SUB_ROWS - 1) / SUB_ROWS, SUB_ROWS, d->size, sec_adam);
-  if ((rc = cs__regressor_build_serving(r)) != CS_OK) {
-    rc = rc == CS_ERANGE
-             ? cs_err_set(err, CS_ERANGE, "regressor: a folded weight "
-                          "overflows float (an input with a tiny spread)")
-             : cs_err_set(err, CS_ENOMEM, "regressor: out of memory");
-    goto done;
-  }
+  if ((rc = cs__regressor_build_serving(r, err)) != CS_OK) goto done;
   if (report) {
     report->epochs_run = epoch;
     report->best_epoch = restore ? best_epoch : epoch;
