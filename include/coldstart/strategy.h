@@ -172,6 +172,12 @@ void cs_soft_slots(const double *w, int m, int total, int *a);
 
 typedef struct cs_rec_batch cs_rec_batch_t; /* opaque: results + workspaces */
 
+/* Users per block of the batch's tiled scoring: the dot-product strategies
+ * score calls in blocks of this many users from the call's first user. A
+ * caller splitting users between processes at multiples of it gets the
+ * blocks (and matrix products) one process computes. */
+enum { CS_REC_BATCH_BLOCK = 512 };
+
 /* Room for up to cap_users users per call with params sized like
  * cs_rec_ws_create's, run over n_threads threads. */
 int cs_rec_batch_create(cs_rec_batch_t **b, const cs_model_t *m,

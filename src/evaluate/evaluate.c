@@ -11,9 +11,10 @@
 #include "coldstart/metrics.h"
 
 #define EVAL_CHUNK 4096  /* users per batch call (lists) */
-#define EVAL_ALIGN 512   /* the batch's scoring block (a divisor of EVAL_CHUNK) */
 #define EVAL_SK_CHUNK 128 /* users per batch call in sklearn mode (their
                              dense score rows: 128 x n_songs floats) */
+_Static_assert(EVAL_CHUNK % CS_REC_BATCH_BLOCK == 0,
+               "calls must start at the batch's block boundaries");
 
 void cs_eval_params_default(cs_eval_params_t *p) {
   memset(p, 0, sizeof *p);
@@ -189,7 +190,7 @@ int cs_evaluate(const cs_ctx_t *ctx, const cs_model_t *m,
   /* ranks split at multiples of the batch's own blocks (512 users for
    * lists, the 128-user calls in sklearn mode): every block, and so every
    * matrix product, is the one a single process computes */
-  int64_t align = sklearn ? EVAL_SK_CHUNK : EVAL_ALIGN;
+  int64_t align = sklearn ? EVAL_SK_CHUNK : CS_REC_BATCH_BLOCK;
   cs_dist_part_blocks(n_eval, align, dist->rank, dist->size, &e_lo, &e_hi);
   cs_dist_offsets(n_eval, align, dist->size, e_off);
   if (chunk > n_eval) chunk = n_eval > 0 ? n_eval : 1;

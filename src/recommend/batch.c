@@ -13,7 +13,7 @@
 #include "recommend/mix.h"
 
 enum {
-  TILE_USERS = 512,   /* users per block of the tiled scoring */
+  TILE_USERS = CS_REC_BATCH_BLOCK, /* users per block of the tiled scoring */
   SONG_TILE = 1024,   /* songs per GEMM tile (512 x 1024 scores = 2 MB stay
                          in cache; best sgemm rate measured) */
   PRED_CHUNK = 1024   /* rows gathered per forward pass */
