@@ -681,9 +681,10 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
 
     /* the sums follow the moved rows: exact, so equal to a full sum.
      * Every thread's scratch is zeroed first: a pool that falls back to
-     * fewer threads leaves the others' untouched, and they are summed */
+     * fewer threads leaves the others' untouched, and they are summed;
+     * thread 0's is zeroed even with no rows here (no change to add) */
     int used = s->n_threads < n ? s->n_threads : (int)n;
-    for (int t = 0; t < used; t++) {
+    for (int t = 0; t < (used > 0 ? used : 1); t++) {
       memset(s->scratch[t].sums, 0, (size_t)k * dim * sizeof *sums);
       memset(s->scratch[t].counts, 0, (size_t)k * sizeof *counts);
     }
@@ -693,10 +694,6 @@ int cs__kmeans_fast(const cs_ctx_t *ctx, const cs__km_rows_t *rows,
       const int64_t *ps = s->scratch[t].sums, *pc = s->scratch[t].counts;
       for (int64_t e = 0; e < (int64_t)k * dim; e++) p0[e] += ps[e];
       for (int j = 0; j < k; j++) c0[j] += pc[j];
-    }
-    if (used < 1) { /* no rows here: no change */
-      memset(s->scratch[0].sums, 0, (size_t)k * dim * sizeof *sums);
-      memset(s->scratch[0].counts, 0, (size_t)k * sizeof *counts);
     }
     cs_dist_sum_i64(rows->d, s->scratch[0].sums, (int64_t)k * dim);
     cs_dist_sum_i64(rows->d, s->scratch[0].counts, k);
