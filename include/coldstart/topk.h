@@ -8,7 +8,9 @@
 /* Write the indices (and scores, if out_scores != NULL) of the k largest
  * scores in descending order (equal scores: lower index first). If `skip` is
  * not NULL, indices i with skip[i] != 0 are never selected. Returns the
- * number written: min(k, number of eligible indices). NaN scores rank last. */
+ * number written: min(k, number of eligible indices). NaN scores rank last.
+ * With out_scores it allocates nothing (the heap lives in the two outputs,
+ * which need room for that many entries). */
 int64_t cs_topk(const float *scores, int64_t n, int64_t k,
                 const uint8_t *skip, int64_t *out_idx, float *out_scores);
 /* The building block of cs_topk, for callers that see scores in pieces

@@ -78,18 +78,18 @@ int64_t cs_topk_heap_sort(cs_topk_heap_t *h) {
 int64_t cs_topk(const float *scores, int64_t n, int64_t k,
                 const uint8_t *skip, int64_t *out_idx, float *out_scores) {
   if (k <= 0 || n <= 0) return 0;
-  /* The heap lives in out_idx; scores go to a small scratch. */
+  /* The heap lives in out_idx and out_scores (no allocation); without
+   * out_scores its scores go to a scratch. */
   float stack_scores[256];
-  float *hs = k <= 256 ? stack_scores : malloc((size_t)k * sizeof *hs);
+  float *hs = out_scores ? out_scores
+              : k <= 256 ? stack_scores : malloc((size_t)k * sizeof *hs);
   if (!hs) return 0;
   cs_topk_heap_t h;
   cs_topk_heap_init(&h, hs, out_idx, k);
   for (int64_t i = 0; i < n; i++)
     if (!skip || !skip[i]) cs_topk_heap_push(&h, scores[i], i);
   int64_t size = cs_topk_heap_sort(&h);
-  if (out_scores)
-    for (int64_t j = 0; j < size; j++) out_scores[j] = hs[j];
-  if (hs != stack_scores) free(hs);
+  if (!out_scores && hs != stack_scores) free(hs);
   return size;
 }
 

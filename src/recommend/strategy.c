@@ -238,12 +238,8 @@ static void rec_dot(const cs_model_t *m, const float *v, int k,
                     cs_rec_ws_t *ws, cs_rec_t *r) {
   cs_gemv(CS_NOTRANS, m->n_songs, m->dim, 1.0f, m->song_emb, m->dim, v, 0.0f,
           ws->dots);
-  /* the heap in the workspace's own arrays (cs_topk would allocate for a
-   * large k, and could fail) */
-  cs_topk_heap_t h;
-  cs_topk_heap_init(&h, ws->top_score, ws->top_idx, k);
-  for (int64_t s = 0; s < m->n_songs; s++) cs_topk_heap_push(&h, ws->dots[s], s);
-  int64_t n = cs_topk_heap_sort(&h);
+  int64_t n = cs_topk(ws->dots, m->n_songs, k, NULL, ws->top_idx,
+                      ws->top_score);
   r->n_items = (int)n;
   for (int64_t i = 0; i < n; i++) {
     r->songs[i] = (int32_t)ws->top_idx[i];
@@ -382,23 +378,6 @@ static int fill_threshold(const cs_segments_t *seg, const cs_rec_t *r,
   return n_fill;
 }
 
-/* Soft's candidate step: song s from membership j (its p there), taken
- * unless an earlier membership took it, which then only gains j. */
-static void soft_take(cs_rec_t *r, cs_rec_ws_t *ws, int *n, int32_t s, int j,
-                      float p, uint32_t e) {
-  if (ws->stamp[s] == e) {
-    r->item_mask[ws->pos[s]] |= 1u << j;
-    return;
-  }
-  ws->stamp[s] = e;
-  ws->pos[s] = *n;
-  r->songs[*n] = s;
-  r->item_mask[*n] = 1u << j;
-  ws->own_j[*n] = j;
-  ws->own_p[*n] = p;
-  (*n)++;
-}
-
 /* Soft allocation (docs/method.md, "soft"). `pred`: predicted embedding. */
 static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
                      const float *pred, cs_rec_ws_t *ws, cs_rec_t *r) {
@@ -428,10 +407,22 @@ static void rec_soft(const cs_model_t *m, const cs_strategy_params_t *p,
   int n = 0;
   for (int j = 0; j < n_m; j++) {
     int32_t c = r->member_cluster[j];
-    int64_t len = cs_segments_len(seg, c);
-    const int32_t *list = seg->songs + seg->indptr[c];
-    for (int64_t i = 0; i < a[j] && i < len; i++)
-      soft_take(r, ws, &n, list[i], j, seg->p[seg->indptr[c] + i], e);
+    int64_t end = seg->indptr[c] + a[j];
+    if (end > seg->indptr[c + 1]) end = seg->indptr[c + 1];
+    for (int64_t i = seg->indptr[c]; i < end; i++) {
+      int32_t s = seg->songs[i];
+      if (ws->stamp[s] == e) {
+        r->item_mask[ws->pos[s]] |= 1u << j;
+        continue;
+      }
+      ws->stamp[s] = e;
+      ws->pos[s] = n;
+      r->songs[n] = s;
+      r->item_mask[n] = 1u << j;
+      ws->own_j[n] = j;
+      ws->own_p[n] = seg->p[i];
+      n++;
+    }
   }
   if (n > k) n = k;
 
