@@ -6,27 +6,8 @@
 # distributed stages pass their own checks under mpirun (dist_test).
 # The bad cases are in mpi_fail.sh.
 set -euo pipefail
-: "${COLDSTART:=build/coldstart}"
 BUILD=${BUILD:-build}
-T=$(mktemp -d "${CS_TMP:-/tmp}/mpi.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v mpirun >/dev/null || fail "mpirun not found (scripts/deps.sh installs openmpi-bin)"
-MPIRUN=(mpirun --oversubscribe)
-# one machine: shared memory only (probing the network interconnects costs
-# ~0.2 s per launch)
-export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
-[ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
-# OpenMPI under the sanitizers (make asan): its libraries' own allocations
-# are not ours to check; full stacks so that the suppressions can tell them
-# from ours
-export LSAN_OPTIONS="suppressions=$PWD/tests/cli/lsan-mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-run() { # np, then the command; output files compared by the caller
-  local np=$1
-  shift
-  if [ "$np" = 1 ]; then "$@"; else timeout 120 "${MPIRUN[@]}" -np "$np" "$@"; fi
-}
+. "$(dirname "$0")/../mpi/lib.sh"
 
 # the collectives and the stages, each rank against a one-process run
 for np in 2 3; do

@@ -6,26 +6,7 @@
 # moment leaves either the complete file or nothing; commands without a
 # multi-process path refuse to run under mpirun.
 set -euo pipefail
-: "${COLDSTART:=build/coldstart}"
-T=$(mktemp -d "${CS_TMP:-/tmp}/mpi_fail.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v mpirun >/dev/null || fail "mpirun not found (scripts/deps.sh installs openmpi-bin)"
-MPIRUN=(mpirun --oversubscribe)
-# one machine: shared memory only (probing the network interconnects costs
-# ~0.2 s per launch)
-export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
-[ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
-# OpenMPI under the sanitizers (make asan): its libraries' own allocations
-# are not ours to check; full stacks so that the suppressions can tell them
-# from ours
-export LSAN_OPTIONS="suppressions=$PWD/tests/cli/lsan-mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-run() { # np, then the command; output files compared by the caller
-  local np=$1
-  shift
-  if [ "$np" = 1 ]; then "$@"; else timeout 120 "${MPIRUN[@]}" -np "$np" "$@"; fi
-}
+. "$(dirname "$0")/../mpi/lib.sh"
 
 "$COLDSTART" synth --scale tiny --seed 3 --out "$T/logs" --cold-users 600 \
   --warm-users 900 --quiet >/dev/null 2>&1 || fail "synth"
