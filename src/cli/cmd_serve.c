@@ -166,11 +166,16 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   /* the signal handlers go in before the model loads: a SIGTERM or SIGHUP
    * during a long load waits in the pipe (TERM then drains an idle server,
    * exit 0; HUP reloads) instead of killing the process */
-  int sig_pipe[2];
+  status = 0; /* from here on: the exit status */
+  int sig_pipe[2] = {-1, -1};
+  cs_err_t err;
+  cs_err_clear(&err);
+  cs_served_model_t *model = NULL;
+  cs_server_t *server = NULL;
   if (pipe2(sig_pipe, O_CLOEXEC) != 0) {
     fprintf(stderr, "coldstart serve: pipe: %m\n");
-    if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
-    return cs_error_exit_status(CS_EIO);
+    status = cs_error_exit_status(CS_EIO);
+    goto done;
   }
   /* a full pipe must never block the handler (signals then coalesce) */
   fcntl(sig_pipe[1], F_SETFL, fcntl(sig_pipe[1], F_GETFL) | O_NONBLOCK);
@@ -183,13 +188,10 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
-  cs_err_t err;
-  cs_err_clear(&err);
-  cs_served_model_t *model = NULL;
   int rc = cs_served_model_load(&model, model_path, &sp.handler, &err);
   if (rc != CS_OK) {
-    if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
-    return cs_cli_report(cli, &err);
+    status = cs_cli_report(cli, &err);
+    goto done;
   }
   /* the event loops inherit a mask without them: the handler runs in
    * this thread (or a library's), never interrupts a request */
@@ -199,15 +201,11 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, &old);
-  cs_server_t *server = NULL;
   rc = cs_server_start(&server, model, &sp, &err);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != CS_OK) {
-    cs_served_model_release(model);
-    if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
-    close(sig_pipe[0]);
-    close(sig_pipe[1]);
-    return cs_cli_report(cli, &err);
+    status = cs_cli_report(cli, &err);
+    goto done;
   }
   int port = cs_server_port(server);
   if (port_file) {
@@ -215,9 +213,8 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
     int n = snprintf(text, sizeof text, "%d\n", port);
     rc = cs_write_file_atomic(port_file, text, (size_t)n, &err);
     if (rc != CS_OK) {
-      cs_server_stop(server);
-      cs_served_model_release(model);
-      return cs_cli_report(cli, &err);
+      status = cs_cli_report(cli, &err);
+      goto done;
     }
   }
   fprintf(stderr,
@@ -227,6 +224,7 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
           model->model.featurizer ? "raw events" : "features only", model->crc,
           model->load_seconds, sp.bind_addr, port, sp.n_threads);
   cs_served_model_release(model); /* the server holds its own reference */
+  model = NULL;
   int sig = 0;
   for (;;) {
     unsigned char b;
@@ -257,9 +255,11 @@ int cs_cmd_serve(int argc, char **argv, cs_cli_t *cli) {
             left == 1 ? "" : "s");
   fprintf(stderr, "coldstart serve: stopping after %llu requests (drained in %.3f s)\n",
           (unsigned long long)cs_server_requests(server), cs_now() - t0);
-  cs_server_stop(server);
+done:
+  if (server) cs_server_stop(server);
+  if (model) cs_served_model_release(model);
   if (sp.access_log_fd > STDERR_FILENO) close(sp.access_log_fd);
-  close(sig_pipe[0]);
-  close(sig_pipe[1]);
-  return 0;
+  for (int i = 0; i < 2; i++)
+    if (sig_pipe[i] >= 0) close(sig_pipe[i]);
+  return status;
 }
