@@ -70,4 +70,14 @@ int cs__als_fit_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
                      float *user_f, float *song_f, cs_als_report_t *rep,
                      cs_err_t *err);
 
+/* The randomized SVD of cs_rsvd for a symmetric n x n matrix A of which this
+ * rank holds rows [off[rank], off[rank + 1]) (a), with U [n x k] and S on
+ * every rank (TT-SVD's path). Only A's products are split over the ranks;
+ * the dense parts (QR, the small SVD, U = Q Ur) run on every rank on the
+ * same inputs with a single-threaded BLAS, so they give the same bits
+ * everywhere and for any thread count. Collective. */
+int cs__rsvd_sym(const cs_ctx_t *ctx, const cs_dist_t *d, const cs_csr_t *a,
+                 const int64_t *off, int k, int oversample, int n_power_iter,
+                 uint64_t seed, float *u, float *s, cs_err_t *err);
+
 #endif

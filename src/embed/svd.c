@@ -562,16 +562,10 @@ static int mm_shared(const cs_ctx_t *ctx, const cs_dist_t *d, const cs_csr_t *a,
   return rc;
 }
 
-/* The randomized SVD of cs_rsvd for a symmetric n x n matrix A of which this
- * rank holds rows [off[rank], off[rank + 1]) (a), with U [n x k] and S on
- * every rank. Only A's products are split over the ranks; the dense parts
- * (QR, the small SVD, U = Q Ur) run on every rank on the same inputs with a
- * single-threaded BLAS, so they give the same bits everywhere and for any
- * thread count. Collective. */
-static int rsvd_sym_dist(const cs_ctx_t *ctx, const cs_dist_t *d,
-                         const cs_csr_t *a, const int64_t *off, int k,
-                         int oversample, int n_power_iter, uint64_t seed,
-                         float *u, float *s, cs_err_t *err) {
+/* embed_internal.h: the symmetric randomized SVD, rows split over ranks. */
+int cs__rsvd_sym(const cs_ctx_t *ctx, const cs_dist_t *d, const cs_csr_t *a,
+                 const int64_t *off, int k, int oversample, int n_power_iter,
+                 uint64_t seed, float *u, float *s, cs_err_t *err) {
   const int64_t n = off[d->size];
   double t_all = cs_now(), t_mm = 0.0;
   memset(u, 0, (size_t)(n * k) * sizeof(float));
@@ -711,8 +705,8 @@ static int ttsvd_run(const cs_ctx_t *ctx, const cs_dist_t *d,
     return rc;
   }
   double t1 = cs_now();
-  rc = rsvd_sym_dist(ctx, d, &ppmi, off, p->dim, p->oversample,
-                     p->n_power_iter, p->seed ^ 0x5bd1e995u, song_emb, s, err);
+  rc = cs__rsvd_sym(ctx, d, &ppmi, off, p->dim, p->oversample,
+                    p->n_power_iter, p->seed ^ 0x5bd1e995u, song_emb, s, err);
   if (!rc) {
     for (int c = 0; c < p->dim; c++) {
       float w = sqrtf(s[c] > 0.f ? s[c] : 0.f);

@@ -13,6 +13,7 @@
 
 #include "coldstart/embed.h"
 #include "coldstart/rng.h"
+#include "embed/embed_internal.h"
 
 static cs_ctx_t make_ctx(int n_threads) {
   cs_ctx_t ctx;
@@ -162,6 +163,47 @@ static void test_rsvd_recovers_low_rank(void **state) {
   cs_csr_free(&m);
   free(u0);
   free(v0);
+  free(a);
+}
+
+/* The symmetric path TT-SVD runs (cs__rsvd_sym, one process here): a
+ * planted A = Q diag(s) Q^T gives back s and Q's columns up to sign, the
+ * same bits for 1 and 3 threads. */
+static void test_rsvd_sym_recovers_low_rank(void **state) {
+  (void)state;
+  const int64_t n = 100, rank = 5;
+  const double sing[5] = {9, 6, 4, 2, 1};
+  double *q0 = malloc(n * rank * sizeof(double));
+  double *a = calloc(n * n, sizeof(double));
+  cs_rng_t rng;
+  cs_rng_seed(&rng, 13);
+  random_orthonormal(q0, n, rank, &rng);
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t c = 0; c < n; c++)
+      for (int64_t j = 0; j < rank; j++)
+        a[r * n + c] += q0[r * rank + j] * sing[j] * q0[c * rank + j];
+  cs_csr_t m;
+  dense_to_csr(a, n, n, &m);
+  const int64_t off[2] = {0, n};
+  float *u1 = malloc(n * rank * sizeof(float)), s1[5];
+  float *u3 = malloc(n * rank * sizeof(float)), s3[5];
+  cs_ctx_t c1 = make_ctx(1), c3 = make_ctx(3);
+  assert_int_equal(cs__rsvd_sym(&c1, &cs_dist_one, &m, off, (int)rank, 8, 2, 5,
+                                u1, s1, NULL), 0);
+  assert_int_equal(cs__rsvd_sym(&c3, &cs_dist_one, &m, off, (int)rank, 8, 2, 5,
+                                u3, s3, NULL), 0);
+  assert_memory_equal(u1, u3, n * rank * sizeof(float));
+  assert_memory_equal(s1, s3, sizeof s1);
+  for (int j = 0; j < rank; j++) {
+    assert_float_equal(s1[j], sing[j], 1e-3 * sing[j]);
+    double dot = 0.0;
+    for (int64_t r = 0; r < n; r++) dot += u1[r * rank + j] * q0[r * rank + j];
+    assert_float_equal(fabs(dot), 1.0, 1e-3);
+  }
+  free(u1);
+  free(u3);
+  cs_csr_free(&m);
+  free(q0);
   free(a);
 }
 
@@ -352,6 +394,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csr_mm_matches_reference),
       cmocka_unit_test(test_rsvd_recovers_low_rank),
+      cmocka_unit_test(test_rsvd_sym_recovers_low_rank),
       cmocka_unit_test(test_ppmi_hand_computed),
       cmocka_unit_test(test_ppmi_matches_dense_reference),
       cmocka_unit_test(test_ppmi_caps_long_baskets),
