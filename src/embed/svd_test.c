@@ -96,6 +96,18 @@ static void random_orthonormal(double *q, int64_t rows, int64_t k,
   }
 }
 
+/* a [rows x cols, zeroed] = U diag(sing) V^T (U [rows x rank], V [cols x
+ * rank]), and the same as CSR in out. */
+static void planted(const double *u, const double *v, const double *sing,
+                    int64_t rows, int64_t cols, int64_t rank, double *a,
+                    cs_csr_t *out) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      for (int64_t j = 0; j < rank; j++)
+        a[r * cols + c] += u[r * rank + j] * sing[j] * v[c * rank + j];
+  dense_to_csr(a, rows, cols, out);
+}
+
 static void test_rsvd_recovers_low_rank(void **state) {
   (void)state;
   const int64_t rows = 120, cols = 90, rank = 6;
@@ -107,12 +119,8 @@ static void test_rsvd_recovers_low_rank(void **state) {
   cs_rng_seed(&rng, 11);
   random_orthonormal(u0, rows, rank, &rng);
   random_orthonormal(v0, cols, rank, &rng);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++)
-      for (int64_t j = 0; j < rank; j++)
-        a[r * cols + c] += u0[r * rank + j] * sing[j] * v0[c * rank + j];
   cs_csr_t m;
-  dense_to_csr(a, rows, cols, &m);
+  planted(u0, v0, sing, rows, cols, rank, a, &m);
   cs_ctx_t ctx = make_ctx(2);
 
   for (int k = 3; k <= 6; k += 3) {
@@ -178,12 +186,8 @@ static void test_rsvd_sym_recovers_low_rank(void **state) {
   cs_rng_t rng;
   cs_rng_seed(&rng, 13);
   random_orthonormal(q0, n, rank, &rng);
-  for (int64_t r = 0; r < n; r++)
-    for (int64_t c = 0; c < n; c++)
-      for (int64_t j = 0; j < rank; j++)
-        a[r * n + c] += q0[r * rank + j] * sing[j] * q0[c * rank + j];
   cs_csr_t m;
-  dense_to_csr(a, n, n, &m);
+  planted(q0, q0, sing, n, n, rank, a, &m);
   const int64_t off[2] = {0, n};
   float *u1 = malloc(n * rank * sizeof(float)), s1[5];
   float *u3 = malloc(n * rank * sizeof(float)), s3[5];
